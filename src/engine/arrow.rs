@@ -1,0 +1,137 @@
+//! Arrow record batches (what the embedded engine returns) → backend-neutral [`Rows`].
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, RecordBatchReader};
+use arrow_schema::{DataType, TimeUnit};
+use serde_json::{Map, Number, Value};
+
+use super::{Column, Rows};
+
+pub(crate) fn collect(reader: Box<dyn RecordBatchReader + Send>) -> Result<Rows, String> {
+    let schema = reader.schema();
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| Column {
+            name: f.name().clone(),
+            ty: f.data_type().to_string(),
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        for r in 0..batch.num_rows() {
+            rows.push(batch.columns().iter().map(|c| value(c.as_ref(), r)).collect());
+        }
+    }
+    Ok(Rows { columns, rows })
+}
+
+fn num(n: impl Into<Number>) -> Value {
+    Value::Number(n.into())
+}
+
+fn float(f: f64) -> Value {
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// One cell as JSON. Types chdb does not produce for chx's schemas fall back to Arrow's display.
+fn value(a: &dyn Array, i: usize) -> Value {
+    if a.is_null(i) {
+        return Value::Null;
+    }
+    match a.data_type() {
+        DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
+        DataType::Int8 => num(a.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => num(a.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => num(a.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => num(a.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt8 => num(a.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => num(a.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => num(a.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => num(a.as_primitive::<UInt64Type>().value(i)),
+        DataType::Float32 => float(a.as_primitive::<Float32Type>().value(i) as f64),
+        DataType::Float64 => float(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Utf8 => Value::String(a.as_string::<i32>().value(i).to_string()),
+        DataType::LargeUtf8 => Value::String(a.as_string::<i64>().value(i).to_string()),
+        DataType::Utf8View => Value::String(a.as_string_view().value(i).to_string()),
+        DataType::Binary => bytes(a.as_binary::<i32>().value(i)),
+        DataType::LargeBinary => bytes(a.as_binary::<i64>().value(i)),
+        DataType::Date32 => {
+            let days = a.as_primitive::<Date32Type>().value(i);
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163);
+            date.map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string()))
+        }
+        DataType::Timestamp(unit, tz) => timestamp(a, i, *unit, tz.as_deref()),
+        DataType::Dictionary(_, _) => {
+            let dict = a.as_any_dictionary();
+            let key = dict.normalized_keys()[i];
+            value(dict.values().as_ref(), key)
+        }
+        DataType::List(_) => {
+            let list = a.as_list::<i32>().value(i);
+            Value::Array((0..list.len()).map(|j| value(list.as_ref(), j)).collect())
+        }
+        DataType::LargeList(_) => {
+            let list = a.as_list::<i64>().value(i);
+            Value::Array((0..list.len()).map(|j| value(list.as_ref(), j)).collect())
+        }
+        DataType::Struct(fields) => {
+            let s = a.as_struct();
+            let mut obj = Map::new();
+            for (f, col) in fields.iter().zip(s.columns()) {
+                obj.insert(f.name().clone(), value(col.as_ref(), i));
+            }
+            Value::Object(obj)
+        }
+        DataType::Map(_, _) => {
+            let entries = a.as_map().value(i);
+            let mut obj = Map::new();
+            for j in 0..entries.len() {
+                let k = match value(entries.column(0).as_ref(), j) {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                obj.insert(k, value(entries.column(1).as_ref(), j));
+            }
+            Value::Object(obj)
+        }
+        _ => {
+            let options = arrow_cast::display::FormatOptions::default();
+            match arrow_cast::display::ArrayFormatter::try_new(a, &options) {
+                Ok(f) => Value::String(f.value(i).to_string()),
+                Err(e) => Value::String(format!("<{e}>")),
+            }
+        }
+    }
+}
+
+fn bytes(b: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(b).into_owned())
+}
+
+/// Render like ClickHouse: wall-clock time in the column's zone, fraction only when the unit
+/// has one.
+fn timestamp(a: &dyn Array, i: usize, unit: TimeUnit, tz: Option<&str>) -> Value {
+    let (raw, per_sec, digits) = match unit {
+        TimeUnit::Second => (a.as_primitive::<TimestampSecondType>().value(i), 1, 0),
+        TimeUnit::Millisecond => (a.as_primitive::<TimestampMillisecondType>().value(i), 1_000, 3),
+        TimeUnit::Microsecond => (a.as_primitive::<TimestampMicrosecondType>().value(i), 1_000_000, 6),
+        TimeUnit::Nanosecond => (a.as_primitive::<TimestampNanosecondType>().value(i), 1_000_000_000, 9),
+    };
+    let secs = raw.div_euclid(per_sec);
+    let frac = raw.rem_euclid(per_sec);
+    let Some(utc) = chrono::DateTime::from_timestamp(secs, 0) else {
+        return Value::Null;
+    };
+    let wall = match tz.and_then(|z| z.parse::<chrono_tz::Tz>().ok()) {
+        Some(zone) => utc.with_timezone(&zone).naive_local(),
+        None => utc.naive_utc(),
+    };
+    let mut text = wall.format("%Y-%m-%d %H:%M:%S").to_string();
+    if digits > 0 {
+        text.push_str(&format!(".{frac:0digits$}"));
+    }
+    Value::String(text)
+}

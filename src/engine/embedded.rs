@@ -1,0 +1,176 @@
+//! The embedded engine: ClickHouse from the `chdb-core` wheel, in-process through ADBC.
+//!
+//! Facts this module is built around (see ENGINE-NOTES): one storage path per process, one
+//! process per path, one statement per call, parameters set per connection with
+//! `SET param_<name> = '<text>'`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use adbc_core::options::{AdbcVersion, OptionDatabase};
+use adbc_core::{Connection, Database, Driver, Statement as _};
+use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver};
+
+use super::{Backend, Rows, arrow};
+use crate::error::Error;
+use crate::sql::{Statement, quote};
+
+/// The process-wide engine: loaded once, bound to one storage path.
+struct Shared {
+    store: PathBuf,
+    database: ManagedDatabase,
+    _driver: ManagedDriver,
+    _libpython: Option<libloading::Library>,
+}
+
+static SHARED: Mutex<Option<Arc<Shared>>> = Mutex::new(None);
+
+fn shared_for(store: &Path) -> Result<Arc<Shared>, Error> {
+    std::fs::create_dir_all(store).map_err(|source| Error::Io {
+        path: store.to_path_buf(),
+        source,
+    })?;
+    let store = store.canonicalize().map_err(|source| Error::Io {
+        path: store.to_path_buf(),
+        source,
+    })?;
+    let mut guard = lock(&SHARED);
+    if let Some(shared) = guard.as_ref() {
+        if shared.store != store {
+            return Err(Error::StorePathConflict {
+                open: shared.store.clone(),
+                requested: store,
+            });
+        }
+        return Ok(shared.clone());
+    }
+    let paths = super::locate::locate()?;
+    let libpython = match &paths.libpython {
+        // SAFETY: loading libpython runs no Python code; RTLD_GLOBAL only makes its symbols
+        // visible to the driver loaded next.
+        Some(lib) => Some(unsafe {
+            libloading::os::unix::Library::open(
+                Some(lib),
+                libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_GLOBAL,
+            )
+            .map_err(|e| Error::EngineLoad {
+                path: lib.clone(),
+                message: e.to_string(),
+            })?
+            .into()
+        }),
+        None => None,
+    };
+    let mut driver = ManagedDriver::load_dynamic_from_filename(
+        &paths.driver,
+        Some(b"AdbcDriverInit"),
+        AdbcVersion::V110,
+    )
+    .map_err(|e| Error::EngineLoad {
+        path: paths.driver.clone(),
+        message: e.message,
+    })?;
+    let uri = store.to_string_lossy().to_string();
+    let database = driver
+        .new_database_with_opts([(OptionDatabase::Uri, uri.as_str().into())])
+        .map_err(|e| open_error(&store, e))?;
+    let shared = Arc::new(Shared {
+        store,
+        database,
+        _driver: driver,
+        _libpython: libpython,
+    });
+    *guard = Some(shared.clone());
+    Ok(shared)
+}
+
+fn open_error(store: &Path, e: adbc_core::error::Error) -> Error {
+    if e.message.contains("Error initializing EmbeddedServer") {
+        Error::StoreInUse {
+            path: store.to_path_buf(),
+        }
+    } else {
+        Error::EngineLoad {
+            path: store.to_path_buf(),
+            message: e.message,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One connection to the process's embedded engine, optionally with a default database.
+pub struct EmbeddedBackend {
+    shared: Arc<Shared>,
+    conn: Mutex<ManagedConnection>,
+}
+
+impl EmbeddedBackend {
+    pub fn open(store: &Path, database: Option<&str>) -> Result<Self, Error> {
+        let shared = shared_for(store)?;
+        let conn = shared
+            .database
+            .new_connection()
+            .map_err(|e| open_error(&shared.store, e))?;
+        let backend = EmbeddedBackend {
+            shared,
+            conn: Mutex::new(conn),
+        };
+        if let Some(db) = database {
+            backend.run(&Statement::new(format!("USE {}", quote::ident(db))))?;
+        }
+        Ok(backend)
+    }
+
+    /// The folder this process's engine stores its data in.
+    pub fn store(&self) -> &Path {
+        &self.shared.store
+    }
+}
+
+fn exec(conn: &mut ManagedConnection, sql: &str) -> Result<Rows, Error> {
+    let mut st = conn.new_statement().map_err(|e| Error::from_server(e.message, sql))?;
+    st.set_sql_query(sql)
+        .map_err(|e| Error::from_server(e.message, sql))?;
+    let reader = st.execute().map_err(|e| Error::from_server(e.message, sql))?;
+    arrow::collect(reader).map_err(|message| Error::Engine { message })
+}
+
+impl Backend for EmbeddedBackend {
+    fn describe(&self) -> String {
+        format!("embedded ClickHouse (chdb) at {}", self.shared.store.display())
+    }
+
+    fn run(&self, stmt: &Statement) -> Result<Rows, Error> {
+        let mut conn = lock(&self.conn);
+        for p in &stmt.params {
+            if !quote::is_plain_ident(&p.name) {
+                return Err(Error::Engine {
+                    message: format!("invalid parameter name {:?}", p.name),
+                });
+            }
+            let set = format!(
+                "SET param_{} = {}",
+                p.name,
+                quote::string_literal(&p.value.to_param_text())
+            );
+            exec(&mut conn, &set)?;
+        }
+        exec(&mut conn, &stmt.sql)
+    }
+
+    fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error> {
+        let sql = format!("INSERT INTO {table} FORMAT JSONEachRow\n{ndjson}");
+        let mut conn = lock(&self.conn);
+        let mut st = conn
+            .new_statement()
+            .map_err(|e| Error::from_server(e.message, &sql))?;
+        st.set_sql_query(&sql)
+            .map_err(|e| Error::from_server(e.message, &sql))?;
+        st.execute_update()
+            .map_err(|e| Error::from_server(e.message, &format!("INSERT INTO {table} FORMAT JSONEachRow")))?;
+        Ok(())
+    }
+}

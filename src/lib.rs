@@ -1,0 +1,7 @@
+pub mod diag;
+pub mod engine;
+pub mod error;
+pub mod sql;
+
+pub use error::Error;
+pub mod schema;

@@ -1,0 +1,107 @@
+//! The one place where text is escaped for ClickHouse.
+//!
+//! Everything chx emits goes through these functions: identifiers are back-quoted, string
+//! literals are single-quoted with backslash escapes, and query-parameter values are written in
+//! the "Escaped" text form ClickHouse parses `param_*` settings with. Keeping them together makes
+//! the escaping auditable in one screen.
+
+/// Quote an identifier when it is not a plain `[A-Za-z_][A-Za-z0-9_]*` word.
+///
+/// Plain names stay bare so generated DDL reads like hand-written DDL; anything else is wrapped
+/// in back-quotes with back-quotes and backslashes escaped.
+pub fn ident(name: &str) -> String {
+    if is_plain_ident(name) {
+        name.to_string()
+    } else {
+        let mut out = String::with_capacity(name.len() + 2);
+        out.push('`');
+        for c in name.chars() {
+            match c {
+                '`' => out.push_str("\\`"),
+                '\\' => out.push_str("\\\\"),
+                _ => out.push(c),
+            }
+        }
+        out.push('`');
+        out
+    }
+}
+
+/// True for names that need no quoting and are not ClickHouse keywords that would confuse the
+/// parser in column position.
+pub fn is_plain_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && !is_reserved(name)
+}
+
+fn is_reserved(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all", "and", "as", "asc", "between", "by", "case", "cast", "desc", "distinct", "else",
+        "end", "from", "global", "group", "having", "in", "index", "interval", "is", "join",
+        "key", "like", "limit", "not", "null", "on", "or", "order", "prewhere", "primary",
+        "select", "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
+    ];
+    RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A ClickHouse string literal: `'...'` with `\` and `'` escaped, control characters as
+/// backslash escapes, so the literal stays on one line.
+pub fn string_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The "Escaped" (TSV) text form ClickHouse expects for a scalar query-parameter value.
+pub fn escaped_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(ident("events"), "events");
+        assert_eq!(ident("order"), "`order`");
+        assert_eq!(ident("my col"), "`my col`");
+        assert_eq!(ident("a`b"), "`a\\`b`");
+        assert_eq!(ident("1x"), "`1x`");
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(string_literal("it's"), "'it\\'s'");
+        assert_eq!(string_literal("a\\b\nc"), "'a\\\\b\\nc'");
+        assert_eq!(escaped_text("a\tb\\"), "a\\tb\\\\");
+    }
+}
