@@ -185,15 +185,20 @@ impl Diagnostics {
         self.items.iter()
     }
 
-    /// Sort by position so output reads top to bottom, then turn into a result.
-    pub fn into_result<T>(mut self, value: T) -> Result<T, Diagnostics> {
+    /// Turn into a result: `Ok(value)` when there is no problem, else the problems sorted.
+    pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
         if self.items.is_empty() {
             Ok(value)
         } else {
-            self.items
-                .sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.offset));
-            Err(self)
+            Err(self.sorted())
         }
+    }
+
+    /// Problems by position, so output reads top to bottom.
+    pub fn sorted(mut self) -> Diagnostics {
+        self.items
+            .sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.offset));
+        self
     }
 
     /// Render every problem with miette's graphical handler; without colour for snapshots and

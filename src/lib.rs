@@ -5,3 +5,4 @@ pub mod sql;
 
 pub use error::Error;
 pub mod schema;
+pub mod ddl;
