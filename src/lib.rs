@@ -6,3 +6,5 @@ pub mod sql;
 pub use error::Error;
 pub mod schema;
 pub mod ddl;
+pub mod ingest;
+pub mod cli;

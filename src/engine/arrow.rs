@@ -135,3 +135,78 @@ fn timestamp(a: &dyn Array, i: usize, unit: TimeUnit, tz: Option<&str>) -> Value
     }
     Value::String(text)
 }
+
+/// Arrow types that lose ClickHouse meaning (DateTime → UInt32, Enum8 → Int8, IPv4 → UInt32,
+/// UUID → FixedSizeBinary): when a result has one, the real types are fetched and used.
+pub(crate) fn is_ambiguous(ty: &DataType) -> bool {
+    match ty {
+        DataType::UInt32 | DataType::UInt16 | DataType::Int8 | DataType::Int16 | DataType::FixedSizeBinary(_) => true,
+        DataType::List(f) | DataType::LargeList(f) | DataType::Map(f, _) => is_ambiguous(f.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| is_ambiguous(f.data_type())),
+        DataType::Dictionary(_, v) => is_ambiguous(v),
+        _ => false,
+    }
+}
+
+/// Re-render a value the way ClickHouse prints it for its real type.
+pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> Value {
+    use crate::schema::ChType as T;
+    match (ty, v) {
+        (_, Value::Null) => Value::Null,
+        (T::Nullable(inner) | T::LowCardinality(inner), v) => refine(v, inner, server_tz),
+        (T::DateTime { tz }, Value::Number(n)) => {
+            let zone = tz.as_deref().unwrap_or(server_tz);
+            n.as_i64()
+                .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+                .map_or(Value::Null, |utc| {
+                    let wall = match zone.parse::<chrono_tz::Tz>() {
+                        Ok(z) => utc.with_timezone(&z).naive_local(),
+                        Err(_) => utc.naive_utc(),
+                    };
+                    Value::String(wall.format("%Y-%m-%d %H:%M:%S").to_string())
+                })
+        }
+        (T::Date, Value::Number(n)) => n
+            .as_i64()
+            .and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d as i32 + 719_163))
+            .map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string())),
+        (T::Enum8(labels) | T::Enum16(labels), Value::Number(n)) => {
+            let code = n.as_i64().unwrap_or_default();
+            labels
+                .iter()
+                .find(|(_, v)| *v as i64 == code)
+                .map_or(Value::Number(n), |(l, _)| Value::String(l.clone()))
+        }
+        (T::IPv4, Value::Number(n)) => {
+            let ip = std::net::Ipv4Addr::from(n.as_u64().unwrap_or_default() as u32);
+            Value::String(ip.to_string())
+        }
+        (T::Uuid, Value::String(hex)) if hex.len() == 32 => Value::String(format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )),
+        (T::Array(inner), Value::Array(items)) => {
+            Value::Array(items.into_iter().map(|x| refine(x, inner, server_tz)).collect())
+        }
+        (T::Tuple(fields), Value::Object(obj)) => Value::Object(
+            obj.into_iter()
+                .map(|(k, x)| {
+                    let ft = fields.iter().find(|(n, _)| n.as_deref() == Some(k.as_str()));
+                    let x = match ft {
+                        Some((_, t)) => refine(x, t, server_tz),
+                        None => x,
+                    };
+                    (k, x)
+                })
+                .collect(),
+        ),
+        (T::Map(_, vt), Value::Object(obj)) => {
+            Value::Object(obj.into_iter().map(|(k, x)| (k, refine(x, vt, server_tz))).collect())
+        }
+        (_, v) => v,
+    }
+}

@@ -130,12 +130,45 @@ impl EmbeddedBackend {
     }
 }
 
-fn exec(conn: &mut ManagedConnection, sql: &str) -> Result<Rows, Error> {
+fn exec(conn: &mut ManagedConnection, sql: &str) -> Result<(Rows, bool), Error> {
     let mut st = conn.new_statement().map_err(|e| Error::from_server(e.message, sql))?;
     st.set_sql_query(sql)
         .map_err(|e| Error::from_server(e.message, sql))?;
     let reader = st.execute().map_err(|e| Error::from_server(e.message, sql))?;
-    arrow::collect(reader).map_err(|message| Error::Engine { message })
+    let ambiguous = reader
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| arrow::is_ambiguous(f.data_type()));
+    let rows = arrow::collect(reader).map_err(|message| Error::Engine { message })?;
+    Ok((rows, ambiguous))
+}
+
+/// Replace Arrow's lossy renderings with ClickHouse's, using the statement's real column types.
+fn refine_types(conn: &mut ManagedConnection, sql: &str, rows: &mut Rows) {
+    let Ok((desc, _)) = exec(conn, &format!("DESCRIBE TABLE ({sql})")) else { return };
+    let Ok((tz, _)) = exec(conn, "SELECT timezone()") else { return };
+    let tz = tz.single_string().unwrap_or_else(|_| "UTC".into());
+    let types: Vec<Option<crate::schema::ChType>> = desc
+        .rows
+        .iter()
+        .map(|r| r.get(1).and_then(|t| t.as_str()).and_then(|t| crate::schema::ChType::parse(t).ok()))
+        .collect();
+    if types.len() != rows.columns.len() {
+        return;
+    }
+    for (col, ty) in rows.columns.iter_mut().zip(&types) {
+        if let Some(ty) = ty {
+            col.ty = ty.to_string();
+        }
+    }
+    for row in &mut rows.rows {
+        for (cell, ty) in row.iter_mut().zip(&types) {
+            if let Some(ty) = ty {
+                *cell = arrow::refine(std::mem::take(cell), ty, &tz);
+            }
+        }
+    }
 }
 
 impl Backend for EmbeddedBackend {
@@ -158,7 +191,11 @@ impl Backend for EmbeddedBackend {
             );
             exec(&mut conn, &set)?;
         }
-        exec(&mut conn, &stmt.sql)
+        let (mut rows, ambiguous) = exec(&mut conn, &stmt.sql)?;
+        if ambiguous && !rows.is_empty() {
+            refine_types(&mut conn, stmt.sql.trim_end_matches([';', ' ', '\n']), &mut rows);
+        }
+        Ok(rows)
     }
 
     fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error> {

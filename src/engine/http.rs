@@ -27,7 +27,7 @@ impl HttpBackend {
             .with_url(url)
             // Keep 64-bit integers as JSON numbers, as the embedded engine returns them.
             .with_setting("output_format_json_quote_64bit_integers", "0")
-            .with_setting("output_format_json_quote_decimals", "0");
+            .with_setting("output_format_json_quote_decimals", "1");
         if let Some(user) = user {
             client = client.with_user(user);
         }

@@ -695,7 +695,7 @@ fn taxonomy(v: &mut V, t: &TaxonomyDef, tables: &[Table]) -> Option<Taxonomy> {
         return None;
     };
     let scope = Scope::of_columns(format!("table `{}`", table.name), &table.columns);
-    let mut col_named = |v: &mut V, s: &Option<S<String>>, default: &str, what: &str, ok: fn(&ChType) -> bool, need: &str| -> String {
+    let col_named = |v: &mut V, s: &Option<S<String>>, default: &str, what: &str, ok: fn(&ChType) -> bool, need: &str| -> String {
         let name = s.as_ref().map_or(default.to_string(), |s| s.value.clone());
         let span = s.as_ref().map_or(t.span, |s| s.span);
         match table.column(&name) {
