@@ -5,7 +5,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 
 /// A named input text that diagnostics point into.
 #[derive(Clone, Debug)]
@@ -73,7 +75,7 @@ pub struct Diag {
     pub span: Option<Span>,
     pub label: Option<String>,
     pub help: Option<String>,
-    source: Option<Source>,
+    source: Option<Box<Source>>,
 }
 
 impl Diag {
@@ -131,7 +133,9 @@ impl Diagnostic for Diag {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -148,14 +152,14 @@ impl Diagnostic for Diag {
 /// All the problems found in one input; an error when not empty.
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
-    source: Option<Source>,
+    source: Option<Box<Source>>,
     items: Vec<Diag>,
 }
 
 impl Diagnostics {
     pub fn new(source: Option<Source>) -> Self {
         Diagnostics {
-            source,
+            source: source.map(Box::new),
             items: Vec::new(),
         }
     }
@@ -253,4 +257,3 @@ impl Diagnostic for Diagnostics {
         Some(Box::new(self.items.iter().map(|d| d as &dyn Diagnostic)))
     }
 }
-

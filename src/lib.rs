@@ -4,7 +4,7 @@ pub mod error;
 pub mod sql;
 
 pub use error::Error;
-pub mod schema;
+pub mod cli;
 pub mod ddl;
 pub mod ingest;
-pub mod cli;
+pub mod schema;

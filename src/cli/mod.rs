@@ -23,7 +23,12 @@ events in the e-commerce track format, and runs SQL.\n\nStart with `chx check`, 
 )]
 pub struct Cli {
     /// Schema file.
-    #[arg(long, global = true, default_value = "schema/ecommerce.yaml", env = "CHX_SCHEMA")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "schema/ecommerce.yaml",
+        env = "CHX_SCHEMA"
+    )]
     pub schema: PathBuf,
     /// ClickHouse server URL (HTTP, e.g. http://localhost:8123); without it chx uses the embedded engine.
     #[arg(long, global = true, env = "CLICKHOUSE_URL")]
@@ -92,11 +97,16 @@ fn load_schema(path: &Path) -> Result<Schema, Error> {
 }
 
 fn database(cli: &Cli, schema: Option<&Schema>) -> Option<String> {
-    cli.database.clone().or_else(|| schema.map(|s| s.database.clone()))
+    cli.database
+        .clone()
+        .or_else(|| schema.map(|s| s.database.clone()))
 }
 
 fn connect(cli: &Cli, database: Option<&str>) -> Result<Engine, Error> {
-    Engine::connect(&Target::from_url_or_store(cli.url.clone(), cli.store.clone()), database)
+    Engine::connect(
+        &Target::from_url_or_store(cli.url.clone(), cli.store.clone()),
+        database,
+    )
 }
 
 /// Run a parsed command line; output goes to stdout, problems come back as errors.
@@ -114,7 +124,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
-        Command::Compile { cluster, out, no_database, if_not_exists } => {
+        Command::Compile {
+            cluster,
+            out,
+            no_database,
+            if_not_exists,
+        } => {
             let s = load_schema(&cli.schema)?;
             let mut opts = DdlOptions::new().if_not_exists(*if_not_exists);
             if !no_database {
@@ -127,10 +142,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             match out {
                 None => print!("{}", ddl::to_script(&stmts)),
                 Some(dir) => {
-                    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+                    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                        path: dir.clone(),
+                        source,
+                    })?;
                     for (i, st) in stmts.iter().enumerate() {
                         let path = dir.join(format!("{:03}_{}.sql", i + 1, st.name));
-                        std::fs::write(&path, format!("{};\n", st.sql)).map_err(|source| Error::Io { path: path.clone(), source })?;
+                        std::fs::write(&path, format!("{};\n", st.sql)).map_err(|source| {
+                            Error::Io {
+                                path: path.clone(),
+                                source,
+                            }
+                        })?;
                     }
                     println!("wrote {} statements to {}", stmts.len(), dir.display());
                 }
@@ -140,7 +163,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Apply { dry_run } => {
             let s = load_schema(&cli.schema)?;
             let db = database(&cli, Some(&s)).unwrap_or_else(|| "default".into());
-            let stmts = ddl::compile(&s, &DdlOptions::new().database(db.clone()).if_not_exists(true));
+            let stmts = ddl::compile(
+                &s,
+                &DdlOptions::new().database(db.clone()).if_not_exists(true),
+            );
             if *dry_run {
                 print!("{}", ddl::to_script(&stmts));
                 return Ok(());
@@ -151,15 +177,23 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             for (i, st) in stmts.iter().enumerate() {
                 let present = match st.kind {
                     ddl::ObjectKind::Database => existing.is_some(),
-                    _ => existing.as_ref().is_some_and(|names| names.contains(&st.name)),
+                    _ => existing
+                        .as_ref()
+                        .is_some_and(|names| names.contains(&st.name)),
                 };
-                engine.run(st.to_statement()).map_err(|e| e.at_statement(i))?;
+                engine
+                    .run(st.to_statement())
+                    .map_err(|e| e.at_statement(i))?;
                 if !present {
                     created.push(format!("{} {}", kind_word(st.kind), st.name));
                 }
             }
             if created.is_empty() {
-                println!("{}: database `{db}` is up to date ({} objects)", engine.describe(), stmts.len());
+                println!(
+                    "{}: database `{db}` is up to date ({} objects)",
+                    engine.describe(),
+                    stmts.len()
+                );
             } else {
                 println!("{}: created in `{db}`:", engine.describe());
                 for c in created {
@@ -172,9 +206,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let s = load_schema(&cli.schema)?;
             let db = database(&cli, Some(&s)).unwrap_or_else(|| "default".into());
             let text = if file.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Io { path: file.clone(), source })?
+                std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Io {
+                    path: file.clone(),
+                    source,
+                })?
             } else {
-                std::fs::read_to_string(file).map_err(|source| Error::Io { path: file.clone(), source })?
+                std::fs::read_to_string(file).map_err(|source| Error::Io {
+                    path: file.clone(),
+                    source,
+                })?
             };
             let engine = connect(&cli, None)?;
             let report = crate::ingest::ingest(&engine, &s, &db, &text)?;
@@ -182,8 +222,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 eprintln!("{}:{}: {}", file.display(), e.line, e.message);
             }
             println!(
-                "accepted {} events into `{db}`; {} duplicate purchase/refund deliveries ignored; {} lines rejected",
+                "accepted {} events into `{db}`; skipped {} already stored (same event_id) and {} repeated purchase/refund deliveries (same transaction_id within 24 h); {} lines rejected",
                 report.accepted,
+                report.already_present,
                 report.duplicates_ignored,
                 report.errors.len()
             );
@@ -191,11 +232,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 Ok(())
             } else {
                 Err(Error::Usage {
-                    message: format!("{} lines of {} were rejected (the others were inserted)", report.errors.len(), file.display()),
+                    message: format!(
+                        "{} lines of {} were rejected (the others were inserted)",
+                        report.errors.len(),
+                        file.display()
+                    ),
                 })
             }
         }
-        Command::Sql { query, format, params } => {
+        Command::Sql {
+            query,
+            format,
+            params,
+        } => {
             let schema_db = if cli.database.is_none() && cli.schema.exists() {
                 load_schema(&cli.schema).ok().map(|s| s.database)
             } else {
@@ -203,7 +252,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             };
             let db = cli.database.clone().or(schema_db);
             let engine = connect(&cli, None)?;
-            let db = db.filter(|d| engine.run(Statement::new("SELECT 1 FROM system.databases WHERE name = {d:String}").param("d", "String", d.as_str())).is_ok_and(|r| !r.is_empty()));
+            let db = db.filter(|d| {
+                engine
+                    .run(
+                        Statement::new("SELECT 1 FROM system.databases WHERE name = {d:String}")
+                            .param("d", "String", d.as_str()),
+                    )
+                    .is_ok_and(|r| !r.is_empty())
+            });
             let engine = match db {
                 Some(d) => connect(&cli, Some(&d))?,
                 None => engine,
@@ -227,12 +283,23 @@ fn kind_word(k: ddl::ObjectKind) -> &'static str {
 
 /// Names of the tables and views in a database, or `None` when it does not exist.
 fn existing_objects(engine: &Engine, db: &str) -> Result<Option<Vec<String>>, Error> {
-    let dbs = engine.run(Statement::new("SELECT name FROM system.databases WHERE name = {db:String}").param("db", "String", db))?;
+    let dbs = engine.run(
+        Statement::new("SELECT name FROM system.databases WHERE name = {db:String}")
+            .param("db", "String", db),
+    )?;
     if dbs.is_empty() {
         return Ok(None);
     }
-    let rows = engine.run(Statement::new("SELECT name FROM system.tables WHERE database = {db:String}").param("db", "String", db))?;
-    Ok(Some(rows.rows.iter().filter_map(|r| r[0].as_str().map(str::to_string)).collect()))
+    let rows = engine.run(
+        Statement::new("SELECT name FROM system.tables WHERE database = {db:String}")
+            .param("db", "String", db),
+    )?;
+    Ok(Some(
+        rows.rows
+            .iter()
+            .filter_map(|r| r[0].as_str().map(str::to_string))
+            .collect(),
+    ))
 }
 
 /// Attach `--param name=value` values to the placeholders the query declares.
@@ -283,13 +350,21 @@ pub fn report(e: Error) -> String {
     match e {
         Error::Diagnostics(d) => {
             let mut s = d.render(colour);
-            s.push_str(&format!("{}\n", d.to_string().lines().next().unwrap_or_default()));
+            s.push_str(&format!(
+                "{}\n",
+                d.to_string().lines().next().unwrap_or_default()
+            ));
             s
         }
         other => {
-            let theme = if colour { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+            let theme = if colour {
+                miette::GraphicalTheme::unicode()
+            } else {
+                miette::GraphicalTheme::unicode_nocolor()
+            };
             let mut out = String::new();
-            let _ = miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, &other);
+            let _ =
+                miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, &other);
             out
         }
     }

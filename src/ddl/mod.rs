@@ -73,7 +73,11 @@ impl DdlOptions {
     }
 
     pub(crate) fn ine(&self) -> &'static str {
-        if self.if_not_exists { " IF NOT EXISTS" } else { "" }
+        if self.if_not_exists {
+            " IF NOT EXISTS"
+        } else {
+            ""
+        }
     }
 }
 
@@ -115,7 +119,12 @@ pub fn compile(schema: &Schema, opts: &DdlOptions) -> Vec<DdlStatement> {
         out.push(DdlStatement {
             kind: ObjectKind::Database,
             name: db.clone(),
-            sql: format!("CREATE DATABASE{} {}{}", opts.ine(), quote::ident(db), opts.on_cluster()),
+            sql: format!(
+                "CREATE DATABASE{} {}{}",
+                opts.ine(),
+                quote::ident(db),
+                opts.on_cluster()
+            ),
         });
     }
     for t in &schema.tables {

@@ -17,7 +17,11 @@ pub(super) fn create_table(t: &Table, opts: &DdlOptions) -> DdlStatement {
         ));
     }
     for p in &t.projections {
-        body.push(format!("PROJECTION {} ({})", quote::ident(&p.name), p.query));
+        body.push(format!(
+            "PROJECTION {} ({})",
+            quote::ident(&p.name),
+            p.query
+        ));
     }
     let mut sql = format!(
         "CREATE TABLE{} {}{}\n(\n    {}\n)\nENGINE = {}",

@@ -9,7 +9,12 @@ use crate::sql::{Statement, quote};
 pub(super) fn create_view(v: &View, schema: &Schema, opts: &DdlOptions) -> DdlStatement {
     let source = opts.qualify(&opts.storage_name(&v.source));
     let select = match &v.kind {
-        ViewKind::ExplodeArray { array, element, columns, filter } => {
+        ViewKind::ExplodeArray {
+            array,
+            element,
+            columns,
+            filter,
+        } => {
             let target_order = target_order(schema, &v.target, columns);
             format!(
                 "SELECT\n    {}\nFROM {source}\nARRAY JOIN\n    {} AS {},\n    arrayEnumerate({}) AS {}{}",
@@ -21,7 +26,13 @@ pub(super) fn create_view(v: &View, schema: &Schema, opts: &DdlOptions) -> DdlSt
                 where_clause(filter)
             )
         }
-        ViewKind::ExplodeMap { map, key_column, value_column, columns, filter } => {
+        ViewKind::ExplodeMap {
+            map,
+            key_column,
+            value_column,
+            columns,
+            filter,
+        } => {
             let mut cols = target_order(schema, &v.target, columns);
             cols.push((key_column.clone(), key_column.clone()));
             cols.push((value_column.clone(), value_column.clone()));
@@ -55,7 +66,11 @@ pub(super) fn create_view(v: &View, schema: &Schema, opts: &DdlOptions) -> DdlSt
 }
 
 /// Mappings in the target table's column order, so the SELECT reads like the table.
-fn target_order(schema: &Schema, target: &str, columns: &[(String, String)]) -> Vec<(String, String)> {
+fn target_order(
+    schema: &Schema,
+    target: &str,
+    columns: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     if let Some(t) = schema.table(target) {
         for c in &t.columns {
@@ -81,7 +96,10 @@ fn select_list(cols: &[(String, String)]) -> String {
 }
 
 fn where_clause(filter: &Option<String>) -> String {
-    filter.as_ref().map(|f| format!("\nWHERE {f}")).unwrap_or_default()
+    filter
+        .as_ref()
+        .map(|f| format!("\nWHERE {f}"))
+        .unwrap_or_default()
 }
 
 fn rollup_select(r: &Rollup, source: &str) -> String {
@@ -131,10 +149,17 @@ fn qualify_refs(select: &str, refs: &[crate::schema::ir::TableRef], opts: &DdlOp
 /// The query that reads a rollup's merged values: one row per dimension combination.
 pub fn rollup_read_query(schema: &Schema, view: &str, opts: &DdlOptions) -> Option<Statement> {
     let v = schema.view(view)?;
-    let ViewKind::Rollup(r) = &v.kind else { return None };
+    let ViewKind::Rollup(r) = &v.kind else {
+        return None;
+    };
     let mut items: Vec<String> = r.dimensions.iter().map(|d| quote::ident(&d.name)).collect();
     items.extend(r.measures.iter().map(|m| {
-        format!("{}Merge({}) AS {}", m.agg, quote::ident(&m.name), quote::ident(&m.name))
+        format!(
+            "{}Merge({}) AS {}",
+            m.agg,
+            quote::ident(&m.name),
+            quote::ident(&m.name)
+        )
     }));
     let dims: Vec<String> = r.dimensions.iter().map(|d| quote::ident(&d.name)).collect();
     // Distributed in cluster mode: read through the plain name.

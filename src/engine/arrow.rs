@@ -22,7 +22,13 @@ pub(crate) fn collect(reader: Box<dyn RecordBatchReader + Send>) -> Result<Rows,
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
         for r in 0..batch.num_rows() {
-            rows.push(batch.columns().iter().map(|c| value(c.as_ref(), r)).collect());
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .map(|c| value(c.as_ref(), r))
+                    .collect(),
+            );
         }
     }
     Ok(Rows { columns, rows })
@@ -61,7 +67,9 @@ fn value(a: &dyn Array, i: usize) -> Value {
         DataType::Date32 => {
             let days = a.as_primitive::<Date32Type>().value(i);
             let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163);
-            date.map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string()))
+            date.map_or(Value::Null, |d| {
+                Value::String(d.format("%Y-%m-%d").to_string())
+            })
         }
         DataType::Timestamp(unit, tz) => timestamp(a, i, *unit, tz.as_deref()),
         DataType::Dictionary(_, _) => {
@@ -116,9 +124,21 @@ fn bytes(b: &[u8]) -> Value {
 fn timestamp(a: &dyn Array, i: usize, unit: TimeUnit, tz: Option<&str>) -> Value {
     let (raw, per_sec, digits) = match unit {
         TimeUnit::Second => (a.as_primitive::<TimestampSecondType>().value(i), 1, 0),
-        TimeUnit::Millisecond => (a.as_primitive::<TimestampMillisecondType>().value(i), 1_000, 3),
-        TimeUnit::Microsecond => (a.as_primitive::<TimestampMicrosecondType>().value(i), 1_000_000, 6),
-        TimeUnit::Nanosecond => (a.as_primitive::<TimestampNanosecondType>().value(i), 1_000_000_000, 9),
+        TimeUnit::Millisecond => (
+            a.as_primitive::<TimestampMillisecondType>().value(i),
+            1_000,
+            3,
+        ),
+        TimeUnit::Microsecond => (
+            a.as_primitive::<TimestampMicrosecondType>().value(i),
+            1_000_000,
+            6,
+        ),
+        TimeUnit::Nanosecond => (
+            a.as_primitive::<TimestampNanosecondType>().value(i),
+            1_000_000_000,
+            9,
+        ),
     };
     let secs = raw.div_euclid(per_sec);
     let frac = raw.rem_euclid(per_sec);
@@ -140,8 +160,14 @@ fn timestamp(a: &dyn Array, i: usize, unit: TimeUnit, tz: Option<&str>) -> Value
 /// UUID → FixedSizeBinary): when a result has one, the real types are fetched and used.
 pub(crate) fn is_ambiguous(ty: &DataType) -> bool {
     match ty {
-        DataType::UInt32 | DataType::UInt16 | DataType::Int8 | DataType::Int16 | DataType::FixedSizeBinary(_) => true,
-        DataType::List(f) | DataType::LargeList(f) | DataType::Map(f, _) => is_ambiguous(f.data_type()),
+        DataType::UInt32
+        | DataType::UInt16
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::FixedSizeBinary(_) => true,
+        DataType::List(f) | DataType::LargeList(f) | DataType::Map(f, _) => {
+            is_ambiguous(f.data_type())
+        }
         DataType::Struct(fields) => fields.iter().any(|f| is_ambiguous(f.data_type())),
         DataType::Dictionary(_, v) => is_ambiguous(v),
         _ => false,
@@ -169,7 +195,9 @@ pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> V
         (T::Date, Value::Number(n)) => n
             .as_i64()
             .and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d as i32 + 719_163))
-            .map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string())),
+            .map_or(Value::Null, |d| {
+                Value::String(d.format("%Y-%m-%d").to_string())
+            }),
         (T::Enum8(labels) | T::Enum16(labels), Value::Number(n)) => {
             let code = n.as_i64().unwrap_or_default();
             labels
@@ -189,13 +217,18 @@ pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> V
             &hex[16..20],
             &hex[20..32]
         )),
-        (T::Array(inner), Value::Array(items)) => {
-            Value::Array(items.into_iter().map(|x| refine(x, inner, server_tz)).collect())
-        }
+        (T::Array(inner), Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .map(|x| refine(x, inner, server_tz))
+                .collect(),
+        ),
         (T::Tuple(fields), Value::Object(obj)) => Value::Object(
             obj.into_iter()
                 .map(|(k, x)| {
-                    let ft = fields.iter().find(|(n, _)| n.as_deref() == Some(k.as_str()));
+                    let ft = fields
+                        .iter()
+                        .find(|(n, _)| n.as_deref() == Some(k.as_str()));
                     let x = match ft {
                         Some((_, t)) => refine(x, t, server_tz),
                         None => x,
@@ -204,9 +237,11 @@ pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> V
                 })
                 .collect(),
         ),
-        (T::Map(_, vt), Value::Object(obj)) => {
-            Value::Object(obj.into_iter().map(|(k, x)| (k, refine(x, vt, server_tz))).collect())
-        }
+        (T::Map(_, vt), Value::Object(obj)) => Value::Object(
+            obj.into_iter()
+                .map(|(k, x)| (k, refine(x, vt, server_tz)))
+                .collect(),
+        ),
         (_, v) => v,
     }
 }

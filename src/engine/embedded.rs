@@ -131,10 +131,14 @@ impl EmbeddedBackend {
 }
 
 fn exec(conn: &mut ManagedConnection, sql: &str) -> Result<(Rows, bool), Error> {
-    let mut st = conn.new_statement().map_err(|e| Error::from_server(e.message, sql))?;
+    let mut st = conn
+        .new_statement()
+        .map_err(|e| Error::from_server(e.message, sql))?;
     st.set_sql_query(sql)
         .map_err(|e| Error::from_server(e.message, sql))?;
-    let reader = st.execute().map_err(|e| Error::from_server(e.message, sql))?;
+    let reader = st
+        .execute()
+        .map_err(|e| Error::from_server(e.message, sql))?;
     let ambiguous = reader
         .schema()
         .fields()
@@ -146,13 +150,21 @@ fn exec(conn: &mut ManagedConnection, sql: &str) -> Result<(Rows, bool), Error> 
 
 /// Replace Arrow's lossy renderings with ClickHouse's, using the statement's real column types.
 fn refine_types(conn: &mut ManagedConnection, sql: &str, rows: &mut Rows) {
-    let Ok((desc, _)) = exec(conn, &format!("DESCRIBE TABLE ({sql})")) else { return };
-    let Ok((tz, _)) = exec(conn, "SELECT timezone()") else { return };
+    let Ok((desc, _)) = exec(conn, &format!("DESCRIBE TABLE ({sql})")) else {
+        return;
+    };
+    let Ok((tz, _)) = exec(conn, "SELECT timezone()") else {
+        return;
+    };
     let tz = tz.single_string().unwrap_or_else(|_| "UTC".into());
     let types: Vec<Option<crate::schema::ChType>> = desc
         .rows
         .iter()
-        .map(|r| r.get(1).and_then(|t| t.as_str()).and_then(|t| crate::schema::ChType::parse(t).ok()))
+        .map(|r| {
+            r.get(1)
+                .and_then(|t| t.as_str())
+                .and_then(|t| crate::schema::ChType::parse(t).ok())
+        })
         .collect();
     if types.len() != rows.columns.len() {
         return;
@@ -173,7 +185,10 @@ fn refine_types(conn: &mut ManagedConnection, sql: &str, rows: &mut Rows) {
 
 impl Backend for EmbeddedBackend {
     fn describe(&self) -> String {
-        format!("embedded ClickHouse (chdb) at {}", self.shared.store.display())
+        format!(
+            "embedded ClickHouse (chdb) at {}",
+            self.shared.store.display()
+        )
     }
 
     fn run(&self, stmt: &Statement) -> Result<Rows, Error> {
@@ -193,7 +208,11 @@ impl Backend for EmbeddedBackend {
         }
         let (mut rows, ambiguous) = exec(&mut conn, &stmt.sql)?;
         if ambiguous && !rows.is_empty() {
-            refine_types(&mut conn, stmt.sql.trim_end_matches([';', ' ', '\n']), &mut rows);
+            refine_types(
+                &mut conn,
+                stmt.sql.trim_end_matches([';', ' ', '\n']),
+                &mut rows,
+            );
         }
         Ok(rows)
     }
@@ -206,8 +225,12 @@ impl Backend for EmbeddedBackend {
             .map_err(|e| Error::from_server(e.message, &sql))?;
         st.set_sql_query(&sql)
             .map_err(|e| Error::from_server(e.message, &sql))?;
-        st.execute_update()
-            .map_err(|e| Error::from_server(e.message, &format!("INSERT INTO {table} FORMAT JSONEachRow")))?;
+        st.execute_update().map_err(|e| {
+            Error::from_server(
+                e.message,
+                &format!("INSERT INTO {table} FORMAT JSONEachRow"),
+            )
+        })?;
         Ok(())
     }
 }

@@ -31,7 +31,10 @@ pub fn locate() -> Result<DriverPaths, Error> {
         let driver = PathBuf::from(driver);
         if !driver.is_file() {
             return Err(Error::EngineNotFound {
-                searched: vec![format!("CHX_CHDB_DRIVER={} (no such file)", driver.display())],
+                searched: vec![format!(
+                    "CHX_CHDB_DRIVER={} (no such file)",
+                    driver.display()
+                )],
             });
         }
         let libpython = match std::env::var("CHX_LIBPYTHON") {
@@ -82,8 +85,9 @@ fn candidate_venvs() -> Vec<PathBuf> {
 
 /// Ask an interpreter where `chdb` lives and which libpython it was built against.
 fn ask_python(python: &Path) -> Result<DriverPaths, String> {
-    const SCRIPT: &str = "import os, sysconfig\nimport chdb\n\
-print(os.path.join(os.path.dirname(chdb.__file__), '_chdb.abi3.so'))\n\
+    // find_spec locates the package without importing it (its Python side needs no deps here).
+    const SCRIPT: &str = "import os, sysconfig, importlib.util\nspec = importlib.util.find_spec('chdb')\n\
+print(os.path.join(os.path.dirname(spec.origin), '_chdb.abi3.so'))\n\
 print(os.path.join(sysconfig.get_config_var('LIBDIR') or '', sysconfig.get_config_var('INSTSONAME') or ''))";
     let out = Command::new(python)
         .args(["-c", SCRIPT])

@@ -8,10 +8,10 @@
 //! Statements run one at a time (the embedded engine refuses multi-statements), results come back
 //! as [`Rows`] of JSON values so callers never depend on which backend answered.
 
+mod arrow;
 pub mod embedded;
 pub mod http;
 pub mod locate;
-mod arrow;
 mod rows;
 
 use std::path::PathBuf;
@@ -39,7 +39,11 @@ pub enum Target {
     /// The embedded engine with its data under this folder.
     Embedded { store: PathBuf },
     /// A server over HTTP, e.g. `http://localhost:8123`.
-    Http { url: String, user: Option<String>, password: Option<String> },
+    Http {
+        url: String,
+        user: Option<String>,
+        password: Option<String>,
+    },
 }
 
 impl Target {
@@ -65,8 +69,14 @@ pub struct Engine {
 impl Engine {
     pub fn connect(target: &Target, database: Option<&str>) -> Result<Engine, Error> {
         let backend: Arc<dyn Backend> = match target {
-            Target::Embedded { store } => Arc::new(embedded::EmbeddedBackend::open(store, database)?),
-            Target::Http { url, user, password } => Arc::new(http::HttpBackend::new(
+            Target::Embedded { store } => {
+                Arc::new(embedded::EmbeddedBackend::open(store, database)?)
+            }
+            Target::Http {
+                url,
+                user,
+                password,
+            } => Arc::new(http::HttpBackend::new(
                 url,
                 user.as_deref(),
                 password.as_deref(),

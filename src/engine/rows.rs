@@ -46,10 +46,13 @@ impl Rows {
     /// The first column of the first row as an integer.
     pub fn single_i64(&self) -> Result<i64, Error> {
         let v = self.rows.first().and_then(|r| r.first());
-        v.and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-            .ok_or_else(|| Error::Engine {
-                message: format!("expected one integer, got {v:?}"),
-            })
+        v.and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .ok_or_else(|| Error::Engine {
+            message: format!("expected one integer, got {v:?}"),
+        })
     }
 
     /// Rows as JSON objects keyed by column name (the shape of `--format json`).
@@ -73,7 +76,11 @@ impl Rows {
             .iter()
             .map(|r| r.iter().map(display_value).collect())
             .collect();
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.name.chars().count()).collect();
+        let mut widths: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .collect();
         for row in &cells {
             for (w, c) in widths.iter_mut().zip(row) {
                 *w = (*w).max(c.chars().count());

@@ -35,7 +35,10 @@ pub struct LineError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct IngestReport {
     pub accepted: usize,
+    /// Purchases/refunds repeating a transaction_id within 24 hours.
     pub duplicates_ignored: usize,
+    /// Events whose event_id is already in the table (or earlier in the input): redeliveries.
+    pub already_present: usize,
     pub errors: Vec<LineError>,
 }
 
@@ -55,7 +58,10 @@ pub fn parse_lines(schema: &Schema, text: &str) -> (Vec<(usize, EventRow)>, Vec<
             });
         match parsed {
             Ok(row) => rows.push((i + 1, row)),
-            Err(message) => errors.push(LineError { line: i + 1, message }),
+            Err(message) => errors.push(LineError {
+                line: i + 1,
+                message,
+            }),
         }
     }
     (rows, errors)
@@ -64,7 +70,12 @@ pub fn parse_lines(schema: &Schema, text: &str) -> (Vec<(usize, EventRow)>, Vec<
 const DEDUPE_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
 /// Validate, dedupe and insert. `database` qualifies the events table.
-pub fn ingest(engine: &Engine, schema: &Schema, database: &str, text: &str) -> Result<IngestReport, Error> {
+pub fn ingest(
+    engine: &Engine,
+    schema: &Schema,
+    database: &str,
+    text: &str,
+) -> Result<IngestReport, Error> {
     let taxonomy = schema.taxonomy.as_ref().ok_or_else(|| Error::Usage {
         message: "the schema has no taxonomy: ingest needs one to validate events".into(),
     })?;
@@ -75,19 +86,31 @@ pub fn ingest(engine: &Engine, schema: &Schema, database: &str, text: &str) -> R
     // Every field must have a column to land in; say so per line instead of dropping it.
     let mut valid: Vec<(usize, EventRow)> = Vec::new();
     for (line, row) in rows {
-        match row.fields.keys().find(|k| table.column(k).is_none_or(|c| !c.is_insertable())) {
+        match row
+            .fields
+            .keys()
+            .find(|k| table.column(k).is_none_or(|c| !c.is_insertable()))
+        {
             Some(missing) => errors.push(LineError {
                 line,
-                message: format!("field `{missing}` has no insertable column in table `{}`", table.name),
+                message: format!(
+                    "field `{missing}` has no insertable column in table `{}`",
+                    table.name
+                ),
             }),
             None => valid.push((line, row)),
         }
     }
     let qualified = format!("{}.{}", quote::ident(database), quote::ident(&table.name));
+    let (valid, already_present) = drop_known_event_ids(engine, &qualified, valid)?;
     let (kept, duplicates_ignored) = dedupe(engine, schema, &qualified, valid)?;
     let mut body = String::new();
     for (_, row) in &kept {
-        body.push_str(&serde_json::to_string(&row.fields).map_err(|e| Error::Engine { message: e.to_string() })?);
+        body.push_str(
+            &serde_json::to_string(&row.fields).map_err(|e| Error::Engine {
+                message: e.to_string(),
+            })?,
+        );
         body.push('\n');
     }
     engine.insert_json_rows(&qualified, &body)?;
@@ -95,8 +118,52 @@ pub fn ingest(engine: &Engine, schema: &Schema, database: &str, text: &str) -> R
     Ok(IngestReport {
         accepted: kept.len(),
         duplicates_ignored,
+        already_present,
         errors,
     })
+}
+
+/// Skip events whose `event_id` is already stored or repeated in the input, so re-running an
+/// ingest of the same file is harmless.
+fn drop_known_event_ids(
+    engine: &Engine,
+    table: &str,
+    rows: Vec<(usize, EventRow)>,
+) -> Result<(Vec<(usize, EventRow)>, usize), Error> {
+    let id_of = |r: &EventRow| {
+        r.fields
+            .get("event_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let ids: Vec<ParamValue> = rows
+        .iter()
+        .filter_map(|(_, r)| id_of(r))
+        .map(ParamValue::String)
+        .collect();
+    let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+    if !ids.is_empty() {
+        let existing = engine.run(
+            Statement::new(format!("SELECT DISTINCT toString(event_id) FROM {table} WHERE event_id IN {{ids:Array(UUID)}}"))
+                .param("ids", "Array(UUID)", ParamValue::Array(ids)),
+        )?;
+        known.extend(
+            existing
+                .rows
+                .iter()
+                .filter_map(|r| r[0].as_str().map(str::to_string)),
+        );
+    }
+    let before = rows.len();
+    let kept: Vec<(usize, EventRow)> = rows
+        .into_iter()
+        .filter(|(_, r)| match id_of(r) {
+            Some(id) => known.insert(id.to_ascii_lowercase()),
+            None => true,
+        })
+        .collect();
+    let skipped = before - kept.len();
+    Ok((kept, skipped))
 }
 
 /// Drop purchases/refunds whose (event type, transaction_id) was seen within the previous 24 h,
@@ -128,8 +195,13 @@ fn dedupe(
             .param("ids", "Array(String)", ParamValue::Array(ids)),
         )?;
         for r in existing.rows {
-            let (Some(t), Some(id), Some(ms)) = (r[0].as_str(), r[1].as_str(), r[2].as_i64()) else { continue };
-            seen.entry((t.to_string(), id.to_string())).or_default().push(ms);
+            let (Some(t), Some(id), Some(ms)) = (r[0].as_str(), r[1].as_str(), r[2].as_i64())
+            else {
+                continue;
+            };
+            seen.entry((t.to_string(), id.to_string()))
+                .or_default()
+                .push(ms);
         }
     }
     let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -142,7 +214,10 @@ fn dedupe(
         }
         let key = (r.event_type.clone(), r.transaction_id.clone());
         let times = seen.entry(key).or_default();
-        if times.iter().any(|&t| t <= r.timestamp_ms && r.timestamp_ms - t < DEDUPE_WINDOW_MS) {
+        if times
+            .iter()
+            .any(|&t| t <= r.timestamp_ms && r.timestamp_ms - t < DEDUPE_WINDOW_MS)
+        {
             drop[i] = true;
         } else {
             times.push(r.timestamp_ms);

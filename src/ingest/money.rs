@@ -31,15 +31,23 @@ pub fn to_minor_units(text: &str, exponent: u8) -> Result<i64, String> {
     let all: String = format!("{int_part}{frac_part}");
     let scale = exp10 - frac_part.len() as i32 + exponent as i32;
     let all = all.trim_start_matches('0');
-    let mut value: i128 = if all.is_empty() { 0 } else { all.parse().map_err(|_| format!("`{text}` is too large"))? };
+    let mut value: i128 = if all.is_empty() {
+        0
+    } else {
+        all.parse().map_err(|_| format!("`{text}` is too large"))?
+    };
     if scale >= 0 {
         for _ in 0..scale {
-            value = value.checked_mul(10).ok_or_else(|| format!("`{text}` is too large"))?;
+            value = value
+                .checked_mul(10)
+                .ok_or_else(|| format!("`{text}` is too large"))?;
         }
     } else {
         for _ in 0..(-scale) {
             if value % 10 != 0 {
-                return Err(format!("`{text}` has more decimals than the currency allows ({exponent})"));
+                return Err(format!(
+                    "`{text}` has more decimals than the currency allows ({exponent})"
+                ));
             }
             value /= 10;
         }
@@ -60,8 +68,14 @@ mod tests {
         assert_eq!(m("1200", 0), Ok(1200));
         assert_eq!(m("-3.5", 2), Ok(-350));
         assert_eq!(m("1e2", 2), Ok(10000));
-        assert_eq!(m("1.50", 0), Err("`1.50` has more decimals than the currency allows (0)".into()));
-        assert_eq!(m("1.5", 0), Err("`1.5` has more decimals than the currency allows (0)".into()));
+        assert_eq!(
+            m("1.50", 0),
+            Err("`1.50` has more decimals than the currency allows (0)".into())
+        );
+        assert_eq!(
+            m("1.5", 0),
+            Err("`1.5` has more decimals than the currency allows (0)".into())
+        );
         assert_eq!(m("1.000", 0), Ok(1));
         assert!(m("abc", 2).is_err());
         assert!(m("", 2).is_err());

@@ -18,10 +18,23 @@ pub struct EventRow {
 
 /// Top-level fields of a track body and the column each lands in.
 const STRING_FIELDS: &[&str] = &[
-    "transaction_id", "user_id", "anonymous_id", "session_id", "cart_id", "coupon_code",
+    "transaction_id",
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "cart_id",
+    "coupon_code",
 ];
 const MONEY_FIELDS: &[&str] = &["revenue", "discount", "shipping", "tax"];
-const CONTEXT_FIELDS: &[&str] = &["country", "device_type", "platform", "ip", "user_agent", "referrer", "page_url"];
+const CONTEXT_FIELDS: &[&str] = &[
+    "country",
+    "device_type",
+    "platform",
+    "ip",
+    "user_agent",
+    "referrer",
+    "page_url",
+];
 const CAMPAIGN_FIELDS: &[(&str, &str)] = &[
     ("campaign", "utm_campaign"),
     ("source", "utm_source"),
@@ -30,8 +43,15 @@ const CAMPAIGN_FIELDS: &[(&str, &str)] = &[
     ("content", "utm_content"),
 ];
 const ITEM_STRINGS: &[&str] = &[
-    "item_id", "item_name", "item_category", "item_brand", "item_variant", "item_list_name", "item_list_id",
-    "item_image_url", "coupon_code",
+    "item_id",
+    "item_name",
+    "item_category",
+    "item_brand",
+    "item_variant",
+    "item_list_name",
+    "item_list_id",
+    "item_image_url",
+    "coupon_code",
 ];
 
 fn as_text(v: &Value) -> Option<String> {
@@ -64,7 +84,9 @@ fn amount(v: &Value, what: &str, exponent: u8) -> Result<i64, String> {
 /// read as UTC) or epoch milliseconds.
 fn parse_timestamp(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Number(n) => n.as_i64().ok_or_else(|| "timestamp must be epoch milliseconds or an ISO 8601 string".into()),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| "timestamp must be epoch milliseconds or an ISO 8601 string".into()),
         Value::String(s) => {
             if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
                 return Ok(t.timestamp_millis());
@@ -74,7 +96,9 @@ fn parse_timestamp(v: &Value) -> Result<i64, String> {
                     return Ok(t.and_utc().timestamp_millis());
                 }
             }
-            Err(format!("timestamp `{s}` is not ISO 8601 (e.g. 2026-01-15T10:30:00Z)"))
+            Err(format!(
+                "timestamp `{s}` is not ISO 8601 (e.g. 2026-01-15T10:30:00Z)"
+            ))
         }
         _ => Err("timestamp must be epoch milliseconds or an ISO 8601 string".into()),
     }
@@ -89,13 +113,19 @@ fn format_ms(ms: i64) -> String {
 /// Whether a string value parses as a scalar ClickHouse type, for typed properties.
 fn fits_scalar(value: &str, ty: &ChType) -> bool {
     match ty.base() {
-        ChType::Int(bits) => value.parse::<i128>().is_ok_and(|v| bits_fit(v, *bits, true)),
-        ChType::UInt(bits) => value.parse::<i128>().is_ok_and(|v| v >= 0 && bits_fit(v, *bits, false)),
+        ChType::Int(bits) => value
+            .parse::<i128>()
+            .is_ok_and(|v| bits_fit(v, *bits, true)),
+        ChType::UInt(bits) => value
+            .parse::<i128>()
+            .is_ok_and(|v| v >= 0 && bits_fit(v, *bits, false)),
         ChType::Float32 | ChType::Float64 => value.parse::<f64>().is_ok(),
         ChType::Decimal { scale, .. } => to_minor_units(value, *scale).is_ok(),
         ChType::Bool => matches!(value, "true" | "false" | "0" | "1"),
         ChType::Date => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok(),
-        ChType::DateTime { .. } | ChType::DateTime64 { .. } => parse_timestamp(&Value::String(value.into())).is_ok(),
+        ChType::DateTime { .. } | ChType::DateTime64 { .. } => {
+            parse_timestamp(&Value::String(value.into())).is_ok()
+        }
         ChType::Uuid => value.len() == 36 && value.chars().filter(|c| *c == '-').count() == 4,
         _ => true,
     }
@@ -103,7 +133,11 @@ fn fits_scalar(value: &str, ty: &ChType) -> bool {
 
 fn bits_fit(v: i128, bits: u16, signed: bool) -> bool {
     if bits >= 64 {
-        return if signed { i64::try_from(v).is_ok() } else { u64::try_from(v).is_ok() };
+        return if signed {
+            i64::try_from(v).is_ok()
+        } else {
+            u64::try_from(v).is_ok()
+        };
     }
     if signed {
         let half = 1i128 << (bits - 1);
@@ -114,15 +148,44 @@ fn bits_fit(v: i128, bits: u16, signed: bool) -> bool {
 }
 
 const KNOWN_FIELDS: &[&str] = &[
-    "event_type", "event_id", "timestamp", "transaction_id", "revenue", "currency", "user_id", "anonymous_id",
-    "session_id", "cart_id", "coupon_code", "discount", "shipping", "tax", "items", "properties", "context",
-    "campaign", "country", "device_type", "platform", "ip", "user_agent", "referrer", "page_url", "utm_campaign",
-    "utm_source", "utm_medium", "utm_term", "utm_content",
+    "event_type",
+    "event_id",
+    "timestamp",
+    "transaction_id",
+    "revenue",
+    "currency",
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "cart_id",
+    "coupon_code",
+    "discount",
+    "shipping",
+    "tax",
+    "items",
+    "properties",
+    "context",
+    "campaign",
+    "country",
+    "device_type",
+    "platform",
+    "ip",
+    "user_agent",
+    "referrer",
+    "page_url",
+    "utm_campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_term",
+    "utm_content",
 ];
 
 /// Validate one track body against the taxonomy and build its row.
 pub fn parse_event(schema: &Schema, obj: &Map<String, Value>) -> Result<EventRow, String> {
-    let taxonomy = schema.taxonomy.as_ref().ok_or("the schema has no taxonomy")?;
+    let taxonomy = schema
+        .taxonomy
+        .as_ref()
+        .ok_or("the schema has no taxonomy")?;
     if let Some(unknown) = obj.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field `{unknown}`"));
     }
@@ -132,7 +195,9 @@ pub fn parse_event(schema: &Schema, obj: &Map<String, Value>) -> Result<EventRow
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err("Invalid ecommerce event_type".into()),
     };
-    let event: &EventType = taxonomy.event(&name).ok_or("Invalid ecommerce event_type")?;
+    let event: &EventType = taxonomy
+        .event(&name)
+        .ok_or("Invalid ecommerce event_type")?;
     let mut f = Map::new();
     f.insert(taxonomy.event_column.clone(), json!(event.name));
 
@@ -153,9 +218,9 @@ pub fn parse_event(schema: &Schema, obj: &Map<String, Value>) -> Result<EventRow
         Some(c) => c.to_ascii_uppercase(),
         None => schema.base_currency.clone(),
     };
-    let exponent = schema
-        .currency_exponent(&currency)
-        .ok_or_else(|| format!("Invalid currency: {currency} (not an ISO 4217 code the schema knows)"))?;
+    let exponent = schema.currency_exponent(&currency).ok_or_else(|| {
+        format!("Invalid currency: {currency} (not an ISO 4217 code the schema knows)")
+    })?;
     f.insert("currency".into(), json!(currency));
 
     let timestamp_ms = match obj.get("timestamp") {
@@ -186,14 +251,26 @@ pub fn parse_event(schema: &Schema, obj: &Map<String, Value>) -> Result<EventRow
         Some(Value::Object(c)) => c.clone(),
         Some(_) => return Err("context must be an object".into()),
     };
-    if let Some(k) = context.keys().find(|k| !CONTEXT_FIELDS.contains(&k.as_str())) {
-        return Err(format!("unknown field `context.{k}` (known: {})", CONTEXT_FIELDS.join(", ")));
+    if let Some(k) = context
+        .keys()
+        .find(|k| !CONTEXT_FIELDS.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "unknown field `context.{k}` (known: {})",
+            CONTEXT_FIELDS.join(", ")
+        ));
     }
     for key in CONTEXT_FIELDS {
-        let v = string_field(obj, key, key)?.or(string_field(&context, key, &format!("context.{key}"))?);
+        let v = string_field(obj, key, key)?.or(string_field(
+            &context,
+            key,
+            &format!("context.{key}"),
+        )?);
         if let Some(v) = v {
             if *key == "ip" {
-                let ip: std::net::IpAddr = v.parse().map_err(|_| format!("ip `{v}` is not an IP address"))?;
+                let ip: std::net::IpAddr = v
+                    .parse()
+                    .map_err(|_| format!("ip `{v}` is not an IP address"))?;
                 let v6 = match ip {
                     std::net::IpAddr::V4(a) => a.to_ipv6_mapped(),
                     std::net::IpAddr::V6(a) => a,
@@ -223,8 +300,18 @@ pub fn parse_event(schema: &Schema, obj: &Map<String, Value>) -> Result<EventRow
             None => props.get(&p.name).and_then(as_text),
         };
         match value {
-            None if p.required => return Err(format!("properties.{} is required for {} events", p.name, event.name)),
-            Some(v) if !fits_scalar(&v, &p.ty) => return Err(format!("properties.{} must be {} (got `{v}`)", p.name, p.ty)),
+            None if p.required => {
+                return Err(format!(
+                    "properties.{} is required for {} events",
+                    p.name, event.name
+                ));
+            }
+            Some(v) if !fits_scalar(&v, &p.ty) => {
+                return Err(format!(
+                    "properties.{} must be {} (got `{v}`)",
+                    p.name, p.ty
+                ));
+            }
             _ => {}
         }
     }
@@ -264,17 +351,37 @@ pub fn parse_event(schema: &Schema, obj: &Map<String, Value>) -> Result<EventRow
         Some(_) => return Err("items must be an array".into()),
     }
     Ok(EventRow {
-        transaction_id: f.get("transaction_id").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+        transaction_id: f
+            .get("transaction_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
         event_type: event.name.clone(),
         timestamp_ms,
         fields: f,
     })
 }
 
-fn parse_item(schema: &Schema, item: &Map<String, Value>, i: usize, event_currency: &str) -> Result<Value, String> {
+fn parse_item(
+    schema: &Schema,
+    item: &Map<String, Value>,
+    i: usize,
+    event_currency: &str,
+) -> Result<Value, String> {
     const KNOWN: &[&str] = &[
-        "item_id", "item_name", "item_category", "item_brand", "item_variant", "item_list_name", "item_list_id",
-        "item_image_url", "price", "quantity", "currency", "coupon_code", "discount",
+        "item_id",
+        "item_name",
+        "item_category",
+        "item_brand",
+        "item_variant",
+        "item_list_name",
+        "item_list_id",
+        "item_image_url",
+        "price",
+        "quantity",
+        "currency",
+        "coupon_code",
+        "discount",
     ];
     if let Some(k) = item.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(format!("unknown field `items[{i}].{k}`"));
@@ -294,7 +401,11 @@ fn parse_item(schema: &Schema, item: &Map<String, Value>, i: usize, event_curren
         Some(c) => c.to_ascii_uppercase(),
         None => String::new(),
     };
-    let effective = if currency.is_empty() { event_currency } else { &currency };
+    let effective = if currency.is_empty() {
+        event_currency
+    } else {
+        &currency
+    };
     let exponent = schema
         .currency_exponent(effective)
         .ok_or_else(|| format!("Invalid currency: {effective} (items[{i}])"))?;
@@ -312,7 +423,11 @@ fn parse_item(schema: &Schema, item: &Map<String, Value>, i: usize, event_curren
             .as_u64()
             .filter(|q| *q > 0 && *q <= u32::MAX as u64)
             .ok_or_else(|| format!("items[{i}].quantity must be a positive whole number"))?,
-        Some(_) => return Err(format!("items[{i}].quantity must be a positive whole number")),
+        Some(_) => {
+            return Err(format!(
+                "items[{i}].quantity must be a positive whole number"
+            ));
+        }
     };
     out.insert("quantity".into(), json!(quantity));
     Ok(Value::Object(out))

@@ -45,8 +45,15 @@ impl<'n> Fields<'n> {
 }
 
 impl Cx<'_> {
-    pub fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diag::new(code, message).at(span).help(help));
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diag::new(code, message).at(span).help(help));
     }
 
     /// Read a mapping, reporting unknown and duplicate keys.
@@ -61,7 +68,10 @@ impl Cx<'_> {
                     "chx::schema::expected_mapping",
                     node.span,
                     format!("{what} must be a mapping, found {}", node.kind()),
-                    format!("write {what} as `key: value` lines; allowed keys: {}", allowed.join(", ")),
+                    format!(
+                        "write {what} as `key: value` lines; allowed keys: {}",
+                        allowed.join(", ")
+                    ),
                 );
             }
             return fields;
@@ -78,7 +88,10 @@ impl Cx<'_> {
             };
             if !allowed.contains(&key) {
                 let help = match suggest(key, allowed) {
-                    Some(s) => format!("did you mean `{s}`? allowed keys in {what}: {}", allowed.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? allowed keys in {what}: {}",
+                        allowed.join(", ")
+                    ),
                     None => format!("allowed keys in {what}: {}", allowed.join(", ")),
                 };
                 self.error(
@@ -156,7 +169,10 @@ impl Cx<'_> {
                 self.error(
                     "chx::schema::expected_integer",
                     node.span,
-                    format!("{what} must be a non-negative integer, found {}", node.kind()),
+                    format!(
+                        "{what} must be a non-negative integer, found {}",
+                        node.kind()
+                    ),
                     "write a whole number",
                 );
                 None
@@ -220,9 +236,16 @@ impl Cx<'_> {
         };
         let mut out: Vec<(S<String>, S<String>)> = Vec::new();
         for (k, v) in entries {
-            let (Some(k), Some(v)) = (self.text(k, what), self.text(v, what)) else { continue };
+            let (Some(k), Some(v)) = (self.text(k, what), self.text(v, what)) else {
+                continue;
+            };
             if out.iter().any(|(seen, _)| seen.value == k.value) {
-                self.error("chx::schema::duplicate_key", k.span, format!("`{}` appears twice in {what}", k.value), "remove one of them");
+                self.error(
+                    "chx::schema::duplicate_key",
+                    k.span,
+                    format!("`{}` appears twice in {what}", k.value),
+                    "remove one of them",
+                );
                 continue;
             }
             out.push((k, v));
@@ -259,7 +282,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     #[test]
     fn suggestions() {
-        assert_eq!(super::suggest("colums", &["columns", "comment"]), Some("columns"));
+        assert_eq!(
+            super::suggest("colums", &["columns", "comment"]),
+            Some("columns")
+        );
         assert_eq!(super::suggest("zzz", &["columns"]), None);
     }
 }

@@ -39,10 +39,12 @@ fn char_offset(text: &str, line: u64, column: u64) -> usize {
 /// Parse one expression; `allow_trailing` accepts words after it (TTL actions like `DELETE`).
 pub fn parse(text: &str, allow_trailing: bool) -> Result<Expr, ExprError> {
     let dialect = ClickHouseDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| ExprError {
-        offset: 0,
-        message: e.to_string(),
-    })?;
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| ExprError {
+            offset: 0,
+            message: e.to_string(),
+        })?;
     let expr = parser.parse_expr().map_err(|e| ExprError {
         offset: error_offset(text, &e.to_string()),
         message: clean_message(&e.to_string()),
@@ -61,10 +63,52 @@ pub fn parse(text: &str, allow_trailing: bool) -> Result<Expr, ExprError> {
 
 /// Words that are syntax, not names, wherever they stand in an expression.
 const SYNTAX_WORDS: &[&str] = &[
-    "and", "or", "not", "in", "is", "null", "true", "false", "case", "when", "then", "else", "end", "as",
-    "like", "ilike", "between", "asc", "desc", "distinct", "interval", "nulls", "first", "last", "with", "fill",
-    "global", "any", "all", "exists", "array", "tuple", "map", "date", "delete", "to", "disk", "volume",
-    "recompress", "codec", "group", "by", "set", "where", "from", "select",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "null",
+    "true",
+    "false",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "as",
+    "like",
+    "ilike",
+    "between",
+    "asc",
+    "desc",
+    "distinct",
+    "interval",
+    "nulls",
+    "first",
+    "last",
+    "with",
+    "fill",
+    "global",
+    "any",
+    "all",
+    "exists",
+    "array",
+    "tuple",
+    "map",
+    "date",
+    "delete",
+    "to",
+    "disk",
+    "volume",
+    "recompress",
+    "codec",
+    "group",
+    "by",
+    "set",
+    "where",
+    "from",
+    "select",
 ];
 
 /// The names an expression uses: words that are not function names, keywords of the grammar,
@@ -77,7 +121,12 @@ pub fn names(_expr: &Expr, text: &str) -> Vec<NameRef> {
     };
     let tokens: Vec<_> = tokens
         .into_iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab)))
+        .filter(|t| {
+            !matches!(
+                t.token,
+                Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab)
+            )
+        })
         .collect();
     // Lambda parameters: words right before `->`, or inside the parentheses right before it.
     let mut params: Vec<String> = Vec::new();
@@ -94,7 +143,12 @@ pub fn names(_expr: &Expr, text: &str) -> Vec<NameRef> {
                 if tokens[j].token == Token::LParen || j == 0 {
                     break;
                 }
-                if matches!(tokens[j].token, Token::Word(_)) && !matches!(tokens.get(j.wrapping_sub(1)).map(|t| &t.token), Some(Token::Comma)) {
+                if matches!(tokens[j].token, Token::Word(_))
+                    && !matches!(
+                        tokens.get(j.wrapping_sub(1)).map(|t| &t.token),
+                        Some(Token::Comma)
+                    )
+                {
                     break;
                 }
             }
@@ -112,7 +166,8 @@ pub fn names(_expr: &Expr, text: &str) -> Vec<NameRef> {
         let after_interval_number = i >= 2
             && matches!(&tokens[i - 2].token, Token::Word(k) if k.value.eq_ignore_ascii_case("interval"));
         let skip = w.quote_style.is_none()
-            && (SYNTAX_WORDS.contains(&w.value.to_ascii_lowercase().as_str()) || after_interval_number);
+            && (SYNTAX_WORDS.contains(&w.value.to_ascii_lowercase().as_str())
+                || after_interval_number);
         let is_call = matches!(next, Some(Token::LParen));
         let is_alias_or_type = matches!(prev, Some(Token::Word(k)) if k.value.eq_ignore_ascii_case("as") && k.quote_style.is_none())
             || matches!(prev, Some(Token::DoubleColon));
@@ -160,7 +215,9 @@ pub fn select_tables(text: &str) -> Result<Vec<NameRef>, ExprError> {
             message: "expected a SELECT".into(),
         });
     }
-    let Statement::Query(q) = stmt else { unreachable!() };
+    let Statement::Query(q) = stmt else {
+        unreachable!()
+    };
     let mut out = Vec::new();
     query_tables(q, text, &mut out);
     Ok(out)
@@ -177,7 +234,8 @@ fn query_tables(q: &sqlparser::ast::Query, text: &str, out: &mut Vec<NameRef>) {
         match body {
             SetExpr::Select(select) => {
                 for twj in &select.from {
-                    let factors = std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
+                    let factors =
+                        std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation));
                     for f in factors {
                         match f {
                             TableFactor::Table { name, .. } => {
@@ -185,12 +243,18 @@ fn query_tables(q: &sqlparser::ast::Query, text: &str, out: &mut Vec<NameRef>) {
                                 let start = char_offset(text, span.start.line, span.start.column);
                                 let end = char_offset(text, span.end.line, span.end.column);
                                 out.push(NameRef {
-                                    parts: name.0.iter().map(|p| p.to_string().trim_matches('`').to_string()).collect(),
+                                    parts: name
+                                        .0
+                                        .iter()
+                                        .map(|p| p.to_string().trim_matches('`').to_string())
+                                        .collect(),
                                     offset: start,
                                     len: end.saturating_sub(start),
                                 });
                             }
-                            TableFactor::Derived { subquery, .. } => query_tables(subquery, text, out),
+                            TableFactor::Derived { subquery, .. } => {
+                                query_tables(subquery, text, out)
+                            }
                             _ => {}
                         }
                     }
@@ -212,16 +276,24 @@ fn query_tables(q: &sqlparser::ast::Query, text: &str, out: &mut Vec<NameRef>) {
 pub fn select_output_names(text: &str) -> Vec<Option<String>> {
     use sqlparser::ast::{SelectItem, SetExpr};
     let dialect = ClickHouseDialect {};
-    let Ok(statements) = Parser::parse_sql(&dialect, text) else { return Vec::new() };
-    let Some(Statement::Query(q)) = statements.first() else { return Vec::new() };
-    let SetExpr::Select(select) = q.body.as_ref() else { return Vec::new() };
+    let Ok(statements) = Parser::parse_sql(&dialect, text) else {
+        return Vec::new();
+    };
+    let Some(Statement::Query(q)) = statements.first() else {
+        return Vec::new();
+    };
+    let SetExpr::Select(select) = q.body.as_ref() else {
+        return Vec::new();
+    };
     select
         .projection
         .iter()
         .map(|item| match item {
             SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
             SelectItem::UnnamedExpr(Expr::Identifier(id)) => Some(id.value.clone()),
-            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) => ids.last().map(|i| i.value.clone()),
+            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) => {
+                ids.last().map(|i| i.value.clone())
+            }
             _ => None,
         })
         .collect()
@@ -231,7 +303,12 @@ pub fn select_output_names(text: &str) -> Vec<Option<String>> {
 fn error_offset(text: &str, message: &str) -> usize {
     let grab = |key: &str| -> Option<u64> {
         let at = message.rfind(key)? + key.len();
-        message[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        message[at..]
+            .trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
     };
     match (grab("Line:"), grab("Column:")) {
         (Some(l), Some(c)) => char_offset(text, l, c),
@@ -257,7 +334,10 @@ mod tests {
         let e = parse(text, false).unwrap();
         let n = names(&e, text);
         let got: Vec<(String, usize)> = n.iter().map(|n| (n.parts.join("."), n.offset)).collect();
-        assert_eq!(got, vec![("timestamp".into(), 9), ("item.price".into(), 43)]);
+        assert_eq!(
+            got,
+            vec![("timestamp".into(), 9), ("item.price".into(), 43)]
+        );
     }
 
     #[test]

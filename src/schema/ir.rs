@@ -90,7 +90,10 @@ impl Column {
 
     /// Whether an INSERT may supply this column (ALIAS and MATERIALIZED are computed).
     pub fn is_insertable(&self) -> bool {
-        matches!(self.default, ColumnDefault::None | ColumnDefault::Default(_))
+        matches!(
+            self.default,
+            ColumnDefault::None | ColumnDefault::Default(_)
+        )
     }
 }
 
@@ -105,11 +108,21 @@ pub enum ColumnDefault {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableEngine {
     MergeTree,
-    ReplacingMergeTree { version: Option<String>, is_deleted: Option<String> },
-    SummingMergeTree { columns: Vec<String> },
+    ReplacingMergeTree {
+        version: Option<String>,
+        is_deleted: Option<String>,
+    },
+    SummingMergeTree {
+        columns: Vec<String>,
+    },
     AggregatingMergeTree,
-    CollapsingMergeTree { sign: String },
-    VersionedCollapsingMergeTree { sign: String, version: String },
+    CollapsingMergeTree {
+        sign: String,
+    },
+    VersionedCollapsingMergeTree {
+        sign: String,
+        version: String,
+    },
 }
 
 impl TableEngine {
@@ -137,13 +150,16 @@ impl TableEngine {
     pub fn params(&self) -> Vec<String> {
         match self {
             TableEngine::MergeTree | TableEngine::AggregatingMergeTree => Vec::new(),
-            TableEngine::ReplacingMergeTree { version, is_deleted } => {
-                version.iter().chain(is_deleted).cloned().collect()
-            }
+            TableEngine::ReplacingMergeTree {
+                version,
+                is_deleted,
+            } => version.iter().chain(is_deleted).cloned().collect(),
             TableEngine::SummingMergeTree { columns } if columns.is_empty() => Vec::new(),
             TableEngine::SummingMergeTree { columns } => vec![format!("({})", columns.join(", "))],
             TableEngine::CollapsingMergeTree { sign } => vec![sign.clone()],
-            TableEngine::VersionedCollapsingMergeTree { sign, version } => vec![sign.clone(), version.clone()],
+            TableEngine::VersionedCollapsingMergeTree { sign, version } => {
+                vec![sign.clone(), version.clone()]
+            }
         }
     }
 }
@@ -175,7 +191,12 @@ pub struct View {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ViewKind {
     /// One target row per element of an array column.
-    ExplodeArray { array: String, element: String, columns: Vec<(String, String)>, filter: Option<String> },
+    ExplodeArray {
+        array: String,
+        element: String,
+        columns: Vec<(String, String)>,
+        filter: Option<String>,
+    },
     /// One target row per key of a map column.
     ExplodeMap {
         map: String,
@@ -187,7 +208,10 @@ pub enum ViewKind {
     /// Aggregate states per dimension values into an AggregatingMergeTree.
     Rollup(Rollup),
     /// A hand-written SELECT (table references already checked against the schema).
-    Sql { select: String, tables: Vec<TableRef> },
+    Sql {
+        select: String,
+        tables: Vec<TableRef>,
+    },
 }
 
 /// Where a table name stands in a hand-written SELECT, so the DDL compiler can qualify it.
@@ -222,8 +246,18 @@ pub struct Measure {
 }
 
 impl Measure {
-    pub const AGGREGATES: [&'static str; 10] =
-        ["sum", "count", "min", "max", "avg", "uniq", "uniqExact", "any", "anyLast", "groupUniqArray"];
+    pub const AGGREGATES: [&'static str; 10] = [
+        "sum",
+        "count",
+        "min",
+        "max",
+        "avg",
+        "uniq",
+        "uniqExact",
+        "any",
+        "anyLast",
+        "groupUniqArray",
+    ];
 
     /// The column type that holds this measure's state.
     pub fn state_type(&self) -> ChType {

@@ -4,8 +4,8 @@ pub mod ir;
 pub mod model;
 pub mod taxonomy;
 pub mod types;
-pub mod yaml;
 mod validate;
+pub mod yaml;
 
 pub use validate::DEFAULT_CURRENCIES;
 
@@ -55,4 +55,3 @@ pub fn load(path: &Path) -> Result<Schema, Error> {
     })?;
     Ok(from_source(&Source::new(path.display().to_string(), text))?)
 }
-

@@ -143,26 +143,83 @@ pub struct PropertyDef {
 }
 
 const TOP: &[&str] = &[
-    "name", "database", "timezone", "retention_days", "base_currency", "currencies", "tables", "views", "taxonomy",
+    "name",
+    "database",
+    "timezone",
+    "retention_days",
+    "base_currency",
+    "currencies",
+    "tables",
+    "views",
+    "taxonomy",
 ];
 const TABLE: &[&str] = &[
-    "name", "comment", "columns", "engine", "order_by", "primary_key", "partition_by", "sample_by", "ttl",
-    "indexes", "projections", "settings", "shard_key",
+    "name",
+    "comment",
+    "columns",
+    "engine",
+    "order_by",
+    "primary_key",
+    "partition_by",
+    "sample_by",
+    "ttl",
+    "indexes",
+    "projections",
+    "settings",
+    "shard_key",
 ];
 const COLUMN: &[&str] = &[
-    "name", "type", "default", "materialized", "alias", "comment", "codec", "ttl", "renamed_from",
+    "name",
+    "type",
+    "default",
+    "materialized",
+    "alias",
+    "comment",
+    "codec",
+    "ttl",
+    "renamed_from",
 ];
 const ENGINE: &[&str] = &["type", "version", "is_deleted", "sign", "columns"];
 const INDEX: &[&str] = &["name", "expr", "type", "granularity"];
 const PROJECTION: &[&str] = &["name", "query"];
 const VIEW: &[&str] = &[
-    "name", "kind", "from", "to", "comment", "where", "array", "element", "map", "key_column", "value_column",
-    "columns", "dimensions", "measures", "partition_by", "ttl", "select",
+    "name",
+    "kind",
+    "from",
+    "to",
+    "comment",
+    "where",
+    "array",
+    "element",
+    "map",
+    "key_column",
+    "value_column",
+    "columns",
+    "dimensions",
+    "measures",
+    "partition_by",
+    "ttl",
+    "select",
 ];
 const DIMENSION: &[&str] = &["name", "expr", "type"];
 const MEASURE: &[&str] = &["name", "agg", "expr", "type"];
-const TAXONOMY: &[&str] = &["table", "event_column", "properties_column", "presets", "events", "roles"];
-const EVENT: &[&str] = &["name", "description", "role", "aliases", "required", "optional", "properties"];
+const TAXONOMY: &[&str] = &[
+    "table",
+    "event_column",
+    "properties_column",
+    "presets",
+    "events",
+    "roles",
+];
+const EVENT: &[&str] = &[
+    "name",
+    "description",
+    "role",
+    "aliases",
+    "required",
+    "optional",
+    "properties",
+];
 const PROPERTY: &[&str] = &["type", "required", "column", "description"];
 
 /// Read the whole document; problems go to `cx`, and whatever could be read is returned.
@@ -173,16 +230,28 @@ pub(crate) fn read(root: &Node, cx: &mut Cx) -> SchemaFile {
         name: opt_str(cx, "name", "name"),
         database: opt_str(cx, "database", "database"),
         timezone: opt_str(cx, "timezone", "timezone"),
-        retention_days: f.get("retention_days").and_then(|n| cx.uint(n, "retention_days")),
+        retention_days: f
+            .get("retention_days")
+            .and_then(|n| cx.uint(n, "retention_days")),
         base_currency: opt_str(cx, "base_currency", "base_currency"),
         currencies: cx.pairs(f.get("currencies"), "currencies"),
         tables: f
             .get("tables")
-            .map(|n| cx.list(n, "tables", false).into_iter().filter_map(|t| read_table(t, cx)).collect())
+            .map(|n| {
+                cx.list(n, "tables", false)
+                    .into_iter()
+                    .filter_map(|t| read_table(t, cx))
+                    .collect()
+            })
             .unwrap_or_default(),
         views: f
             .get("views")
-            .map(|n| cx.list(n, "views", false).into_iter().filter_map(|v| read_view(v, cx)).collect())
+            .map(|n| {
+                cx.list(n, "views", false)
+                    .into_iter()
+                    .filter_map(|v| read_view(v, cx))
+                    .collect()
+            })
             .unwrap_or_default(),
         taxonomy: f.get("taxonomy").map(|n| read_taxonomy(n, cx)),
     }
@@ -194,10 +263,18 @@ fn opt_text(cx: &mut Cx, f: &super::decode::Fields, key: &str, what: &str) -> Op
 
 fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
     let f = cx.fields(node, "a table", TABLE);
-    let name = cx.required(&f, "name", "a table").and_then(|n| cx.string(n, "table name"));
-    let what = name.as_ref().map_or("a table".to_string(), |n| format!("table `{}`", n.value));
+    let name = cx
+        .required(&f, "name", "a table")
+        .and_then(|n| cx.string(n, "table name"));
+    let what = name
+        .as_ref()
+        .map_or("a table".to_string(), |n| format!("table `{}`", n.value));
     let columns = match cx.required(&f, "columns", &what) {
-        Some(n) => cx.list(n, "columns", false).into_iter().filter_map(|c| read_column(c, cx)).collect(),
+        Some(n) => cx
+            .list(n, "columns", false)
+            .into_iter()
+            .filter_map(|c| read_column(c, cx))
+            .collect(),
         None => Vec::new(),
     };
     let engine = f.get("engine").and_then(|n| read_engine(n, cx));
@@ -210,11 +287,22 @@ fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
                 .into_iter()
                 .filter_map(|i| {
                     let f = cx.fields(i, "an index", INDEX);
-                    let name = cx.required(&f, "name", "an index").and_then(|n| cx.string(n, "index name"));
-                    let expr = cx.required(&f, "expr", "an index").and_then(|n| cx.text(n, "index expr"));
-                    let kind = cx.required(&f, "type", "an index").and_then(|n| cx.text(n, "index type"));
+                    let name = cx
+                        .required(&f, "name", "an index")
+                        .and_then(|n| cx.string(n, "index name"));
+                    let expr = cx
+                        .required(&f, "expr", "an index")
+                        .and_then(|n| cx.text(n, "index expr"));
+                    let kind = cx
+                        .required(&f, "type", "an index")
+                        .and_then(|n| cx.text(n, "index type"));
                     let granularity = f.get("granularity").and_then(|n| cx.uint(n, "granularity"));
-                    Some(IndexDef { name: name?, expr: expr?, kind: kind?, granularity })
+                    Some(IndexDef {
+                        name: name?,
+                        expr: expr?,
+                        kind: kind?,
+                        granularity,
+                    })
                 })
                 .collect()
         })
@@ -226,9 +314,16 @@ fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
                 .into_iter()
                 .filter_map(|p| {
                     let f = cx.fields(p, "a projection", PROJECTION);
-                    let name = cx.required(&f, "name", "a projection").and_then(|n| cx.string(n, "projection name"));
-                    let query = cx.required(&f, "query", "a projection").and_then(|n| cx.text(n, "projection query"));
-                    Some(ProjectionDef { name: name?, query: query? })
+                    let name = cx
+                        .required(&f, "name", "a projection")
+                        .and_then(|n| cx.string(n, "projection name"));
+                    let query = cx
+                        .required(&f, "query", "a projection")
+                        .and_then(|n| cx.text(n, "projection query"));
+                    Some(ProjectionDef {
+                        name: name?,
+                        query: query?,
+                    })
                 })
                 .collect()
         })
@@ -252,9 +347,15 @@ fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
 
 fn read_column(node: &Node, cx: &mut Cx) -> Option<ColumnDef> {
     let f = cx.fields(node, "a column", COLUMN);
-    let name = cx.required(&f, "name", "a column").and_then(|n| cx.string(n, "column name"));
-    let what = name.as_ref().map_or("a column".to_string(), |n| format!("column `{}`", n.value));
-    let ty = cx.required(&f, "type", &what).and_then(|n| cx.string(n, "column type"));
+    let name = cx
+        .required(&f, "name", "a column")
+        .and_then(|n| cx.string(n, "column name"));
+    let what = name
+        .as_ref()
+        .map_or("a column".to_string(), |n| format!("column `{}`", n.value));
+    let ty = cx
+        .required(&f, "type", &what)
+        .and_then(|n| cx.string(n, "column type"));
     Some(ColumnDef {
         default: opt_text(cx, &f, "default", "default"),
         materialized: opt_text(cx, &f, "materialized", "materialized"),
@@ -262,7 +363,9 @@ fn read_column(node: &Node, cx: &mut Cx) -> Option<ColumnDef> {
         comment: opt_text(cx, &f, "comment", "comment"),
         codec: opt_text(cx, &f, "codec", "codec"),
         ttl: opt_text(cx, &f, "ttl", "ttl"),
-        renamed_from: f.get("renamed_from").and_then(|n| cx.string(n, "renamed_from")),
+        renamed_from: f
+            .get("renamed_from")
+            .and_then(|n| cx.string(n, "renamed_from")),
         name: name?,
         ty: ty?,
     })
@@ -279,10 +382,16 @@ fn read_engine(node: &Node, cx: &mut Cx) -> Option<EngineDef> {
         });
     }
     let f = cx.fields(node, "engine", ENGINE);
-    let kind = cx.required(&f, "type", "engine").and_then(|n| cx.string(n, "engine type"));
+    let kind = cx
+        .required(&f, "type", "engine")
+        .and_then(|n| cx.string(n, "engine type"));
     Some(EngineDef {
-        version: f.get("version").and_then(|n| cx.string(n, "version column")),
-        is_deleted: f.get("is_deleted").and_then(|n| cx.string(n, "is_deleted column")),
+        version: f
+            .get("version")
+            .and_then(|n| cx.string(n, "version column")),
+        is_deleted: f
+            .get("is_deleted")
+            .and_then(|n| cx.string(n, "is_deleted column")),
         sign: f.get("sign").and_then(|n| cx.string(n, "sign column")),
         sum_columns: cx.texts(f.get("columns"), "engine columns"),
         kind: kind?,
@@ -291,8 +400,12 @@ fn read_engine(node: &Node, cx: &mut Cx) -> Option<EngineDef> {
 
 fn read_view(node: &Node, cx: &mut Cx) -> Option<ViewDef> {
     let f = cx.fields(node, "a view", VIEW);
-    let name = cx.required(&f, "name", "a view").and_then(|n| cx.string(n, "view name"));
-    let kind = cx.required(&f, "kind", "a view").and_then(|n| cx.string(n, "view kind"));
+    let name = cx
+        .required(&f, "name", "a view")
+        .and_then(|n| cx.string(n, "view name"));
+    let kind = cx
+        .required(&f, "kind", "a view")
+        .and_then(|n| cx.string(n, "view kind"));
     let s = |cx: &mut Cx, key: &str| f.get(key).and_then(|n| cx.string(n, key));
     let dimensions = f
         .get("dimensions")
@@ -303,16 +416,26 @@ fn read_view(node: &Node, cx: &mut Cx) -> Option<ViewDef> {
                     if let Some(text) = d.as_str() {
                         // `- currency` is short for `{name: currency, expr: currency}`.
                         let v = S::new(text.to_string(), d.span);
-                        return Some(DimensionDef { name: v.clone(), expr: v, ty: None });
+                        return Some(DimensionDef {
+                            name: v.clone(),
+                            expr: v,
+                            ty: None,
+                        });
                     }
                     let f = cx.fields(d, "a dimension", DIMENSION);
-                    let name = cx.required(&f, "name", "a dimension").and_then(|n| cx.string(n, "dimension name"));
+                    let name = cx
+                        .required(&f, "name", "a dimension")
+                        .and_then(|n| cx.string(n, "dimension name"));
                     let expr = match f.get("expr") {
                         Some(n) => cx.text(n, "dimension expr"),
                         None => name.clone(),
                     };
                     let ty = f.get("type").and_then(|n| cx.string(n, "dimension type"));
-                    Some(DimensionDef { name: name?, expr: expr?, ty })
+                    Some(DimensionDef {
+                        name: name?,
+                        expr: expr?,
+                        ty,
+                    })
                 })
                 .collect()
         })
@@ -324,8 +447,12 @@ fn read_view(node: &Node, cx: &mut Cx) -> Option<ViewDef> {
                 .into_iter()
                 .filter_map(|m| {
                     let f = cx.fields(m, "a measure", MEASURE);
-                    let name = cx.required(&f, "name", "a measure").and_then(|n| cx.string(n, "measure name"));
-                    let agg = cx.required(&f, "agg", "a measure").and_then(|n| cx.string(n, "measure agg"));
+                    let name = cx
+                        .required(&f, "name", "a measure")
+                        .and_then(|n| cx.string(n, "measure name"));
+                    let agg = cx
+                        .required(&f, "agg", "a measure")
+                        .and_then(|n| cx.string(n, "measure agg"));
                     Some(MeasureDef {
                         expr: f.get("expr").and_then(|n| cx.text(n, "measure expr")),
                         ty: f.get("type").and_then(|n| cx.string(n, "measure type")),
@@ -362,7 +489,12 @@ fn read_taxonomy(node: &Node, cx: &mut Cx) -> TaxonomyDef {
     let s = |cx: &mut Cx, key: &str| f.get(key).and_then(|n| cx.string(n, key));
     let events = f
         .get("events")
-        .map(|n| cx.list(n, "events", false).into_iter().filter_map(|e| read_event(e, cx)).collect())
+        .map(|n| {
+            cx.list(n, "events", false)
+                .into_iter()
+                .filter_map(|e| read_event(e, cx))
+                .collect()
+        })
         .unwrap_or_default();
     let mut roles = Vec::new();
     if let Some(n) = f.get("roles") {
@@ -388,18 +520,29 @@ fn read_taxonomy(node: &Node, cx: &mut Cx) -> TaxonomyDef {
 
 fn rf_key_span(map: &Node, key: &str) -> Option<crate::diag::Span> {
     match &map.value {
-        Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k.span),
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, _)| k.span),
         _ => None,
     }
 }
 
 fn read_event(node: &Node, cx: &mut Cx) -> Option<EventDef> {
     let f = cx.fields(node, "an event", EVENT);
-    let name = cx.required(&f, "name", "an event").and_then(|n| cx.string(n, "event name"));
+    let name = cx
+        .required(&f, "name", "an event")
+        .and_then(|n| cx.string(n, "event name"));
     let mut properties = Vec::new();
-    if let Some(Node { value: Value::Map(entries), .. }) = f.get("properties") {
+    if let Some(Node {
+        value: Value::Map(entries),
+        ..
+    }) = f.get("properties")
+    {
         for (k, v) in entries {
-            let Some(pname) = cx.string(k, "property name") else { continue };
+            let Some(pname) = cx.string(k, "property name") else {
+                continue;
+            };
             let what = format!("property `{}`", pname.value);
             // `search_term: String` is short for `{type: String}`.
             if let Value::Str(t) = &v.value {
@@ -413,15 +556,23 @@ fn read_event(node: &Node, cx: &mut Cx) -> Option<EventDef> {
                 continue;
             }
             let pf = cx.fields(v, &what, PROPERTY);
-            let Some(ty) = cx.required(&pf, "type", &what).and_then(|n| cx.string(n, "property type")) else {
+            let Some(ty) = cx
+                .required(&pf, "type", &what)
+                .and_then(|n| cx.string(n, "property type"))
+            else {
                 continue;
             };
             properties.push(PropertyDef {
                 name: pname,
                 ty,
-                required: pf.get("required").and_then(|n| cx.bool(n, "required")).unwrap_or(false),
+                required: pf
+                    .get("required")
+                    .and_then(|n| cx.bool(n, "required"))
+                    .unwrap_or(false),
                 column: pf.get("column").and_then(|n| cx.string(n, "column")),
-                description: pf.get("description").and_then(|n| cx.text(n, "description")),
+                description: pf
+                    .get("description")
+                    .and_then(|n| cx.text(n, "description")),
             });
         }
     } else if let Some(n) = f.get("properties") {

@@ -118,10 +118,11 @@ pub struct Property {
 impl Taxonomy {
     /// The event type a name (canonical or alias) refers to.
     pub fn event(&self, name: &str) -> Option<&EventType> {
-        self.events
-            .iter()
-            .find(|e| e.name == name)
-            .or_else(|| self.events.iter().find(|e| e.aliases.iter().any(|a| a == name)))
+        self.events.iter().find(|e| e.name == name).or_else(|| {
+            self.events
+                .iter()
+                .find(|e| e.aliases.iter().any(|a| a == name))
+        })
     }
 
     /// Event names playing a role (empty when the schema maps none).

@@ -14,14 +14,22 @@ pub enum ChType {
     Float32,
     Float64,
     /// `Decimal(P, S)`; the `Decimal32/64/128/256(S)` spellings parse to this.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     String,
     FixedString(u32),
     Uuid,
     Date,
     Date32,
-    DateTime { tz: Option<String> },
-    DateTime64 { precision: u8, tz: Option<String> },
+    DateTime {
+        tz: Option<String>,
+    },
+    DateTime64 {
+        precision: u8,
+        tz: Option<String>,
+    },
     Bool,
     Enum8(Vec<(String, i16)>),
     Enum16(Vec<(String, i16)>),
@@ -35,9 +43,15 @@ pub enum ChType {
     Tuple(Vec<(Option<String>, ChType)>),
     Nested(Vec<(String, ChType)>),
     /// `AggregateFunction(name, args...)` for rollup state columns.
-    AggregateFunction { function: String, args: Vec<ChType> },
+    AggregateFunction {
+        function: String,
+        args: Vec<ChType>,
+    },
     /// `SimpleAggregateFunction(name, T)`.
-    SimpleAggregateFunction { function: String, arg: Box<ChType> },
+    SimpleAggregateFunction {
+        function: String,
+        arg: Box<ChType>,
+    },
 }
 
 /// A type parse failure with the byte offset inside the type text where it went wrong.
@@ -131,7 +145,8 @@ impl ChType {
 
 impl fmt::Display for ChType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |f: &mut fmt::Formatter<'_>, items: Vec<String>| write!(f, "{}", items.join(", "));
+        let list =
+            |f: &mut fmt::Formatter<'_>, items: Vec<String>| write!(f, "{}", items.join(", "));
         match self {
             ChType::Int(b) => write!(f, "Int{b}"),
             ChType::UInt(b) => write!(f, "UInt{b}"),
@@ -144,15 +159,32 @@ impl fmt::Display for ChType {
             ChType::Date => f.write_str("Date"),
             ChType::Date32 => f.write_str("Date32"),
             ChType::DateTime { tz: None } => f.write_str("DateTime"),
-            ChType::DateTime { tz: Some(tz) } => write!(f, "DateTime({})", quote::string_literal(tz)),
-            ChType::DateTime64 { precision, tz: None } => write!(f, "DateTime64({precision})"),
-            ChType::DateTime64 { precision, tz: Some(tz) } => {
+            ChType::DateTime { tz: Some(tz) } => {
+                write!(f, "DateTime({})", quote::string_literal(tz))
+            }
+            ChType::DateTime64 {
+                precision,
+                tz: None,
+            } => write!(f, "DateTime64({precision})"),
+            ChType::DateTime64 {
+                precision,
+                tz: Some(tz),
+            } => {
                 write!(f, "DateTime64({precision}, {})", quote::string_literal(tz))
             }
             ChType::Bool => f.write_str("Bool"),
             ChType::Enum8(v) | ChType::Enum16(v) => {
-                f.write_str(if matches!(self, ChType::Enum8(_)) { "Enum8(" } else { "Enum16(" })?;
-                list(f, v.iter().map(|(n, i)| format!("{} = {i}", quote::string_literal(n))).collect())?;
+                f.write_str(if matches!(self, ChType::Enum8(_)) {
+                    "Enum8("
+                } else {
+                    "Enum16("
+                })?;
+                list(
+                    f,
+                    v.iter()
+                        .map(|(n, i)| format!("{} = {i}", quote::string_literal(n)))
+                        .collect(),
+                )?;
                 f.write_str(")")
             }
             ChType::IPv4 => f.write_str("IPv4"),
@@ -177,7 +209,13 @@ impl fmt::Display for ChType {
             }
             ChType::Nested(items) => {
                 f.write_str("Nested(")?;
-                list(f, items.iter().map(|(n, t)| format!("{} {t}", quote::ident(n))).collect())?;
+                list(
+                    f,
+                    items
+                        .iter()
+                        .map(|(n, t)| format!("{} {t}", quote::ident(n)))
+                        .collect(),
+                )?;
                 f.write_str(")")
             }
             ChType::AggregateFunction { function, args } => {
@@ -251,7 +289,9 @@ impl Parser<'_> {
             .char_indices()
             .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '-'))
             .count();
-        let n = rest[..len].parse().map_err(|_| self.err("expected a number"))?;
+        let n = rest[..len]
+            .parse()
+            .map_err(|_| self.err("expected a number"))?;
         self.pos += len;
         Ok(n)
     }
@@ -302,8 +342,12 @@ impl Parser<'_> {
             message: format!("unknown type `{name}`", name = &p.s[start..p.pos].trim()),
         };
         Ok(match name.as_str() {
-            "Int8" | "Int16" | "Int32" | "Int64" | "Int128" | "Int256" => ChType::Int(name[3..].parse().unwrap_or(64)),
-            "UInt8" | "UInt16" | "UInt32" | "UInt64" | "UInt128" | "UInt256" => ChType::UInt(name[4..].parse().unwrap_or(64)),
+            "Int8" | "Int16" | "Int32" | "Int64" | "Int128" | "Int256" => {
+                ChType::Int(name[3..].parse().unwrap_or(64))
+            }
+            "UInt8" | "UInt16" | "UInt32" | "UInt64" | "UInt128" | "UInt256" => {
+                ChType::UInt(name[4..].parse().unwrap_or(64))
+            }
             "Float32" => ChType::Float32,
             "Float64" => ChType::Float64,
             "String" => ChType::String,
@@ -322,7 +366,11 @@ impl Parser<'_> {
             "Decimal" => {
                 self.expect('(')?;
                 let precision = self.small("Decimal precision", 76)? as u8;
-                let scale = if self.eat(',') { self.small("Decimal scale", precision as i64)? as u8 } else { 0 };
+                let scale = if self.eat(',') {
+                    self.small("Decimal scale", precision as i64)? as u8
+                } else {
+                    0
+                };
                 self.expect(')')?;
                 ChType::Decimal { precision, scale }
             }
@@ -336,7 +384,10 @@ impl Parser<'_> {
                 self.expect('(')?;
                 let scale = self.small("Decimal scale", precision)? as u8;
                 self.expect(')')?;
-                ChType::Decimal { precision: precision as u8, scale }
+                ChType::Decimal {
+                    precision: precision as u8,
+                    scale,
+                }
             }
             "DateTime" => {
                 let tz = if self.eat('(') {
@@ -351,7 +402,11 @@ impl Parser<'_> {
             "DateTime64" => {
                 self.expect('(')?;
                 let precision = self.small("DateTime64 precision", 9)? as u8;
-                let tz = if self.eat(',') { Some(self.string()?) } else { None };
+                let tz = if self.eat(',') {
+                    Some(self.string()?)
+                } else {
+                    None
+                };
                 self.expect(')')?;
                 ChType::DateTime64 { precision, tz }
             }
@@ -362,9 +417,15 @@ impl Parser<'_> {
                     let label = self.string()?;
                     self.expect('=')?;
                     let v = self.number()?;
-                    let (lo, hi) = if name == "Enum8" { (-128, 127) } else { (-32768, 32767) };
+                    let (lo, hi) = if name == "Enum8" {
+                        (-128, 127)
+                    } else {
+                        (-32768, 32767)
+                    };
                     if !(lo..=hi).contains(&v) {
-                        return Err(self.err(format!("{name} value {v} is out of range {lo}..{hi}")));
+                        return Err(
+                            self.err(format!("{name} value {v} is out of range {lo}..{hi}"))
+                        );
                     }
                     values.push((label, v as i16));
                     if !self.eat(',') {
@@ -372,7 +433,11 @@ impl Parser<'_> {
                     }
                 }
                 self.expect(')')?;
-                if name == "Enum8" { ChType::Enum8(values) } else { ChType::Enum16(values) }
+                if name == "Enum8" {
+                    ChType::Enum8(values)
+                } else {
+                    ChType::Enum16(values)
+                }
             }
             "LowCardinality" | "Nullable" | "Array" => {
                 self.expect('(')?;
@@ -381,8 +446,18 @@ impl Parser<'_> {
                 match name.as_str() {
                     "LowCardinality" => ChType::LowCardinality(inner),
                     "Nullable" => {
-                        if matches!(*inner, ChType::Array(_) | ChType::Map(..) | ChType::Tuple(_) | ChType::Nullable(_) | ChType::LowCardinality(_)) {
-                            return Err(TypeError { offset: start, message: format!("Nullable cannot wrap {inner}") });
+                        if matches!(
+                            *inner,
+                            ChType::Array(_)
+                                | ChType::Map(..)
+                                | ChType::Tuple(_)
+                                | ChType::Nullable(_)
+                                | ChType::LowCardinality(_)
+                        ) {
+                            return Err(TypeError {
+                                offset: start,
+                                message: format!("Nullable cannot wrap {inner}"),
+                            });
                         }
                         ChType::Nullable(inner)
                     }
@@ -418,7 +493,9 @@ impl Parser<'_> {
                         (Some(n), t) => items.push((n, t)),
                         (None, _) => {
                             self.pos = at;
-                            return Err(self.err("Nested fields need names: `Nested(name Type, ...)`"));
+                            return Err(
+                                self.err("Nested fields need names: `Nested(name Type, ...)`")
+                            );
                         }
                     }
                     if !self.eat(',') {
@@ -441,8 +518,13 @@ impl Parser<'_> {
                 if name == "AggregateFunction" {
                     ChType::AggregateFunction { function, args }
                 } else {
-                    let arg = args.into_iter().next().ok_or_else(|| self.err("SimpleAggregateFunction needs an argument type"))?;
-                    ChType::SimpleAggregateFunction { function, arg: Box::new(arg) }
+                    let arg = args.into_iter().next().ok_or_else(|| {
+                        self.err("SimpleAggregateFunction needs an argument type")
+                    })?;
+                    ChType::SimpleAggregateFunction {
+                        function,
+                        arg: Box::new(arg),
+                    }
                 }
             }
             _ => return Err(unknown(self)),
@@ -489,7 +571,10 @@ mod tests {
             assert_eq!(parsed.to_string(), t);
             assert_eq!(ChType::parse(&parsed.to_string()).unwrap(), parsed);
         }
-        assert_eq!(ChType::parse("Decimal64(4)").unwrap().to_string(), "Decimal(18, 4)");
+        assert_eq!(
+            ChType::parse("Decimal64(4)").unwrap().to_string(),
+            "Decimal(18, 4)"
+        );
     }
 
     #[test]

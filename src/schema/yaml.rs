@@ -217,12 +217,18 @@ mod tests {
     fn spans_point_at_values() {
         let src = Source::new("t.yaml", "a: 1\nb:\n  - x\n  - {c: 'q'}\n");
         let root = parse(&src).unwrap();
-        let Value::Map(entries) = &root.value else { panic!() };
+        let Value::Map(entries) = &root.value else {
+            panic!()
+        };
         let (k, v) = &entries[1];
         assert_eq!(k.as_str(), Some("b"));
-        let Value::Seq(items) = &v.value else { panic!() };
+        let Value::Seq(items) = &v.value else {
+            panic!()
+        };
         assert_eq!(src.line_col(items[0].span.offset), (3, 5));
-        let Value::Map(inner) = &items[1].value else { panic!() };
+        let Value::Map(inner) = &items[1].value else {
+            panic!()
+        };
         assert_eq!(src.line_col(inner[0].1.span.offset), (4, 9));
     }
 

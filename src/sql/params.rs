@@ -80,7 +80,11 @@ pub struct Param {
 }
 
 impl Param {
-    pub fn new(name: impl Into<String>, ch_type: impl Into<String>, value: impl Into<ParamValue>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        ch_type: impl Into<String>,
+        value: impl Into<ParamValue>,
+    ) -> Self {
         Param {
             name: name.into(),
             ch_type: ch_type.into(),
@@ -145,6 +149,9 @@ mod tests {
             "['x\\'y','z']"
         );
         assert_eq!(ParamValue::Int(-3).to_param_text(), "-3");
-        assert_eq!(Param::new("uid", "String", "u").placeholder(), "{uid:String}");
+        assert_eq!(
+            Param::new("uid", "String", "u").placeholder(),
+            "{uid:String}"
+        );
     }
 }

@@ -41,9 +41,9 @@ pub fn is_plain_ident(name: &str) -> bool {
 fn is_reserved(name: &str) -> bool {
     const RESERVED: &[&str] = &[
         "all", "and", "as", "asc", "between", "by", "case", "cast", "desc", "distinct", "else",
-        "end", "from", "global", "group", "having", "in", "index", "interval", "is", "join",
-        "key", "like", "limit", "not", "null", "on", "or", "order", "prewhere", "primary",
-        "select", "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
+        "end", "from", "global", "group", "having", "in", "index", "interval", "is", "join", "key",
+        "like", "limit", "not", "null", "on", "or", "order", "prewhere", "primary", "select",
+        "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
     ];
     RESERVED.contains(&name.to_ascii_lowercase().as_str())
 }
