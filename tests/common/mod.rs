@@ -1,0 +1,116 @@
+//! Shared test harness: one ClickHouse per test process, one database per test.
+//!
+//! Which ClickHouse: `CHX_TEST_ENGINE=docker` starts `clickhouse/clickhouse-server` with
+//! testcontainers (failing fast where no Docker engine runs); `CLICKHOUSE_URL` uses that server;
+//! otherwise the embedded engine with a store of this process's own (the embedded engine allows
+//! one store per process and one process per store, so parallel test binaries never collide).
+//! A missing engine is a test failure, never a skip.
+
+#![allow(dead_code)]
+
+pub mod docker;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use chx::engine::{Engine, Target};
+use chx::schema::Schema;
+use chx::sql::quote;
+
+static TARGET: OnceLock<Target> = OnceLock::new();
+
+fn stores_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chx-test-stores")
+}
+
+/// Remove stores left by test processes that are gone.
+fn sweep_stale_stores() {
+    let Ok(entries) = std::fs::read_dir(stores_dir()) else { return };
+    for e in entries.flatten() {
+        let alive = e
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|pid| PathBuf::from(format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// The ClickHouse this test process uses.
+pub fn target() -> &'static Target {
+    TARGET.get_or_init(|| match std::env::var("CHX_TEST_ENGINE").as_deref() {
+        Ok("docker") => docker::start().unwrap_or_else(|e| panic!("{e}")),
+        _ => match std::env::var("CLICKHOUSE_URL") {
+            Ok(url) if !url.is_empty() => Target::from_url_or_store(Some(url), PathBuf::new()),
+            _ => {
+                sweep_stale_stores();
+                Target::Embedded {
+                    store: stores_dir().join(std::process::id().to_string()),
+                }
+            }
+        },
+    })
+}
+
+/// An engine with no default database.
+pub fn engine() -> Engine {
+    Engine::connect(target(), None).unwrap_or_else(|e| panic!("ClickHouse for tests: {e}"))
+}
+
+/// A fresh database named after the test, and an engine scoped to it.
+pub struct TestDb {
+    pub name: String,
+    pub engine: Engine,
+}
+
+pub fn test_db(test_name: &str) -> TestDb {
+    let name = format!("t_{test_name}");
+    let root = engine();
+    root.run(format!("DROP DATABASE IF EXISTS {}", quote::ident(&name)))
+        .expect("drop test database");
+    root.run(format!("CREATE DATABASE {}", quote::ident(&name)))
+        .expect("create test database");
+    let engine = Engine::connect(target(), Some(&name)).expect("connect to test database");
+    TestDb { name, engine }
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The shipped e-commerce schema.
+pub fn ecommerce() -> Schema {
+    chx::schema::load(&repo_path("schema/ecommerce.yaml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// insta settings writing to `snapshots/<group>/<name>.snap`.
+pub fn snapshots(group: &str) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(repo_path("snapshots").join(group));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s
+}
+
+/// Fail when `snapshots/<group>/` holds a snapshot no test asserts (stale after a rename).
+pub fn assert_no_unreferenced_snapshots(group: &str, expected: &[String]) {
+    let dir = repo_path("snapshots").join(group);
+    let mut unreferenced = Vec::new();
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(stem) = name.strip_suffix(".snap") {
+            if !expected.iter().any(|x| x == stem) {
+                unreferenced.push(name);
+            }
+        } else if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+            unreferenced.push(name);
+        }
+    }
+    assert!(
+        unreferenced.is_empty(),
+        "unreferenced or pending snapshots in {}: {unreferenced:?} (delete them, or review with cargo insta review)",
+        dir.display()
+    );
+}
