@@ -5,23 +5,37 @@ mod common;
 
 use chx::ddl::{self, DdlOptions, ObjectKind};
 
-const SNAPSHOTS: [&str; 3] = ["ecommerce.single_node", "ecommerce.cluster", "ecommerce.rollup_read"];
+const SNAPSHOTS: [&str; 3] = [
+    "ecommerce.single_node",
+    "ecommerce.cluster",
+    "ecommerce.rollup_read",
+];
 
 #[test]
 fn single_node_ddl_snapshot() {
     let stmts = ddl::compile(&common::ecommerce(), &DdlOptions::new().database("shop"));
-    common::snapshots("ddl").bind(|| insta::assert_snapshot!("ecommerce.single_node", ddl::to_script(&stmts)));
+    common::snapshots("ddl")
+        .bind(|| insta::assert_snapshot!("ecommerce.single_node", ddl::to_script(&stmts)));
 }
 
 #[test]
 fn cluster_ddl_snapshot() {
-    let stmts = ddl::compile(&common::ecommerce(), &DdlOptions::new().database("shop").cluster("shop_cluster"));
-    common::snapshots("ddl").bind(|| insta::assert_snapshot!("ecommerce.cluster", ddl::to_script(&stmts)));
+    let stmts = ddl::compile(
+        &common::ecommerce(),
+        &DdlOptions::new().database("shop").cluster("shop_cluster"),
+    );
+    common::snapshots("ddl")
+        .bind(|| insta::assert_snapshot!("ecommerce.cluster", ddl::to_script(&stmts)));
 }
 
 #[test]
 fn rollup_read_query_snapshot() {
-    let q = ddl::rollup_read_query(&common::ecommerce(), "revenue_daily_mv", &DdlOptions::new().database("shop")).unwrap();
+    let q = ddl::rollup_read_query(
+        &common::ecommerce(),
+        "revenue_daily_mv",
+        &DdlOptions::new().database("shop"),
+    )
+    .unwrap();
     common::snapshots("ddl").bind(|| insta::assert_snapshot!("ecommerce.rollup_read", q.sql));
 }
 
@@ -32,16 +46,35 @@ fn no_unreferenced_snapshots() {
 
 #[test]
 fn dependency_order_targets_before_views() {
-    let stmts = ddl::compile(&common::ecommerce(), &DdlOptions::new().database("shop").cluster("c"));
-    let pos = |name: &str, kind: ObjectKind| stmts.iter().position(|s| s.name == name && s.kind == kind).unwrap();
+    let stmts = ddl::compile(
+        &common::ecommerce(),
+        &DdlOptions::new().database("shop").cluster("c"),
+    );
+    let pos = |name: &str, kind: ObjectKind| {
+        stmts
+            .iter()
+            .position(|s| s.name == name && s.kind == kind)
+            .unwrap()
+    };
     assert_eq!(stmts[0].kind, ObjectKind::Database);
     for v in &common::ecommerce().views {
         let view = pos(&v.name, ObjectKind::MaterializedView);
-        assert!(pos(&format!("{}_local", v.target), ObjectKind::Table) < view, "{} before its target", v.name);
-        assert!(pos(&format!("{}_local", v.source), ObjectKind::Table) < view, "{} before its source", v.name);
+        assert!(
+            pos(&format!("{}_local", v.target), ObjectKind::Table) < view,
+            "{} before its target",
+            v.name
+        );
+        assert!(
+            pos(&format!("{}_local", v.source), ObjectKind::Table) < view,
+            "{} before its source",
+            v.name
+        );
     }
     for t in &common::ecommerce().tables {
-        assert!(pos(&format!("{}_local", t.name), ObjectKind::Table) < pos(&t.name, ObjectKind::DistributedTable));
+        assert!(
+            pos(&format!("{}_local", t.name), ObjectKind::Table)
+                < pos(&t.name, ObjectKind::DistributedTable)
+        );
     }
 }
 
@@ -56,26 +89,54 @@ fn compiling_twice_gives_identical_text() {
 fn every_statement_runs_and_creates_what_it_names() {
     let db = common::test_db("every_statement_runs");
     let schema = common::ecommerce();
-    let stmts = ddl::compile(&schema, &DdlOptions::new().database(&db.name).if_not_exists(true));
+    let stmts = ddl::compile(
+        &schema,
+        &DdlOptions::new().database(&db.name).if_not_exists(true),
+    );
     for s in &stmts {
-        db.engine.run(s.to_statement()).unwrap_or_else(|e| panic!("{}: {e}\n{}", s.name, s.sql));
+        db.engine
+            .run(s.to_statement())
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", s.name, s.sql));
     }
     // Applying again creates nothing new and fails nowhere (IF NOT EXISTS).
-    db.engine.run_all(stmts.iter().map(|s| s.to_statement()).collect::<Vec<_>>().iter()).unwrap();
+    db.engine
+        .run_all(
+            stmts
+                .iter()
+                .map(|s| s.to_statement())
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .unwrap();
     let rows = db
         .engine
-        .run(chx::sql::Statement::new("SELECT name, engine FROM system.tables WHERE database = {db:String} ORDER BY name").param("db", "String", db.name.as_str()))
+        .run(
+            chx::sql::Statement::new(
+                "SELECT name, engine FROM system.tables WHERE database = {db:String} ORDER BY name",
+            )
+            .param("db", "String", db.name.as_str()),
+        )
         .unwrap();
     let live: Vec<(String, String)> = rows
         .rows
         .iter()
-        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let mut expected: Vec<(String, String)> = schema
         .tables
         .iter()
         .map(|t| (t.name.clone(), t.engine.kind().to_string()))
-        .chain(schema.views.iter().map(|v| (v.name.clone(), "MaterializedView".to_string())))
+        .chain(
+            schema
+                .views
+                .iter()
+                .map(|v| (v.name.clone(), "MaterializedView".to_string())),
+        )
         .collect();
     expected.sort();
     assert_eq!(live, expected);
@@ -95,13 +156,18 @@ fn every_statement_round_trips_through_clickhouse_parser() {
     let schema = common::ecommerce();
     let variants = [
         DdlOptions::new().database("shop"),
-        DdlOptions::new().database("shop").cluster("shop_cluster").if_not_exists(true),
+        DdlOptions::new()
+            .database("shop")
+            .cluster("shop_cluster")
+            .if_not_exists(true),
         DdlOptions::new(),
         DdlOptions::new().cluster("c"),
     ];
     for opts in variants {
         for s in ddl::compile(&schema, &opts) {
-            let once = e.format_query(&s.sql).unwrap_or_else(|err| panic!("{}: {err}\n{}", s.name, s.sql));
+            let once = e
+                .format_query(&s.sql)
+                .unwrap_or_else(|err| panic!("{}: {err}\n{}", s.name, s.sql));
             // parse → print → parse: ClickHouse's canonical form is a fixed point.
             let twice = e.format_query(&once).unwrap();
             assert_eq!(once, twice, "{}", s.name);
@@ -113,7 +179,16 @@ fn every_statement_round_trips_through_clickhouse_parser() {
 fn unqualified_ddl_runs_in_the_current_database() {
     let db = common::test_db("unqualified_ddl");
     for s in ddl::compile(&common::ecommerce(), &DdlOptions::new()) {
-        db.engine.run(s.to_statement()).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        db.engine
+            .run(s.to_statement())
+            .unwrap_or_else(|e| panic!("{}: {e}", s.name));
     }
-    assert_eq!(db.engine.run("SELECT count() FROM events").unwrap().single_i64().unwrap(), 0);
+    assert_eq!(
+        db.engine
+            .run("SELECT count() FROM events")
+            .unwrap()
+            .single_i64()
+            .unwrap(),
+        0
+    );
 }

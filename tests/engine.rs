@@ -31,7 +31,10 @@ fn string_parameters_round_trip_unchanged() {
     ];
     for v in values {
         let rows = e
-            .run(Statement::new("SELECT {v:String} AS v, length({v:String}) AS n").param("v", "String", v))
+            .run(
+                Statement::new("SELECT {v:String} AS v, length({v:String}) AS n")
+                    .param("v", "String", v),
+            )
             .unwrap();
         assert_eq!(rows.rows[0][0], json!(v), "value {v:?}");
         assert_eq!(rows.rows[0][1], json!(v.len()), "byte length of {v:?}");
@@ -51,7 +54,10 @@ fn typed_and_array_parameters() {
                 .param("b", "Bool", true),
         )
         .unwrap();
-    assert_eq!(rows.rows[0], vec![json!(-41), json!(u64::MAX), json!(1), json!(true)]);
+    assert_eq!(
+        rows.rows[0],
+        vec![json!(-41), json!(u64::MAX), json!(1), json!(true)]
+    );
 }
 
 #[test]
@@ -111,18 +117,40 @@ fn run_all_names_the_failing_statement() {
         Statement::new("CREATE TABLE b (x Nope) ENGINE = MergeTree ORDER BY x"),
     ];
     let err = db.engine.run_all(&stmts).unwrap_err();
-    assert!(err.to_string().starts_with("ClickHouse error 50 in statement 2:"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("ClickHouse error 50 in statement 2:"),
+        "{err}"
+    );
 }
 
 #[test]
 fn each_test_database_is_isolated() {
     let a = common::test_db("isolated_a");
     let b = common::test_db("isolated_b");
-    a.engine.run("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x").unwrap();
-    b.engine.run("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x").unwrap();
+    a.engine
+        .run("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
+        .unwrap();
+    b.engine
+        .run("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
+        .unwrap();
     a.engine.run("INSERT INTO t VALUES (1), (2)").unwrap();
-    assert_eq!(b.engine.run("SELECT count() FROM t").unwrap().single_i64().unwrap(), 0);
-    assert_eq!(a.engine.run("SELECT currentDatabase()").unwrap().single_string().unwrap(), a.name);
+    assert_eq!(
+        b.engine
+            .run("SELECT count() FROM t")
+            .unwrap()
+            .single_i64()
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        a.engine
+            .run("SELECT currentDatabase()")
+            .unwrap()
+            .single_string()
+            .unwrap(),
+        a.name
+    );
 }
 
 #[test]
@@ -132,16 +160,26 @@ fn a_second_embedded_store_in_one_process_is_refused_clearly() {
     }
     common::engine();
     let other = std::env::temp_dir().join("chx-another-store");
-    let err = Engine::connect(&Target::Embedded { store: other }, None).err().expect("must fail");
-    assert!(matches!(err, chx::Error::StorePathConflict { .. }), "{err:?}");
+    let err = Engine::connect(&Target::Embedded { store: other }, None)
+        .err()
+        .expect("must fail");
+    assert!(
+        matches!(err, chx::Error::StorePathConflict { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("cannot also open"), "{err}");
 }
 
 #[test]
 fn format_query_is_a_grammar_check() {
     let e = common::engine();
-    let ok = e.format_query("select 1 as x from system.one where 1 settings max_threads=1").unwrap();
-    assert_eq!(ok, "SELECT 1 AS x\nFROM system.one\nWHERE 1\nSETTINGS max_threads = 1");
+    let ok = e
+        .format_query("select 1 as x from system.one where 1 settings max_threads=1")
+        .unwrap();
+    assert_eq!(
+        ok,
+        "SELECT 1 AS x\nFROM system.one\nWHERE 1\nSETTINGS max_threads = 1"
+    );
     assert!(e.format_query("SELEC 1").is_err());
 }
 
@@ -152,8 +190,14 @@ fn docker_path_fails_fast_without_a_docker_engine() {
         return;
     }
     let started = Instant::now();
-    let err = common::docker::start().err().expect("no Docker engine here");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    let err = common::docker::start()
+        .err()
+        .expect("no Docker engine here");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(err.to_string().contains("Docker is not available"), "{err}");
     assert!(err.to_string().contains("/var/run/docker.sock"), "{err}");
 }

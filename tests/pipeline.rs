@@ -33,7 +33,9 @@ fn minor(v: Option<&Value>, currency: &str) -> i64 {
 }
 
 fn ts_ms(e: &Map<String, Value>) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap().timestamp_millis()
+    chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis()
 }
 
 fn s<'a>(e: &'a Map<String, Value>, k: &str) -> &'a str {
@@ -51,7 +53,13 @@ fn expected(text: &str) -> Expected {
     let mut all: Vec<Map<String, Value>> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<Value>(l).unwrap().as_object().unwrap().clone())
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .clone()
+        })
         .collect();
     all.sort_by_key(ts_ms);
     // A purchase/refund with a transaction_id already kept within the previous 24 h is dropped.
@@ -72,12 +80,18 @@ fn expected(text: &str) -> Expected {
 }
 
 fn query_rows(db: &common::TestDb, sql: &str) -> Vec<Vec<Value>> {
-    db.engine.run(sql).unwrap_or_else(|e| panic!("{e}\n{sql}")).rows
+    db.engine
+        .run(sql)
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"))
+        .rows
 }
 
 fn apply(db: &common::TestDb) -> chx::schema::Schema {
     let schema = common::ecommerce();
-    for s in ddl::compile(&schema, &DdlOptions::new().database(&db.name).if_not_exists(true)) {
+    for s in ddl::compile(
+        &schema,
+        &DdlOptions::new().database(&db.name).if_not_exists(true),
+    ) {
         db.engine.run(s.to_statement()).unwrap();
     }
     schema
@@ -92,16 +106,26 @@ fn sample_events_fill_every_table_exactly() {
     let exp = expected(&text);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.accepted, exp.events.len());
-    assert_eq!(report.duplicates_ignored, text.lines().count() - exp.events.len());
+    assert_eq!(
+        report.duplicates_ignored,
+        text.lines().count() - exp.events.len()
+    );
 
     // events
-    let got = query_rows(&db, "SELECT toString(event_id), event_type, currency, revenue, discount, shipping, tax, person_id FROM events ORDER BY 1");
+    let got = query_rows(
+        &db,
+        "SELECT toString(event_id), event_type, currency, revenue, discount, shipping, tax, person_id FROM events ORDER BY 1",
+    );
     let mut want: Vec<Vec<Value>> = exp
         .events
         .iter()
         .map(|e| {
             let c = currency(e);
-            let person = if s(e, "user_id").is_empty() { s(e, "anonymous_id") } else { s(e, "user_id") };
+            let person = if s(e, "user_id").is_empty() {
+                s(e, "anonymous_id")
+            } else {
+                s(e, "user_id")
+            };
             vec![
                 e["event_id"].clone(),
                 e["event_type"].clone(),
@@ -118,10 +142,19 @@ fn sample_events_fill_every_table_exactly() {
     assert_eq!(got, want);
 
     // event_items: one row per item, prices in minor units of the item's (or event's) currency
-    let got = query_rows(&db, "SELECT toString(event_id), item_index, item_id, price, quantity, currency, transaction_id FROM event_items ORDER BY 1, 2");
+    let got = query_rows(
+        &db,
+        "SELECT toString(event_id), item_index, item_id, price, quantity, currency, transaction_id FROM event_items ORDER BY 1, 2",
+    );
     let mut want = Vec::new();
     for e in &exp.events {
-        for (i, item) in e.get("items").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, item) in e
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let item = item.as_object().unwrap();
             let c = match s(item, "currency") {
                 "" => currency(e),
@@ -143,15 +176,27 @@ fn sample_events_fill_every_table_exactly() {
     assert_eq!(got, want);
 
     // event_properties: one row per property
-    let got = query_rows(&db, "SELECT toString(event_id), key, value FROM event_properties ORDER BY 1, 2");
+    let got = query_rows(
+        &db,
+        "SELECT toString(event_id), key, value FROM event_properties ORDER BY 1, 2",
+    );
     let mut want = Vec::new();
     for e in &exp.events {
-        for (k, v) in e.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        for (k, v) in e
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let text = match v {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            want.push(vec![e["event_id"].clone(), Value::from(k.clone()), Value::from(text)]);
+            want.push(vec![
+                e["event_id"].clone(),
+                Value::from(k.clone()),
+                Value::from(text),
+            ]);
         }
     }
     want.sort_by(|a, b| (a[0].as_str(), a[1].as_str()).cmp(&(b[0].as_str(), b[1].as_str())));
@@ -159,10 +204,11 @@ fn sample_events_fill_every_table_exactly() {
     assert_eq!(got, want);
 
     // identities: every event that carries both ids links them
-    let got: BTreeSet<(String, String)> = query_rows(&db, "SELECT anonymous_id, user_id FROM identities")
-        .into_iter()
-        .map(|r| (r[0].as_str().unwrap().into(), r[1].as_str().unwrap().into()))
-        .collect();
+    let got: BTreeSet<(String, String)> =
+        query_rows(&db, "SELECT anonymous_id, user_id FROM identities")
+            .into_iter()
+            .map(|r| (r[0].as_str().unwrap().into(), r[1].as_str().unwrap().into()))
+            .collect();
     let want: BTreeSet<(String, String)> = exp
         .events
         .iter()
@@ -173,26 +219,52 @@ fn sample_events_fill_every_table_exactly() {
     assert_eq!(got, want);
 
     // revenue_daily rollup, read with its generated -Merge query
-    let read = ddl::rollup_read_query(&schema, "revenue_daily_mv", &DdlOptions::new().database(&db.name)).unwrap();
+    let read = ddl::rollup_read_query(
+        &schema,
+        "revenue_daily_mv",
+        &DdlOptions::new().database(&db.name),
+    )
+    .unwrap();
     let got = db.engine.run(read).unwrap();
     let mut want: BTreeMap<(String, String, String), [i64; 7]> = BTreeMap::new();
-    for e in exp.events.iter().filter(|e| matches!(s(e, "event_type"), "purchase" | "refund")) {
+    for e in exp
+        .events
+        .iter()
+        .filter(|e| matches!(s(e, "event_type"), "purchase" | "refund"))
+    {
         let c = currency(e);
-        let day = chrono::DateTime::from_timestamp_millis(ts_ms(e)).unwrap().format("%Y-%m-%d").to_string();
-        let w = want.entry((day, s(e, "event_type").into(), c.clone())).or_default();
+        let day = chrono::DateTime::from_timestamp_millis(ts_ms(e))
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string();
+        let w = want
+            .entry((day, s(e, "event_type").into(), c.clone()))
+            .or_default();
         w[0] += minor(e.get("revenue"), &c);
         w[1] += minor(e.get("discount"), &c);
         w[2] += minor(e.get("shipping"), &c);
         w[3] += minor(e.get("tax"), &c);
         w[4] += 1;
-        w[6] += e.get("items").and_then(Value::as_array).into_iter().flatten().map(|i| i.get("quantity").and_then(Value::as_i64).unwrap_or(1)).sum::<i64>();
+        w[6] += e
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|i| i.get("quantity").and_then(Value::as_i64).unwrap_or(1))
+            .sum::<i64>();
     }
     for ((day, t, c), w) in want.iter_mut() {
         let ids: BTreeSet<&str> = exp
             .events
             .iter()
             .filter(|e| s(e, "event_type") == t && currency(e) == *c)
-            .filter(|e| chrono::DateTime::from_timestamp_millis(ts_ms(e)).unwrap().format("%Y-%m-%d").to_string() == *day)
+            .filter(|e| {
+                chrono::DateTime::from_timestamp_millis(ts_ms(e))
+                    .unwrap()
+                    .format("%Y-%m-%d")
+                    .to_string()
+                    == *day
+            })
             .map(|e| s(e, "transaction_id"))
             .collect();
         w[5] = ids.len() as i64;
@@ -209,7 +281,11 @@ fn sample_events_fill_every_table_exactly() {
     let got_rows: Vec<Vec<Value>> = got
         .rows
         .into_iter()
-        .map(|r| r.into_iter().map(|v| v.as_u64().map(|u| Value::from(u as i64)).unwrap_or(v)).collect())
+        .map(|r| {
+            r.into_iter()
+                .map(|v| v.as_u64().map(|u| Value::from(u as i64)).unwrap_or(v))
+                .collect()
+        })
         .collect();
     assert_eq!(got_rows, want_rows);
 
@@ -219,10 +295,25 @@ fn sample_events_fill_every_table_exactly() {
         "SELECT toDate(timestamp) AS day, event_type, currency, sum(revenue), count() FROM events \
          WHERE event_type IN ('purchase', 'refund') GROUP BY day, event_type, currency ORDER BY day, event_type, currency",
     );
-    let from_rollup: Vec<Vec<Value>> = got_rows.iter().map(|r| vec![r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), r[7].clone()]).collect();
+    let from_rollup: Vec<Vec<Value>> = got_rows
+        .iter()
+        .map(|r| {
+            vec![
+                r[0].clone(),
+                r[1].clone(),
+                r[2].clone(),
+                r[3].clone(),
+                r[7].clone(),
+            ]
+        })
+        .collect();
     let raw: Vec<Vec<Value>> = raw
         .into_iter()
-        .map(|r| r.into_iter().map(|v| v.as_u64().map(|u| Value::from(u as i64)).unwrap_or(v)).collect())
+        .map(|r| {
+            r.into_iter()
+                .map(|v| v.as_u64().map(|u| Value::from(u as i64)).unwrap_or(v))
+                .collect()
+        })
         .collect();
     assert_eq!(raw, from_rollup);
 }
@@ -235,8 +326,16 @@ fn ingesting_the_same_file_twice_adds_nothing() {
     let first = chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
     let second = chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
     assert_eq!(second.accepted, 0);
-    assert_eq!(second.already_present + second.duplicates_ignored, text.lines().count());
-    let n = db.engine.run("SELECT count() FROM events").unwrap().single_i64().unwrap();
+    assert_eq!(
+        second.already_present + second.duplicates_ignored,
+        text.lines().count()
+    );
+    let n = db
+        .engine
+        .run("SELECT count() FROM events")
+        .unwrap()
+        .single_i64()
+        .unwrap();
     assert_eq!(n as usize, first.accepted);
 }
 
@@ -244,21 +343,46 @@ fn ingesting_the_same_file_twice_adds_nothing() {
 fn bad_events_are_reported_by_line_and_valid_ones_inserted() {
     let db = common::test_db("bad_events");
     let schema = apply(&db);
-    let text = std::fs::read_to_string(common::repo_path("tests/fixtures/events/bad.ndjson")).unwrap();
+    let text =
+        std::fs::read_to_string(common::repo_path("tests/fixtures/events/bad.ndjson")).unwrap();
     let report = chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
-    let rendered: String = report.errors.iter().map(|e| format!("bad.ndjson:{}: {}\n", e.line, e.message)).collect();
+    let rendered: String = report
+        .errors
+        .iter()
+        .map(|e| format!("bad.ndjson:{}: {}\n", e.line, e.message))
+        .collect();
     common::snapshots("pipeline").bind(|| insta::assert_snapshot!("bad_events.errors", rendered));
     // The seed API's texts, word for word.
-    let msg = |line: usize| report.errors.iter().find(|e| e.line == line).map(|e| e.message.as_str());
+    let msg = |line: usize| {
+        report
+            .errors
+            .iter()
+            .find(|e| e.line == line)
+            .map(|e| e.message.as_str())
+    };
     assert_eq!(msg(2), Some("event_type is required"));
     assert_eq!(msg(3), Some("Invalid ecommerce event_type"));
-    assert_eq!(msg(4), Some("transaction_id is required for purchase events"));
+    assert_eq!(
+        msg(4),
+        Some("transaction_id is required for purchase events")
+    );
     assert_eq!(msg(5), Some("revenue is required for purchase events"));
     // Line 1 and the dotted-name purchase (line 16) are valid; everything else is rejected.
     assert_eq!(report.accepted, 2);
     assert_eq!(report.errors.len(), text.lines().count() - 2);
-    let rows = query_rows(&db, "SELECT event_type, transaction_id, revenue, currency FROM events ORDER BY timestamp");
-    assert_eq!(rows[1], vec![Value::from("purchase"), Value::from("o4"), Value::from(2500), Value::from("EUR")]);
+    let rows = query_rows(
+        &db,
+        "SELECT event_type, transaction_id, revenue, currency FROM events ORDER BY timestamp",
+    );
+    assert_eq!(
+        rows[1],
+        vec![
+            Value::from("purchase"),
+            Value::from("o4"),
+            Value::from(2500),
+            Value::from("EUR")
+        ]
+    );
 }
 
 #[test]

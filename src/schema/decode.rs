@@ -31,6 +31,8 @@ pub(crate) struct Cx<'d> {
 /// The entries of a YAML mapping, checked against the keys a context allows.
 pub(crate) struct Fields<'n> {
     pub span: Span,
+    /// Keys suggested for misspelt ones: their absence is already explained.
+    suggested: Vec<String>,
     entries: Vec<(&'n str, &'n Node, &'n Node)>,
 }
 
@@ -60,6 +62,7 @@ impl Cx<'_> {
     pub fn fields<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Fields<'n> {
         let mut fields = Fields {
             span: node.span,
+            suggested: Vec::new(),
             entries: Vec::new(),
         };
         let Value::Map(entries) = &node.value else {
@@ -87,6 +90,9 @@ impl Cx<'_> {
                 continue;
             };
             if !allowed.contains(&key) {
+                if let Some(s) = suggest(key, allowed) {
+                    fields.suggested.push(s.to_string());
+                }
                 let help = match suggest(key, allowed) {
                     Some(s) => format!(
                         "did you mean `{s}`? allowed keys in {what}: {}",
@@ -119,7 +125,7 @@ impl Cx<'_> {
     /// A required key; reports its absence at the mapping.
     pub fn required<'n>(&mut self, f: &Fields<'n>, key: &str, what: &str) -> Option<&'n Node> {
         let v = f.get(key);
-        if v.is_none() {
+        if v.is_none() && !f.suggested.iter().any(|s| s == key) {
             self.error(
                 "chx::schema::missing_field",
                 f.span,

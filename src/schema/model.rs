@@ -22,6 +22,8 @@ pub struct TableDef {
     pub name: S<String>,
     pub comment: Option<S<String>>,
     pub columns: Vec<ColumnDef>,
+    /// False when the `columns` key was missing or unreadable: references are then not checked.
+    pub columns_given: bool,
     pub engine: Option<EngineDef>,
     pub order_by: Vec<S<String>>,
     pub primary_key: Vec<S<String>>,
@@ -269,7 +271,9 @@ fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
     let what = name
         .as_ref()
         .map_or("a table".to_string(), |n| format!("table `{}`", n.value));
-    let columns = match cx.required(&f, "columns", &what) {
+    let columns_node = cx.required(&f, "columns", &what);
+    let columns_given = columns_node.is_some();
+    let columns = match columns_node {
         Some(n) => cx
             .list(n, "columns", false)
             .into_iter()
@@ -337,6 +341,7 @@ fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
         shard_key: opt_text(cx, &f, "shard_key", "shard_key"),
         name: name?,
         columns,
+        columns_given,
         engine,
         order_by,
         primary_key,

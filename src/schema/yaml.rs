@@ -202,7 +202,14 @@ fn syntax_error_position(source: &Source, e: &serde_saphyr::Error) -> (usize, St
 
 /// serde-saphyr renders a snippet after its message; keep only the message itself.
 fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or(s).trim();
+    let mut line = s.lines().next().unwrap_or(s).trim();
+    line = line.strip_prefix("error:").unwrap_or(line).trim();
+    // "line 4 column 13: message": the position is already in the diagnostic.
+    if line.starts_with("line ")
+        && let Some(i) = line.find(": ")
+    {
+        line = &line[i + 2..];
+    }
     match line.find(" at line ") {
         Some(i) => line[..i].to_string(),
         None => line.to_string(),

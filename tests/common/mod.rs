@@ -25,7 +25,9 @@ fn stores_dir() -> PathBuf {
 
 /// Remove stores left by test processes that are gone.
 fn sweep_stale_stores() {
-    let Ok(entries) = std::fs::read_dir(stores_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(stores_dir()) else {
+        return;
+    };
     for e in entries.flatten() {
         let alive = e
             .file_name()

@@ -63,6 +63,8 @@ pub const DEFAULT_CURRENCIES: &[(&str, u8)] = &[
 struct V<'a> {
     src: &'a Source,
     diags: Diagnostics,
+    /// Tables declared but rejected: references to them are not reported a second time.
+    broken_tables: Vec<String>,
 }
 
 impl V<'_> {
@@ -144,16 +146,13 @@ impl V<'_> {
         };
         let names = expr::names(&parsed, &s.value);
         for n in &names {
-            if let Err(msg) = scope.resolve(&n.parts) {
+            if let Err(u) = scope.resolve(&n.parts) {
                 let span = self.inner_span(s, n.offset, n.len);
-                let help = match suggest(&n.parts[0], &scope.names()) {
-                    Some(c) => format!("did you mean `{c}`? {}", scope.hint()),
-                    None => scope.hint(),
-                };
+                let help = scope.help_for(&u);
                 self.err(
                     "chx::schema::unknown_column",
                     span,
-                    format!("{what} uses {msg}"),
+                    format!("{what} uses {}", u.message),
                     help,
                 );
             }
@@ -162,9 +161,19 @@ impl V<'_> {
     }
 }
 
+/// A name that resolves to nothing, with what it could have meant.
+struct Unresolved {
+    message: String,
+    word: String,
+    candidates: Vec<String>,
+}
+
 /// The names an expression may use.
 struct Scope<'a> {
     what: String,
+    /// Names that exist but whose type could not be read, or `None` when the whole column
+    /// list is unknown: references to them are not reported again.
+    unreadable: Option<Vec<String>>,
     columns: Vec<(&'a str, &'a ChType)>,
     /// An array element alias (`item`) and the element type, for explode views.
     element: Option<(String, ChType)>,
@@ -175,6 +184,7 @@ impl<'a> Scope<'a> {
     fn of_columns(what: impl Into<String>, cols: &'a [Column]) -> Self {
         Scope {
             what: what.into(),
+            unreadable: Some(Vec::new()),
             columns: cols.iter().map(|c| (c.name.as_str(), &c.ty)).collect(),
             element: None,
             extra: Vec::new(),
@@ -193,7 +203,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The type a name refers to.
-    fn resolve(&self, parts: &[String]) -> Result<Option<ChType>, String> {
+    fn resolve(&self, parts: &[String]) -> Result<Option<ChType>, Unresolved> {
         let first = parts[0].as_str();
         if let Some((name, ty)) = &self.element
             && first == name
@@ -203,7 +213,17 @@ impl<'a> Scope<'a> {
                 Some(field) => ty
                     .tuple_field(field)
                     .map(|t| Some(t.clone()))
-                    .ok_or_else(|| format!("unknown field `{field}` of `{name}` ({ty})")),
+                    .ok_or_else(|| {
+                        let fields = match ty.base() {
+                            ChType::Tuple(f) => f.iter().filter_map(|(n, _)| n.clone()).collect(),
+                            _ => Vec::new(),
+                        };
+                        Unresolved {
+                            message: format!("unknown field `{field}` of `{name}` ({ty})"),
+                            word: field.clone(),
+                            candidates: fields,
+                        }
+                    }),
             };
         }
         if let Some((_, ty)) = self.extra.iter().find(|(n, _)| n == first) {
@@ -215,7 +235,32 @@ impl<'a> Scope<'a> {
                 // `map.keys`, `tuple.field`, nested subcolumns: allowed, type not tracked.
                 Some(_) => Ok(None),
             },
-            None => Err(format!("unknown column `{}`", parts.join("."))),
+            None if self
+                .unreadable
+                .as_ref()
+                .is_none_or(|u| u.iter().any(|n| n == first)) =>
+            {
+                Ok(None)
+            }
+            None => Err(Unresolved {
+                message: format!("unknown column `{}`", parts.join(".")),
+                word: first.to_string(),
+                candidates: self.names().into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Help text for an unresolved name: a suggestion, then what there is.
+    fn help_for(&self, u: &Unresolved) -> String {
+        let candidates: Vec<&str> = u.candidates.iter().map(String::as_str).collect();
+        let listing = if u.word.contains('.') || !u.message.starts_with("unknown column") {
+            format!("fields: {}", candidates.join(", "))
+        } else {
+            self.hint()
+        };
+        match suggest(&u.word, &candidates) {
+            Some(c) => format!("did you mean `{c}`? {listing}"),
+            None => listing,
         }
     }
 
@@ -237,6 +282,7 @@ pub(crate) fn validate(file: &SchemaFile, src: &Source) -> Result<Schema, Diagno
     let mut v = V {
         src,
         diags: Diagnostics::new(Some(src.clone())),
+        broken_tables: Vec::new(),
     };
     let mut tables: Vec<Table> = Vec::new();
     let mut seen = HashSet::new();
@@ -250,8 +296,9 @@ pub(crate) fn validate(file: &SchemaFile, src: &Source) -> Result<Schema, Diagno
             );
             continue;
         }
-        if let Some(table) = table(&mut v, t) {
-            tables.push(table);
+        match table(&mut v, t) {
+            Some(table) => tables.push(table),
+            None => v.broken_tables.push(t.name.value.clone()),
         }
     }
     let mut views = Vec::new();

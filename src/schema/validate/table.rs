@@ -11,6 +11,7 @@ use crate::schema::types::ChType;
 
 pub(super) fn table(v: &mut V, t: &TableDef) -> Option<Table> {
     let mut columns: Vec<Column> = Vec::new();
+    let mut unreadable: Vec<String> = Vec::new();
     let mut col_defs: Vec<&ColumnDef> = Vec::new();
     for c in &t.columns {
         if columns.iter().any(|x| x.name == c.name.value) {
@@ -26,6 +27,7 @@ pub(super) fn table(v: &mut V, t: &TableDef) -> Option<Table> {
             continue;
         }
         let Some(ty) = v.parse_type(&c.ty) else {
+            unreadable.push(c.name.value.clone());
             continue;
         };
         let given: Vec<&S<String>> = [&c.default, &c.materialized, &c.alias]
@@ -52,7 +54,7 @@ pub(super) fn table(v: &mut V, t: &TableDef) -> Option<Table> {
         });
         col_defs.push(c);
     }
-    if t.columns.is_empty() {
+    if t.columns.is_empty() && t.columns_given {
         v.err(
             "chx::schema::no_columns",
             t.name.span,
@@ -61,7 +63,8 @@ pub(super) fn table(v: &mut V, t: &TableDef) -> Option<Table> {
         );
     }
     let what = format!("table `{}`", t.name.value);
-    let scope = Scope::of_columns(what.clone(), &columns);
+    let mut scope = Scope::of_columns(what.clone(), &columns);
+    scope.unreadable = t.columns_given.then_some(unreadable);
     for c in &col_defs {
         for (e, kind) in [
             (&c.default, "default"),
@@ -211,7 +214,7 @@ fn check_sub_expr(v: &mut V, s: &S<String>, what: &str, scope: &Scope) {
     match expr::parse(&s.value, true) {
         Ok(parsed) => {
             for n in expr::names(&parsed, &s.value) {
-                if let Err(msg) = scope.resolve(&n.parts) {
+                if let Err(u) = scope.resolve(&n.parts) {
                     let span = if s.value.contains('\n') {
                         s.span
                     } else {
@@ -220,8 +223,8 @@ fn check_sub_expr(v: &mut V, s: &S<String>, what: &str, scope: &Scope) {
                     v.err(
                         "chx::schema::unknown_column",
                         span,
-                        format!("{what} uses {msg}"),
-                        scope.hint(),
+                        format!("{what} uses {}", u.message),
+                        scope.help_for(&u),
                     );
                 }
             }

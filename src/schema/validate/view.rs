@@ -31,7 +31,7 @@ fn find_table<'t>(
     role: &str,
 ) -> Option<&'t Table> {
     let found = tables.iter().find(|t| t.name == name.value);
-    if found.is_none() {
+    if found.is_none() && !v.broken_tables.contains(&name.value) {
         let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         let help = match suggest(&name.value, &names) {
             Some(s) => format!("did you mean `{s}`? tables: {}", names.join(", ")),
@@ -141,6 +141,9 @@ pub(super) fn view(v: &mut V, d: &ViewDef, tables: &[Table]) -> Option<(View, Op
         let mut table_refs = Vec::new();
         for r in &refs {
             let name = r.parts.last().cloned().unwrap_or_default();
+            if v.broken_tables.contains(&name) {
+                continue;
+            }
             if r.parts.len() > 1 || !tables.iter().any(|t| t.name == name) {
                 let span = v.inner_span(select, r.offset, r.len);
                 v.err(
