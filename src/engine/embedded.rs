@@ -35,6 +35,9 @@ fn shared_for(store: &Path) -> Result<Arc<Shared>, Error> {
         source,
     })?;
     let mut guard = lock(&SHARED);
+    if guard.is_none() {
+        ensure_not_held_elsewhere(&store)?;
+    }
     if let Some(shared) = guard.as_ref() {
         if shared.store != store {
             return Err(Error::StorePathConflict {
@@ -84,8 +87,30 @@ fn shared_for(store: &Path) -> Result<Arc<Shared>, Error> {
     Ok(shared)
 }
 
+/// ClickHouse holds an exclusive `flock` on `<store>/status` while it runs. Probing it first
+/// turns "another process has this store" into a clear error instead of the engine's own
+/// noisy failure.
+fn ensure_not_held_elsewhere(store: &Path) -> Result<(), Error> {
+    let status = store.join("status");
+    let Ok(file) = std::fs::File::open(&status) else {
+        return Ok(()); // a new store
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            Ok(())
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreInUse {
+            path: store.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(_)) => Ok(()),
+    }
+}
+
 fn open_error(store: &Path, e: adbc_core::error::Error) -> Error {
-    if e.message.contains("Error initializing EmbeddedServer") {
+    if e.message.contains("Error initializing EmbeddedServer")
+        || e.message.contains("Cannot lock file")
+    {
         Error::StoreInUse {
             path: store.to_path_buf(),
         }

@@ -1,0 +1,217 @@
+//! The `chx` binary as a user runs it: exit codes, messages, files written.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use chx::engine::Target;
+
+fn chx(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chx"))
+        .args(args)
+        .current_dir(common::repo_path(""))
+        .env_remove("CLICKHOUSE_URL")
+        .output()
+        .expect("run chx")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn check_accepts_the_shipped_schema() {
+    let out = chx(&["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok — 5 tables, 4 materialized views, 13 event types"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_reports_errors_with_positions_and_fails() {
+    let out = chx(&[
+        "--schema",
+        "tests/fixtures/bad_schemas/many_problems.yaml",
+        "check",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("many_problems.yaml:6:20"), "{err}");
+    assert!(err.contains("chx::schema::unknown_engine"), "{err}");
+    assert!(err.contains("did you mean `ReplacingMergeTree`?"), "{err}");
+    assert!(
+        err.contains("9 problems in tests/fixtures/bad_schemas/many_problems.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compile_writes_one_file_per_statement() {
+    let dir = scratch("compile");
+    let out = chx(&[
+        "compile",
+        "--cluster",
+        "shop_cluster",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    files.sort();
+    assert_eq!(files.first().map(String::as_str), Some("001_shop.sql"));
+    assert_eq!(files.len(), 1 + 5 + 5 + 4);
+    let events = std::fs::read_to_string(dir.join("002_events_local.sql")).unwrap();
+    assert!(
+        events.contains("ON CLUSTER shop_cluster")
+            && events.contains("ReplicatedReplacingMergeTree"),
+        "{events}"
+    );
+    let printed = text(&chx(&["compile"]).stdout);
+    assert!(
+        printed.starts_with("CREATE DATABASE shop;\n\nCREATE TABLE shop.events\n"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn apply_ingest_and_query_through_the_cli() {
+    let store = scratch("store");
+    let s = store.to_str().unwrap();
+    let out = chx(&["--store", s, "apply"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("created in `shop`:\n  database shop\n  table events\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = chx(&["--store", s, "apply"]);
+    assert!(
+        text(&again.stdout).contains("database `shop` is up to date (10 objects)"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let out = chx(&["--store", s, "ingest", "tests/fixtures/events/bad.ndjson"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "rejected lines make ingest fail after inserting the rest"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("tests/fixtures/events/bad.ndjson:2: event_type is required"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.ndjson:4: transaction_id is required for purchase events"),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).starts_with("accepted 2 events into `shop`"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = chx(&[
+        "--store",
+        s,
+        "sql",
+        "SELECT event_type, revenue, currency FROM events WHERE transaction_id = {tx:String}",
+        "--param",
+        "tx=o4",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{"event_type": "purchase", "revenue": 2500, "currency": "EUR"}])
+    );
+    let out = chx(&[
+        "--store",
+        s,
+        "sql",
+        "SELECT count() AS n FROM events",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(text(&out.stdout), "n\n2\n");
+    let out = chx(&["--store", s, "sql", "SELECT {x:String} AS x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = chx(&["--store", s, "sql", "SELECT 1", "--param", "x=1"]);
+    assert!(
+        text(&out.stderr).contains("--param `x` has no {x:Type} placeholder"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_missing_engine_names_the_command_that_installs_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chx"))
+        .args([
+            "--store",
+            scratch("noengine").to_str().unwrap(),
+            "sql",
+            "SELECT 1",
+        ])
+        .current_dir(common::repo_path(""))
+        .env("CHX_CHDB_DRIVER", "/nonexistent/_chdb.abi3.so")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("embedded ClickHouse engine not found"),
+        "{err}"
+    );
+    assert!(err.contains("make engine"), "{err}");
+}
+
+#[test]
+fn a_store_held_by_another_process_is_reported_as_in_use() {
+    let Target::Embedded { store } = common::target() else {
+        return;
+    };
+    // The engine takes its lock on the store (`status`) once a table has been created in it.
+    let db = common::test_db("store_in_use");
+    db.engine
+        .run("CREATE TABLE t (a UInt8) ENGINE = MergeTree ORDER BY a")
+        .unwrap();
+    let out = chx(&["--store", store.to_str().unwrap(), "sql", "SELECT 1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("is in use by another process"), "{err}");
+}
+
+#[test]
+fn every_command_has_useful_help() {
+    for cmd in ["check", "compile", "apply", "ingest", "sql"] {
+        let out = chx(&[cmd, "--help"]);
+        assert!(out.status.success());
+        let help = text(&out.stdout);
+        assert!(
+            help.lines().next().is_some_and(|l| l.len() > 20),
+            "{cmd}: {help}"
+        );
+        assert!(
+            help.contains("--url") && help.contains("--store"),
+            "{cmd}: {help}"
+        );
+    }
+}
