@@ -151,6 +151,24 @@ pub(super) fn table(v: &mut V, t: &TableDef) -> Option<Table> {
             granularity: i.granularity.as_ref().map_or(1, |g| g.value),
         });
     }
+    // ClickHouse refuses projections on deduplicating engines unless told what to do with them.
+    let dedup_engine = matches!(
+        engine,
+        Some(
+            TableEngine::ReplacingMergeTree { .. }
+                | TableEngine::CollapsingMergeTree { .. }
+                | TableEngine::VersionedCollapsingMergeTree { .. }
+        )
+    );
+    let mode_set = t.settings.iter().any(|(k, _)| k.value == "deduplicate_merge_projection_mode");
+    if dedup_engine && !mode_set && let Some(p) = t.projections.first() {
+        v.err(
+            "chx::schema::projection_needs_mode",
+            p.name.span,
+            format!("projection `{}` on a deduplicating engine needs `deduplicate_merge_projection_mode`", p.name.value),
+            "add `settings: {deduplicate_merge_projection_mode: rebuild}` (or `drop`) to the table",
+        );
+    }
     let projections = t
         .projections
         .iter()
