@@ -18,7 +18,11 @@ fn examples(doc: &str) -> Vec<(String, std::ops::Range<usize>)> {
         let end = body + doc[body..].find("```\n").expect("closed yaml block");
         let yaml = doc[body..end].to_string();
         let after = end + 4;
-        let sql_start = after + doc[after..].find("```sql\n").expect("a sql block after each yaml example") + "```sql\n".len();
+        let sql_start = after
+            + doc[after..]
+                .find("```sql\n")
+                .expect("a sql block after each yaml example")
+            + "```sql\n".len();
         let sql_end = sql_start + doc[sql_start..].find("```\n").expect("closed sql block");
         out.push((yaml, sql_start..sql_end));
         rest = sql_end;
@@ -35,19 +39,29 @@ fn every_example_compiles_applies_and_matches_its_ddl() {
     let update = std::env::var("CHX_UPDATE_DOCS").is_ok_and(|v| v == "1");
     let mut replacements = Vec::new();
     for (i, (yaml, sql_range)) in found.iter().enumerate() {
-        let schema = chx::schema::from_source(&Source::new(format!("{DOC} example {}", i + 1), yaml.as_str()))
-            .unwrap_or_else(|d| panic!("{}", d.render_plain()));
+        let schema = chx::schema::from_source(&Source::new(
+            format!("{DOC} example {}", i + 1),
+            yaml.as_str(),
+        ))
+        .unwrap_or_else(|d| panic!("{}", d.render_plain()));
         let stmts = ddl::compile(&schema, &DdlOptions::new());
         let script = ddl::to_script(&stmts);
         let script = script.trim_end().to_string() + "\n";
         let db = common::test_db(&format!("docs_example_{}", i + 1));
         for s in &stmts {
-            db.engine.run(s.to_statement()).unwrap_or_else(|e| panic!("example {}: {e}\n{}", i + 1, s.sql));
+            db.engine
+                .run(s.to_statement())
+                .unwrap_or_else(|e| panic!("example {}: {e}\n{}", i + 1, s.sql));
         }
         if update {
             replacements.push((sql_range.clone(), script));
         } else {
-            assert_eq!(&doc[sql_range.clone()], script, "example {} in {DOC}: run CHX_UPDATE_DOCS=1 cargo test --test docs", i + 1);
+            assert_eq!(
+                &doc[sql_range.clone()],
+                script,
+                "example {} in {DOC}: run CHX_UPDATE_DOCS=1 cargo test --test docs",
+                i + 1
+            );
         }
     }
     for (range, text) in replacements.into_iter().rev() {

@@ -190,9 +190,7 @@ fn docker_path_fails_fast_without_a_docker_engine() {
         return;
     }
     let started = Instant::now();
-    let err = common::docker::start()
-        .err()
-        .expect("no Docker engine here");
+    let err = common::docker::start().expect_err("no Docker engine here");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",

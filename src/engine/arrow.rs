@@ -105,13 +105,29 @@ fn value(a: &dyn Array, i: usize) -> Value {
             }
             Value::Object(obj)
         }
-        _ => {
-            let options = arrow_cast::display::FormatOptions::default();
-            match arrow_cast::display::ArrayFormatter::try_new(a, &options) {
-                Ok(f) => Value::String(f.value(i).to_string()),
-                Err(e) => Value::String(format!("<{e}>")),
-            }
-        }
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Value::String(trim_decimal(&display(a, i))),
+        _ => Value::String(display(a, i)),
+    }
+}
+
+/// ClickHouse prints decimals without trailing zeros (`output_format_decimal_trailing_zeros = 0`).
+fn trim_decimal(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Arrow's own rendering, for types with no closer ClickHouse equivalent.
+fn display(a: &dyn Array, i: usize) -> String {
+    let options = arrow_cast::display::FormatOptions::default();
+    match arrow_cast::display::ArrayFormatter::try_new(a, &options) {
+        Ok(f) => f.value(i).to_string(),
+        Err(e) => format!("<{e}>"),
     }
 }
 

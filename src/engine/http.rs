@@ -22,9 +22,15 @@ impl HttpBackend {
         user: Option<&str>,
         password: Option<&str>,
         database: Option<&str>,
+        compression: bool,
     ) -> Result<Self, Error> {
         let mut client = clickhouse::Client::default()
             .with_url(url)
+            .with_compression(if compression {
+                clickhouse::Compression::Lz4
+            } else {
+                clickhouse::Compression::None
+            })
             // Keep 64-bit integers as JSON numbers, as the embedded engine returns them.
             .with_setting("output_format_json_quote_64bit_integers", "0")
             .with_setting("output_format_json_quote_decimals", "1");

@@ -38,11 +38,13 @@ pub trait Backend: Send + Sync {
 pub enum Target {
     /// The embedded engine with its data under this folder.
     Embedded { store: PathBuf },
-    /// A server over HTTP, e.g. `http://localhost:8123`.
+    /// A server over HTTP, e.g. `http://localhost:8123`. `compression` asks for LZ4-compressed
+    /// responses (on by default; off for proxies that cannot do ClickHouse's block compression).
     Http {
         url: String,
         user: Option<String>,
         password: Option<String>,
+        compression: bool,
     },
 }
 
@@ -54,6 +56,7 @@ impl Target {
                 url,
                 user: std::env::var("CLICKHOUSE_USER").ok(),
                 password: std::env::var("CLICKHOUSE_PASSWORD").ok(),
+                compression: true,
             },
             None => Target::Embedded { store },
         }
@@ -76,11 +79,13 @@ impl Engine {
                 url,
                 user,
                 password,
+                compression,
             } => Arc::new(http::HttpBackend::new(
                 url,
                 user.as_deref(),
                 password.as_deref(),
                 database,
+                *compression,
             )?),
         };
         Ok(Engine { backend })

@@ -17,6 +17,9 @@ pub enum ParamValue {
     Float(f64),
     Bool(bool),
     Array(Vec<ParamValue>),
+    /// A value already in ClickHouse's parameter text form, passed through untouched (for
+    /// proxies that received it as `param_<name>=...`).
+    Raw(String),
 }
 
 impl ParamValue {
@@ -25,6 +28,7 @@ impl ParamValue {
     pub fn to_param_text(&self) -> String {
         match self {
             ParamValue::String(s) => quote::escaped_text(s),
+            ParamValue::Raw(s) => s.clone(),
             other => other.quoted(),
         }
     }
@@ -36,6 +40,7 @@ impl ParamValue {
             ParamValue::UInt(v) => v.to_string(),
             ParamValue::Float(v) => format!("{v:?}"),
             ParamValue::Bool(v) => v.to_string(),
+            ParamValue::Raw(s) => s.clone(),
             ParamValue::Array(items) => {
                 let inner: Vec<String> = items.iter().map(ParamValue::quoted).collect();
                 format!("[{}]", inner.join(","))

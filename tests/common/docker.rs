@@ -50,5 +50,6 @@ pub fn start() -> Result<Target, chx::Error> {
         url: format!("http://127.0.0.1:{port}"),
         user: None,
         password: None,
+        compression: true,
     })
 }

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod http_shim;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -53,6 +54,18 @@ pub fn target() -> &'static Target {
                 }
             }
         },
+    })
+}
+
+static EMBEDDED: OnceLock<Target> = OnceLock::new();
+
+/// This process's embedded store, whatever `target()` is (the HTTP shim answers from it).
+pub fn embedded_target() -> &'static Target {
+    if let t @ Target::Embedded { .. } = target() {
+        return t;
+    }
+    EMBEDDED.get_or_init(|| Target::Embedded {
+        store: stores_dir().join(std::process::id().to_string()),
     })
 }
 

@@ -160,8 +160,14 @@ pub(super) fn table(v: &mut V, t: &TableDef) -> Option<Table> {
                 | TableEngine::VersionedCollapsingMergeTree { .. }
         )
     );
-    let mode_set = t.settings.iter().any(|(k, _)| k.value == "deduplicate_merge_projection_mode");
-    if dedup_engine && !mode_set && let Some(p) = t.projections.first() {
+    let mode_set = t
+        .settings
+        .iter()
+        .any(|(k, _)| k.value == "deduplicate_merge_projection_mode");
+    if dedup_engine
+        && !mode_set
+        && let Some(p) = t.projections.first()
+    {
         v.err(
             "chx::schema::projection_needs_mode",
             p.name.span,
