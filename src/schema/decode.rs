@@ -140,6 +140,7 @@ impl Cx<'_> {
     pub fn string(&mut self, node: &Node, what: &str) -> Option<S<String>> {
         match &node.value {
             Value::Str(s) => Some(S::new(s.clone(), node.span)),
+            _ if node.source_text.is_some() => Some(S::new(node.scalar_text()?, node.span)),
             _ => {
                 self.error(
                     "chx::schema::expected_string",
@@ -177,7 +178,9 @@ impl Cx<'_> {
                     node.span,
                     format!(
                         "{what} must be a non-negative integer, found {}",
-                        node.kind()
+                        node.scalar_text()
+                            .filter(|_| matches!(node.value, Value::Int(_)))
+                            .unwrap_or_else(|| node.kind().to_string())
                     ),
                     "write a whole number",
                 );

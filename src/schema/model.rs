@@ -272,7 +272,7 @@ fn read_table(node: &Node, cx: &mut Cx) -> Option<TableDef> {
         .as_ref()
         .map_or("a table".to_string(), |n| format!("table `{}`", n.value));
     let columns_node = cx.required(&f, "columns", &what);
-    let columns_given = columns_node.is_some();
+    let columns_given = columns_node.is_some_and(|n| matches!(n.value, Value::Seq(_)));
     let columns = match columns_node {
         Some(n) => cx
             .list(n, "columns", false)

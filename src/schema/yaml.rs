@@ -27,6 +27,9 @@ pub enum Value {
 pub struct Node {
     pub value: Value,
     pub span: Span,
+    /// For numbers and booleans: the text as written (`1.50` stays `1.50` where a string is
+    /// wanted).
+    pub source_text: Option<String>,
 }
 
 impl Node {
@@ -52,6 +55,9 @@ impl Node {
     /// Scalars as text (numbers and booleans too): for places where YAML would guess a type
     /// the user did not mean, like `granularity: 4` read as an expression.
     pub fn scalar_text(&self) -> Option<String> {
+        if let Some(t) = &self.source_text {
+            return Some(t.clone());
+        }
         match &self.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
@@ -75,9 +81,19 @@ fn spanned_to_node(s: Spanned<Raw>, src: &SpanResolver) -> Node {
         None => src.offset(loc.line() as usize, loc.column() as usize),
     };
     let len = span.byte_len().map_or(span.len() as usize, |l| l as usize);
+    let source_text = match s.value.0 {
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => src
+            .source
+            .text
+            .get(offset..offset + len)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
+        _ => None,
+    };
     Node {
         value: s.value.0,
         span: Span::new(offset, len),
+        source_text,
     }
 }
 
@@ -171,7 +187,13 @@ pub fn parse(source: &Source) -> Result<Node, Diagnostics> {
             source: source.clone(),
         })
     });
-    let result = serde_saphyr::from_str::<Spanned<Raw>>(&source.text);
+    // YAML 1.2 booleans only (`no`, `n`, `on` stay strings), and duplicate keys passed through
+    // so the decoder reports each one at its position instead of the parser stopping.
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+    };
+    let result = serde_saphyr::from_str_with_options::<Spanned<Raw>>(&source.text, options);
     let out = match result {
         Ok(root) => Ok(child(root)),
         Err(e) => {

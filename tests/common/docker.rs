@@ -4,16 +4,18 @@
 //! missing, and the tests fail (they never fall back silently).
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use chx::engine::Target;
-use testcontainers_modules::clickhouse::ClickHouse;
-use testcontainers_modules::testcontainers::{Container, ImageExt, runners::SyncRunner};
+use chx::engine::{Engine, Target};
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::SyncRunner;
+use testcontainers::{Container, GenericImage, ImageExt};
 
-/// The server image tag the Docker path is pinned to.
+/// The server image the Docker path is pinned to.
+pub const IMAGE: &str = "clickhouse/clickhouse-server";
 pub const IMAGE_TAG: &str = "25.8";
 
-static CONTAINER: OnceLock<Container<ClickHouse>> = OnceLock::new();
+static CONTAINER: OnceLock<Container<GenericImage>> = OnceLock::new();
 
 /// Whether a Docker engine looks reachable at all (socket or DOCKER_HOST).
 pub fn docker_available() -> bool {
@@ -31,25 +33,41 @@ pub fn start() -> Result<Target, chx::Error> {
                     .into(),
         });
     }
-    let container = ClickHouse::default()
-        .with_tag(IMAGE_TAG)
+    let docker = |message: String| chx::Error::Docker { message };
+    let container = GenericImage::new(IMAGE, IMAGE_TAG)
+        .with_exposed_port(8123.tcp())
+        .with_wait_for(WaitFor::message_on_either_std("Ready for connections"))
+        // The image's default user needs no password only from inside the container.
+        .with_env_var("CLICKHOUSE_SKIP_USER_SETUP", "1")
         .start()
-        .map_err(|e| chx::Error::Docker {
-            message: format!(
-                "starting clickhouse/clickhouse-server:{IMAGE_TAG} failed after {:?}: {e}",
+        .map_err(|e| {
+            docker(format!(
+                "starting {IMAGE}:{IMAGE_TAG} failed after {:?}: {e}",
                 started.elapsed()
-            ),
+            ))
         })?;
     let port = container
-        .get_host_port_ipv4(8123)
-        .map_err(|e| chx::Error::Docker {
-            message: format!("container has no HTTP port: {e}"),
-        })?;
-    let _ = CONTAINER.set(container);
-    Ok(Target::Http {
+        .get_host_port_ipv4(8123.tcp())
+        .map_err(|e| docker(format!("container has no HTTP port: {e}")))?;
+    let target = Target::Http {
         url: format!("http://127.0.0.1:{port}"),
         user: None,
         password: None,
         compression: true,
-    })
+    };
+    // The log line can precede the HTTP listener by a moment.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Engine::connect(&target, None)
+        .and_then(|e| e.run("SELECT 1"))
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            return Err(docker(format!(
+                "{IMAGE}:{IMAGE_TAG} did not answer on port {port}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = CONTAINER.set(container);
+    Ok(target)
 }
