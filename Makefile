@@ -44,6 +44,7 @@ demo: engine build
 
 test: engine
 	cargo test --all-targets
+	cargo test --doc
 
 lint:
 	cargo fmt --all -- --check
