@@ -82,6 +82,10 @@ pub enum Error {
     #[error("{message}")]
     #[diagnostic(code(chx::usage))]
     Usage { message: String },
+
+    #[error("{message}")]
+    #[diagnostic(code(chx::report), help("{help}"))]
+    Report { message: String, help: String },
 }
 
 /// An error ClickHouse returned for a statement.

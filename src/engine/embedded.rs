@@ -219,7 +219,7 @@ impl Backend for EmbeddedBackend {
     fn run(&self, stmt: &Statement) -> Result<Rows, Error> {
         let mut conn = lock(&self.conn);
         for p in &stmt.params {
-            if !quote::is_plain_ident(&p.name) {
+            if !quote::is_word(&p.name) {
                 return Err(Error::Engine {
                     message: format!("invalid parameter name {:?}", p.name),
                 });

@@ -14,27 +14,56 @@ pub enum Expr {
     /// `table.column` (or `tuple.field`).
     Path(Vec<String>),
     /// `{name:Type}`.
-    Param { name: String, ty: String },
+    Param {
+        name: String,
+        ty: String,
+    },
     /// A string constant chx chose (event names from the taxonomy, units), escaped on output.
     Str(String),
     Int(i64),
     Float(f64),
     /// `f(args)`, or `f(params)(args)` for parametric aggregates like `windowFunnel(w)(...)`.
-    Func { name: String, params: Vec<Expr>, args: Vec<Expr> },
-    Bin { op: BinOp, l: Box<Expr>, r: Box<Expr> },
+    Func {
+        name: String,
+        params: Vec<Expr>,
+        args: Vec<Expr>,
+    },
+    Bin {
+        op: BinOp,
+        l: Box<Expr>,
+        r: Box<Expr>,
+    },
     Not(Box<Expr>),
     /// `multiIf`-style CASE: `CASE WHEN c THEN v ... ELSE e END`.
-    Case { branches: Vec<(Expr, Expr)>, otherwise: Box<Expr> },
-    Lambda { params: Vec<String>, body: Box<Expr> },
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Box<Expr>,
+    },
+    Lambda {
+        params: Vec<String>,
+        body: Box<Expr>,
+    },
     Tuple(Vec<Expr>),
     Array(Vec<Expr>),
-    In { expr: Box<Expr>, set: Box<Expr>, negated: bool },
-    Interval { n: Box<Expr>, unit: &'static str },
+    In {
+        expr: Box<Expr>,
+        set: Box<Expr>,
+        negated: bool,
+    },
+    Interval {
+        n: Box<Expr>,
+        unit: &'static str,
+    },
     /// A schema expression that validation already checked (e.g. a column's `materialized`).
     Raw(String),
     Subquery(Box<Select>),
     /// `f(...) OVER (PARTITION BY ... ORDER BY ... [frame])`.
-    Over { func: Box<Expr>, partition_by: Vec<Expr>, order_by: Vec<OrderItem>, frame: Option<&'static str> },
+    Over {
+        func: Box<Expr>,
+        partition_by: Vec<Expr>,
+        order_by: Vec<OrderItem>,
+        frame: Option<&'static str>,
+    },
     Star,
 }
 
@@ -92,10 +121,22 @@ pub fn path(parts: &[&str]) -> Expr {
     Expr::Path(parts.iter().map(|p| p.to_string()).collect())
 }
 pub fn func(name: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
-    Expr::Func { name: name.into(), params: Vec::new(), args: args.into_iter().collect() }
+    Expr::Func {
+        name: name.into(),
+        params: Vec::new(),
+        args: args.into_iter().collect(),
+    }
 }
-pub fn pfunc(name: &str, params: impl IntoIterator<Item = Expr>, args: impl IntoIterator<Item = Expr>) -> Expr {
-    Expr::Func { name: name.into(), params: params.into_iter().collect(), args: args.into_iter().collect() }
+pub fn pfunc(
+    name: &str,
+    params: impl IntoIterator<Item = Expr>,
+    args: impl IntoIterator<Item = Expr>,
+) -> Expr {
+    Expr::Func {
+        name: name.into(),
+        params: params.into_iter().collect(),
+        args: args.into_iter().collect(),
+    }
 }
 pub fn str_lit(s: impl Into<String>) -> Expr {
     Expr::Str(s.into())
@@ -104,24 +145,19 @@ pub fn int(v: i64) -> Expr {
     Expr::Int(v)
 }
 pub fn lambda(params: &[&str], body: Expr) -> Expr {
-    Expr::Lambda { params: params.iter().map(|p| p.to_string()).collect(), body: Box::new(body) }
+    Expr::Lambda {
+        params: params.iter().map(|p| p.to_string()).collect(),
+        body: Box::new(body),
+    }
 }
 
 impl Expr {
     fn bin(self, op: BinOp, r: impl Into<Expr>) -> Expr {
-        Expr::Bin { op, l: Box::new(self), r: Box::new(r.into()) }
-    }
-    pub fn add(self, r: impl Into<Expr>) -> Expr {
-        self.bin(BinOp::Add, r)
-    }
-    pub fn sub(self, r: impl Into<Expr>) -> Expr {
-        self.bin(BinOp::Sub, r)
-    }
-    pub fn mul(self, r: impl Into<Expr>) -> Expr {
-        self.bin(BinOp::Mul, r)
-    }
-    pub fn div(self, r: impl Into<Expr>) -> Expr {
-        self.bin(BinOp::Div, r)
+        Expr::Bin {
+            op,
+            l: Box::new(self),
+            r: Box::new(r.into()),
+        }
     }
     pub fn eq(self, r: impl Into<Expr>) -> Expr {
         self.bin(BinOp::Eq, r)
@@ -148,22 +184,41 @@ impl Expr {
         self.bin(BinOp::Or, r)
     }
     pub fn in_(self, set: impl Into<Expr>) -> Expr {
-        Expr::In { expr: Box::new(self), set: Box::new(set.into()), negated: false }
+        Expr::In {
+            expr: Box::new(self),
+            set: Box::new(set.into()),
+            negated: false,
+        }
     }
     pub fn not_in(self, set: impl Into<Expr>) -> Expr {
-        Expr::In { expr: Box::new(self), set: Box::new(set.into()), negated: true }
+        Expr::In {
+            expr: Box::new(self),
+            set: Box::new(set.into()),
+            negated: true,
+        }
     }
     /// `self AS alias` as a select item.
     pub fn alias(self, alias: impl Into<String>) -> SelectItem {
-        SelectItem { expr: self, alias: Some(alias.into()) }
+        SelectItem {
+            expr: self,
+            alias: Some(alias.into()),
+        }
     }
     /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`.
     pub fn over(self, partition_by: Vec<Expr>, order_by: Vec<OrderItem>) -> Expr {
-        Expr::Over { func: Box::new(self), partition_by, order_by, frame: None }
+        Expr::Over {
+            func: Box::new(self),
+            partition_by,
+            order_by,
+            frame: None,
+        }
     }
     /// AND of all conditions (`1` when there are none).
     pub fn all(conds: impl IntoIterator<Item = Expr>) -> Expr {
-        conds.into_iter().reduce(|a, b| a.and(b)).unwrap_or(Expr::Int(1))
+        conds
+            .into_iter()
+            .reduce(|a, b| a.and(b))
+            .unwrap_or(Expr::Int(1))
     }
 
     fn precedence(&self) -> u8 {
@@ -177,6 +232,18 @@ impl Expr {
     }
 }
 
+macro_rules! arith {
+    ($($trait:ident $method:ident $op:ident),*) => {$(
+        impl<T: Into<Expr>> std::ops::$trait<T> for Expr {
+            type Output = Expr;
+            fn $method(self, r: T) -> Expr {
+                self.bin(BinOp::$op, r)
+            }
+        }
+    )*};
+}
+arith!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
+
 impl From<i64> for Expr {
     fn from(v: i64) -> Self {
         Expr::Int(v)
@@ -184,18 +251,31 @@ impl From<i64> for Expr {
 }
 
 fn join<T: Display>(items: &[T], sep: &str) -> String {
-    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(sep)
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn wrap(e: &Expr, min: u8) -> String {
-    if e.precedence() < min { format!("({e})") } else { e.to_string() }
+    if e.precedence() < min {
+        format!("({e})")
+    } else {
+        e.to_string()
+    }
 }
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Col(c) => f.write_str(&quote::ident(c)),
-            Expr::Path(p) => f.write_str(&p.iter().map(|x| quote::ident(x)).collect::<Vec<_>>().join(".")),
+            Expr::Path(p) => f.write_str(
+                &p.iter()
+                    .map(|x| quote::ident(x))
+                    .collect::<Vec<_>>()
+                    .join("."),
+            ),
             Expr::Param { name, ty } => write!(f, "{{{name}:{ty}}}"),
             Expr::Str(s) => f.write_str(&quote::string_literal(s)),
             Expr::Int(v) => write!(f, "{v}"),
@@ -209,11 +289,18 @@ impl Display for Expr {
             }
             Expr::Bin { op, l, r } => {
                 let p = op.precedence();
-                // Left-associative: the right side needs parentheses at equal precedence.
-                write!(f, "{} {} {}", wrap(l, p), op.text(), wrap(r, p + 1))
+                // Left-associative: the right side needs parentheses at equal precedence,
+                // except for the same associative operator (`a AND (b AND c)` = `a AND b AND c`).
+                let assoc = matches!(op, BinOp::And | BinOp::Or | BinOp::Add | BinOp::Mul)
+                    && matches!(r.as_ref(), Expr::Bin { op: rop, .. } if rop == op);
+                let right = if assoc { r.to_string() } else { wrap(r, p + 1) };
+                write!(f, "{} {} {right}", wrap(l, p), op.text())
             }
             Expr::Not(e) => write!(f, "NOT {}", wrap(e, 3)),
-            Expr::Case { branches, otherwise } => {
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
                 f.write_str("CASE")?;
                 for (c, v) in branches {
                     write!(f, " WHEN {c} THEN {v}")?;
@@ -222,17 +309,44 @@ impl Display for Expr {
             }
             Expr::Lambda { params, body } => match params.as_slice() {
                 [one] => write!(f, "{} -> {body}", quote::ident(one)),
-                many => write!(f, "({}) -> {body}", many.iter().map(|p| quote::ident(p)).collect::<Vec<_>>().join(", ")),
+                many => write!(
+                    f,
+                    "({}) -> {body}",
+                    many.iter()
+                        .map(|p| quote::ident(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             },
-            Expr::Tuple(items) => write!(f, "({}{})", join(items, ", "), if items.len() == 1 { "," } else { "" }),
+            Expr::Tuple(items) => write!(
+                f,
+                "({}{})",
+                join(items, ", "),
+                if items.len() == 1 { "," } else { "" }
+            ),
             Expr::Array(items) => write!(f, "[{}]", join(items, ", ")),
             Expr::In { expr, set, negated } => {
-                write!(f, "{} {}IN {set}", wrap(expr, 4), if *negated { "NOT " } else { "" })
+                let set = match set.as_ref() {
+                    // A value list: `IN ('a')`, without the one-element tuple's comma.
+                    Expr::Tuple(items) => format!("({})", join(items, ", ")),
+                    other => other.to_string(),
+                };
+                write!(
+                    f,
+                    "{} {}IN {set}",
+                    wrap(expr, 4),
+                    if *negated { "NOT " } else { "" }
+                )
             }
             Expr::Interval { n, unit } => write!(f, "INTERVAL {} {unit}", wrap(n, 10)),
             Expr::Raw(s) => write!(f, "({s})"),
             Expr::Subquery(s) => write!(f, "({s})"),
-            Expr::Over { func, partition_by, order_by, frame } => {
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+                frame,
+            } => {
                 let mut parts = Vec::new();
                 if !partition_by.is_empty() {
                     parts.push(format!("PARTITION BY {}", join(partition_by, ", ")));
@@ -265,7 +379,9 @@ impl From<Expr> for SelectItem {
 impl Display for SelectItem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.alias {
-            Some(a) if Expr::Col(a.clone()) != self.expr => write!(f, "{} AS {}", self.expr, quote::ident(a)),
+            Some(a) if Expr::Col(a.clone()) != self.expr => {
+                write!(f, "{} AS {}", self.expr, quote::ident(a))
+            }
             _ => write!(f, "{}", self.expr),
         }
     }
@@ -287,17 +403,29 @@ pub struct Fill {
 }
 
 pub fn asc(e: Expr) -> OrderItem {
-    OrderItem { expr: e, desc: false, fill: None }
+    OrderItem {
+        expr: e,
+        desc: false,
+        fill: None,
+    }
 }
 pub fn desc(e: Expr) -> OrderItem {
-    OrderItem { expr: e, desc: true, fill: None }
+    OrderItem {
+        expr: e,
+        desc: true,
+        fill: None,
+    }
 }
 
 impl Display for OrderItem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })?;
         if let Some(fill) = &self.fill {
-            write!(f, " WITH FILL FROM {} TO {} STEP {}", fill.from, fill.to, fill.step)?;
+            write!(
+                f,
+                " WITH FILL FROM {} TO {} STEP {}",
+                fill.from, fill.to, fill.step
+            )?;
         }
         Ok(())
     }
@@ -305,16 +433,34 @@ impl Display for OrderItem {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableRef {
-    Table { database: Option<String>, name: String, alias: Option<String>, final_: bool },
-    Subquery { query: Box<Select>, alias: String },
+    Table {
+        database: Option<String>,
+        name: String,
+        alias: Option<String>,
+        final_: bool,
+    },
+    Subquery {
+        query: Box<Select>,
+        alias: String,
+    },
 }
 
 impl TableRef {
     pub fn table(database: Option<&str>, name: &str) -> TableRef {
-        TableRef::Table { database: database.map(str::to_string), name: name.into(), alias: None, final_: false }
+        TableRef::Table {
+            database: database.map(str::to_string),
+            name: name.into(),
+            alias: None,
+            final_: false,
+        }
     }
     pub fn cte(name: &str) -> TableRef {
-        TableRef::Table { database: None, name: name.into(), alias: None, final_: false }
+        TableRef::Table {
+            database: None,
+            name: name.into(),
+            alias: None,
+            final_: false,
+        }
     }
     pub fn aliased(mut self, a: &str) -> TableRef {
         match &mut self {
@@ -328,7 +474,12 @@ impl TableRef {
 impl Display for TableRef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            TableRef::Table { database, name, alias, final_ } => {
+            TableRef::Table {
+                database,
+                name,
+                alias,
+                final_,
+            } => {
                 if let Some(db) = database {
                     write!(f, "{}.", quote::ident(db))?;
                 }
@@ -388,7 +539,15 @@ impl Display for Join {
             write!(f, " ON {on}")?;
         }
         if !self.using.is_empty() {
-            write!(f, " USING ({})", self.using.iter().map(|u| quote::ident(u)).collect::<Vec<_>>().join(", "))?;
+            write!(
+                f,
+                " USING ({})",
+                self.using
+                    .iter()
+                    .map(|u| quote::ident(u))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
         }
         Ok(())
     }
@@ -438,11 +597,21 @@ impl Select {
         self
     }
     pub fn join(mut self, kind: JoinKind, table: TableRef, on: Expr) -> Self {
-        self.joins.push(Join { kind, table, on: Some(on), using: Vec::new() });
+        self.joins.push(Join {
+            kind,
+            table,
+            on: Some(on),
+            using: Vec::new(),
+        });
         self
     }
     pub fn join_using(mut self, kind: JoinKind, table: TableRef, using: &[&str]) -> Self {
-        self.joins.push(Join { kind, table, on: None, using: using.iter().map(|u| u.to_string()).collect() });
+        self.joins.push(Join {
+            kind,
+            table,
+            on: None,
+            using: using.iter().map(|u| u.to_string()).collect(),
+        });
         self
     }
     pub fn array_join(mut self, item: SelectItem) -> Self {
@@ -491,14 +660,21 @@ impl Select {
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Display for Select {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let pretty = f.alternate();
         let mut out = String::new();
-        let (nl, list_sep, list_start) = if pretty { ("\n", ",\n    ", "\n    ") } else { (" ", ", ", " ") };
+        let (nl, list_sep, list_start) = if pretty {
+            ("\n", ",\n    ", "\n    ")
+        } else {
+            (" ", ", ", " ")
+        };
         if !self.with.is_empty() {
             out.push_str("WITH");
             let ctes: Vec<String> = self
@@ -506,7 +682,11 @@ impl Display for Select {
                 .iter()
                 .map(|(name, q)| {
                     if pretty {
-                        format!("{} AS (\n{}\n)", quote::ident(name), indent(&format!("{q:#}")))
+                        format!(
+                            "{} AS (\n{}\n)",
+                            quote::ident(name),
+                            indent(&format!("{q:#}"))
+                        )
                     } else {
                         format!("{} AS ({q})", quote::ident(name))
                     }
@@ -526,12 +706,27 @@ impl Display for Select {
             out.push_str(" DISTINCT");
         }
         out.push_str(list_start);
-        out.push_str(&self.items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(list_sep));
+        out.push_str(
+            &self
+                .items
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(list_sep),
+        );
         if let Some(t) = &self.from {
-            let _ = if pretty { write!(out, "{nl}FROM {t:#}") } else { write!(out, "{nl}FROM {t}") };
+            let _ = if pretty {
+                write!(out, "{nl}FROM {t:#}")
+            } else {
+                write!(out, "{nl}FROM {t}")
+            };
         }
         for j in &self.joins {
-            let _ = if pretty { write!(out, "{nl}{j:#}") } else { write!(out, "{nl}{j}") };
+            let _ = if pretty {
+                write!(out, "{nl}{j:#}")
+            } else {
+                write!(out, "{nl}{j}")
+            };
         }
         if !self.array_join.is_empty() {
             let _ = write!(out, "{nl}ARRAY JOIN {}", join(&self.array_join, ", "));
@@ -558,7 +753,11 @@ impl Display for Select {
             let _ = write!(out, "{nl}LIMIT {l}");
         }
         if !self.settings.is_empty() {
-            let s: Vec<String> = self.settings.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let s: Vec<String> = self
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
             let _ = write!(out, "{nl}SETTINGS {}", s.join(", "));
         }
         f.write_str(&out)
@@ -574,12 +773,30 @@ mod tests {
         let q = Select::new()
             .item(col("day"))
             .item(func("sum", [col("revenue")]).alias("revenue"))
-            .item(pfunc("windowFunnel", [int(86400)], [col("t"), col("a").eq(str_lit("x'y"))]).alias("level"))
+            .item(
+                pfunc(
+                    "windowFunnel",
+                    [int(86400)],
+                    [col("t"), col("a").eq(str_lit("x'y"))],
+                )
+                .alias("level"),
+            )
             .from(TableRef::table(Some("shop"), "events"))
-            .filter(col("event_type").eq(Expr::Param { name: "t".into(), ty: "String".into() }))
-            .filter(col("a").add(int(1)).mul(int(2)).gt(int(3)))
+            .filter(col("event_type").eq(Expr::Param {
+                name: "t".into(),
+                ty: "String".into(),
+            }))
+            .filter(((col("a") + int(1)) * int(2)).gt(int(3)))
             .group_by([col("day")])
-            .order_by([OrderItem { expr: col("day"), desc: false, fill: Some(Fill { from: int(1), to: int(3), step: int(1) }) }]);
+            .order_by([OrderItem {
+                expr: col("day"),
+                desc: false,
+                fill: Some(Fill {
+                    from: int(1),
+                    to: int(3),
+                    step: int(1),
+                }),
+            }]);
         assert_eq!(
             q.to_string(),
             "SELECT day, sum(revenue) AS revenue, windowFunnel(86400)(t, a = 'x\\'y') AS level FROM shop.events \
@@ -594,7 +811,7 @@ mod tests {
 
     #[test]
     fn parenthesizes_by_precedence() {
-        let e = col("a").sub(col("b").sub(col("c")));
+        let e = col("a") - (col("b") - col("c"));
         assert_eq!(e.to_string(), "a - (b - c)");
         let e = col("a").or(col("b")).and(col("c"));
         assert_eq!(e.to_string(), "(a OR b) AND c");

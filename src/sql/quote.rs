@@ -27,6 +27,13 @@ pub fn ident(name: &str) -> String {
     }
 }
 
+/// `[A-Za-z_][A-Za-z0-9_]*`: the shape of parameter and setting names.
+pub fn is_word(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// True for names that need no quoting and are not ClickHouse keywords that would confuse the
 /// parser in column position.
 pub fn is_plain_ident(name: &str) -> bool {

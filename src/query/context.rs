@@ -1,0 +1,217 @@
+//! What every report needs from the schema: where the events are, which columns play which
+//! part, which event names play which role, the time zone, and the date range as parameters.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::ast::{Expr, TableRef, col};
+use crate::error::Error;
+use crate::schema::Schema;
+use crate::schema::ir::Table;
+use crate::sql::{Param, ParamValue};
+
+/// The dates a report covers, in the report's time zone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DateRange {
+    /// The last `n` days including today (the seed API's `days`, default 30), clamped to the
+    /// schema's retention.
+    Days(u32),
+    /// From 00:00 of `start` to the end of `end`, inclusive.
+    Between { start: NaiveDate, end: NaiveDate },
+}
+
+impl Default for DateRange {
+    fn default() -> Self {
+        DateRange::Days(30)
+    }
+}
+
+/// A schema bound to a database, a clock and a time zone: the input of every report builder.
+#[derive(Clone, Debug)]
+pub struct Context<'s> {
+    pub(crate) schema: &'s Schema,
+    pub(crate) database: Option<String>,
+    pub(crate) tz: Tz,
+    pub(crate) now: DateTime<Utc>,
+}
+
+fn report_error(message: impl Into<String>, help: impl Into<String>) -> Error {
+    Error::Report {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+impl<'s> Context<'s> {
+    /// Reports over `schema`, reading tables of `database` (unqualified when `None`).
+    pub fn new(schema: &'s Schema, database: Option<&str>) -> Result<Self, Error> {
+        let tz: Tz = schema.timezone.parse().map_err(|_| {
+            report_error(
+                format!("unknown time zone {}", schema.timezone),
+                "set `timezone` in the schema",
+            )
+        })?;
+        Ok(Context {
+            schema,
+            database: database.map(str::to_string),
+            tz,
+            now: Utc::now(),
+        })
+    }
+
+    /// Pin "now" (for `days` ranges), so results are reproducible.
+    pub fn at(mut self, now: DateTime<Utc>) -> Self {
+        self.now = now;
+        self
+    }
+
+    pub fn timezone(&self) -> &str {
+        self.schema.timezone.as_str()
+    }
+
+    pub(crate) fn table(&self, name: &str) -> Result<TableRef, Error> {
+        self.schema
+            .table(name)
+            .ok_or_else(|| report_error(format!("the schema has no table `{name}`"), "reports read the tables of the shipped e-commerce schema (events, event_items, identities)"))?;
+        Ok(TableRef::table(self.database.as_deref(), name))
+    }
+
+    fn events_table(&self) -> Result<&'s Table, Error> {
+        let t = self.taxonomy_table();
+        self.schema.table(t).ok_or_else(|| {
+            report_error(
+                format!("the schema has no table `{t}`"),
+                "declare the events table",
+            )
+        })
+    }
+
+    fn taxonomy_table(&self) -> &'s str {
+        self.schema
+            .taxonomy
+            .as_ref()
+            .map_or("events", |t| t.table.as_str())
+    }
+
+    pub(crate) fn events(&self) -> Result<TableRef, Error> {
+        self.table(self.taxonomy_table())
+    }
+
+    /// The events-table column a report needs, or a compile error naming it.
+    pub(crate) fn column(&self, report: &str, name: &str) -> Result<Expr, Error> {
+        let table = self.events_table()?;
+        if table.column(name).is_none() {
+            return Err(report_error(
+                format!(
+                    "report `{report}` needs column `{name}` in table `{}`",
+                    table.name
+                ),
+                format!(
+                    "add `{name}` to the table in the schema, or choose a report that does not need it"
+                ),
+            ));
+        }
+        Ok(col(name))
+    }
+
+    /// The event-type column.
+    pub(crate) fn event_column(&self) -> Expr {
+        col(self
+            .schema
+            .taxonomy
+            .as_ref()
+            .map_or("event_type", |t| t.event_column.as_str()))
+    }
+
+    /// Event names that play a role; a report cannot run without them.
+    pub(crate) fn role_events(&self, report: &str, role: &str) -> Result<Vec<String>, Error> {
+        let names = self
+            .schema
+            .taxonomy
+            .as_ref()
+            .map(|t| t.events_for(role).to_vec())
+            .unwrap_or_default();
+        if names.is_empty() {
+            return Err(report_error(
+                format!(
+                    "report `{report}` needs an event with role `{role}`, and the schema's taxonomy maps none"
+                ),
+                format!("give an event `role: {role}` in the taxonomy"),
+            ));
+        }
+        Ok(names)
+    }
+
+    /// `event_type IN ('a', 'b')` for the events of a role.
+    pub(crate) fn is_role(&self, report: &str, role: &str) -> Result<Expr, Error> {
+        let names = self.role_events(report, role)?;
+        Ok(self
+            .event_column()
+            .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
+    }
+
+    /// Resolve a range to UTC instants `[start, end)` and the parameters that carry them.
+    pub(crate) fn range_params(
+        &self,
+        range: &DateRange,
+    ) -> Result<(Vec<Param>, NaiveDate, NaiveDate), Error> {
+        let today = self.now.with_timezone(&self.tz).date_naive();
+        let (start, end) = match range {
+            DateRange::Days(n) => {
+                let mut n = (*n).max(1);
+                if let Some(r) = self.schema.retention_days {
+                    n = n.min(r.max(1));
+                }
+                (today - Duration::days(n as i64 - 1), today)
+            }
+            DateRange::Between { start, end } => {
+                if start > end {
+                    return Err(report_error(
+                        format!("range start {start} is after its end {end}"),
+                        "give start <= end",
+                    ));
+                }
+                (*start, *end)
+            }
+        };
+        let midnight = |d: NaiveDate| -> Result<DateTime<Utc>, Error> {
+            self.tz
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| {
+                    report_error(
+                        format!("{d} has no midnight in {}", self.tz),
+                        "choose another date",
+                    )
+                })
+        };
+        let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+        let params = vec![
+            Param::new(
+                "range_start",
+                "DateTime64(3, 'UTC')",
+                ParamValue::String(fmt(midnight(start)?)),
+            ),
+            Param::new(
+                "range_end",
+                "DateTime64(3, 'UTC')",
+                ParamValue::String(fmt(midnight(end + Duration::days(1))?)),
+            ),
+        ];
+        Ok((params, start, end))
+    }
+
+    /// `timestamp >= {range_start} AND timestamp < {range_end}`.
+    pub(crate) fn in_range(&self, ts: Expr) -> Expr {
+        ts.clone()
+            .ge(Expr::Param {
+                name: "range_start".into(),
+                ty: "DateTime64(3, 'UTC')".into(),
+            })
+            .and(ts.lt(Expr::Param {
+                name: "range_end".into(),
+                ty: "DateTime64(3, 'UTC')".into(),
+            }))
+    }
+}

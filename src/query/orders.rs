@@ -1,0 +1,104 @@
+//! Counted orders: purchases and refunds after the seed API's dedupe rule — an event repeating
+//! a transaction_id within 24 hours of the last counted one is ignored; later repeats count
+//! again. Exact redeliveries (same event_id) count once.
+
+use super::ast::*;
+use super::context::Context;
+use crate::error::Error;
+use crate::schema::ChType;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// `SELECT event_id` of the counted events of `roles` whose transaction appears in the range.
+/// Earlier history of those transactions is read too, so a repeat just inside the range is
+/// recognised as one.
+pub(crate) fn counted_ids(ctx: &Context, report: &str, roles: &[&str]) -> Result<Select, Error> {
+    let mut names = Vec::new();
+    for r in roles {
+        names.extend(ctx.role_events(report, r)?);
+    }
+    let types = Expr::Tuple(names.into_iter().map(Expr::Str).collect());
+    let ts = ctx.column(report, "timestamp")?;
+    let tx = ctx.column(report, "transaction_id")?;
+    let id = ctx.column(report, "event_id")?;
+    let id_type = ctx
+        .schema
+        .table(
+            &ctx.schema
+                .taxonomy
+                .as_ref()
+                .map_or("events".into(), |t| t.table.clone()),
+        )
+        .and_then(|t| t.column("event_id"))
+        .map_or(ChType::Uuid, |c| c.ty.clone());
+    let in_range_txs = Select::new()
+        .item(tx.clone())
+        .from(ctx.events()?)
+        .filter(ctx.event_column().in_(types.clone()))
+        .filter(ctx.in_range(ts.clone()));
+    let last = |acc: Expr| {
+        func(
+            "tupleElement",
+            [func("arrayElement", [acc, int(-1)]), int(1)],
+        )
+    };
+    let keep = func(
+        "if",
+        [
+            func("empty", [col("acc")])
+                .or((func("tupleElement", [col("x"), int(1)]) - last(col("acc"))).ge(int(DAY_MS))),
+            func("arrayPushBack", [col("acc"), col("x")]),
+            col("acc"),
+        ],
+    );
+    let history = func(
+        "arraySort",
+        [
+            lambda(&["x"], func("tupleElement", [col("x"), int(1)])),
+            func(
+                "groupArray",
+                [Expr::Tuple(vec![func("toUnixTimestamp64Milli", [ts]), id])],
+            ),
+        ],
+    );
+    let empty = func(
+        "CAST",
+        [
+            Expr::Array(vec![]),
+            Expr::Str(format!("Array(Tuple(Int64, {id_type}))")),
+        ],
+    );
+    let kept = func("arrayFold", [lambda(&["acc", "x"], keep), history, empty]);
+    Ok(Select::new()
+        .item(func("tupleElement", [func("arrayJoin", [kept]), int(2)]).alias("event_id"))
+        .from(ctx.events()?)
+        .filter(ctx.event_column().in_(types))
+        .filter(tx.clone().in_(Expr::Subquery(Box::new(in_range_txs))))
+        .group_by([ctx.event_column(), tx]))
+}
+
+/// The counted events of `roles` in the range, one row each, with the given columns.
+pub(crate) fn counted_events(
+    ctx: &Context,
+    report: &str,
+    roles: &[&str],
+    columns: &[&str],
+) -> Result<Select, Error> {
+    let mut is_role = Vec::new();
+    for r in roles {
+        is_role.push(ctx.is_role(report, r)?);
+    }
+    let mut q = Select::new();
+    for c in columns {
+        q = q.item(ctx.column(report, c)?);
+    }
+    let is_role = is_role
+        .into_iter()
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(Expr::Int(0));
+    Ok(q.from(ctx.events()?)
+        .filter(is_role)
+        .filter(ctx.in_range(ctx.column(report, "timestamp")?))
+        .filter(col("event_id").in_(Expr::Col("counted".into())))
+        .limit_by(int(1), vec![col("event_id")]))
+}

@@ -1,0 +1,262 @@
+//! The report catalogue. Each function builds one report's query; field names follow the seed
+//! e-commerce API, with money in integer minor units and a `currency` column beside it.
+
+use super::Report;
+use super::ast::*;
+use super::context::{Context, DateRange};
+use super::orders::{counted_events, counted_ids};
+use crate::error::Error;
+use crate::sql::{Param, ParamValue};
+
+/// Time buckets for time series and cohorts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    Day,
+    /// Weeks start on Monday (ClickHouse `toMonday`).
+    Week,
+    /// Weeks start on Sunday (PostHog's default).
+    WeekSunday,
+    Month,
+}
+
+impl Granularity {
+    /// The bucket an instant falls in, as a Date in the report's time zone.
+    fn bucket(self, ts: Expr, tz: &str) -> Expr {
+        let tz = str_lit(tz);
+        match self {
+            Granularity::Day => func("toDate", [ts, tz]),
+            Granularity::Week => func("toMonday", [ts, tz]),
+            Granularity::WeekSunday => func("toStartOfWeek", [ts, int(0), tz]),
+            Granularity::Month => func("toStartOfMonth", [ts, tz]),
+        }
+    }
+
+    fn step(self) -> Expr {
+        match self {
+            Granularity::Day => Expr::Interval {
+                n: Box::new(int(1)),
+                unit: "DAY",
+            },
+            Granularity::Week | Granularity::WeekSunday => Expr::Interval {
+                n: Box::new(int(1)),
+                unit: "WEEK",
+            },
+            Granularity::Month => Expr::Interval {
+                n: Box::new(int(1)),
+                unit: "MONTH",
+            },
+        }
+    }
+}
+
+fn range_param(name: &str) -> Expr {
+    Expr::Param {
+        name: name.into(),
+        ty: "DateTime64(3, 'UTC')".into(),
+    }
+}
+
+/// Daily/weekly/monthly revenue and orders per currency; periods without orders are filled
+/// with zero (per currency that has orders in the range).
+pub fn revenue_timeseries(
+    ctx: &Context,
+    range: &DateRange,
+    granularity: Granularity,
+) -> Result<Report, Error> {
+    const NAME: &str = "revenue_timeseries";
+    let (params, _, _) = ctx.range_params(range)?;
+    let tz = ctx.timezone();
+    let orders = counted_events(
+        ctx,
+        NAME,
+        &["purchase"],
+        &["event_id", "timestamp", "currency", "revenue"],
+    )?;
+    let bucket = granularity.bucket(col("timestamp"), tz);
+    let fill = Fill {
+        from: granularity.bucket(range_param("range_start"), tz),
+        to: granularity.bucket(
+            range_param("range_end")
+                - Expr::Interval {
+                    n: Box::new(int(1)),
+                    unit: "SECOND",
+                },
+            tz,
+        ) + granularity.step(),
+        step: granularity.step(),
+    };
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .item(bucket.alias("date"))
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("revenue"))
+        .item(func("count", []).alias("orders"))
+        .from(TableRef::Subquery {
+            query: Box::new(orders),
+            alias: "orders".into(),
+        })
+        .group_by([col("date"), col("currency")])
+        .order_by([
+            asc(col("currency")),
+            OrderItem {
+                expr: col("date"),
+                desc: false,
+                fill: Some(fill),
+            },
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// Best-selling products per currency: revenue (price × quantity, minor units), quantity and
+/// orders of counted purchases; `limit` per currency, at most 100 (the seed API's maximum).
+pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Report, Error> {
+    const NAME: &str = "top_products";
+    if !(1..=100).contains(&limit) {
+        return Err(Error::Report {
+            message: format!("limit must be between 1 and 100, got {limit}"),
+            help: "the seed API caps top-products at 100".into(),
+        });
+    }
+    let (mut params, _, _) = ctx.range_params(range)?;
+    params.push(Param::new(
+        "limit",
+        "UInt32",
+        ParamValue::UInt(limit as u64),
+    ));
+    let is_purchase = ctx.is_role(NAME, "purchase")?;
+    let items = Select::new()
+        .items(
+            [
+                "event_id",
+                "item_index",
+                "timestamp",
+                "transaction_id",
+                "item_id",
+                "item_name",
+                "currency",
+                "price",
+                "quantity",
+            ]
+            .map(|c| SelectItem::from(col(c))),
+        )
+        .from(ctx.table("event_items")?)
+        .filter(is_purchase)
+        .filter(ctx.in_range(col("timestamp")))
+        .filter(col("event_id").in_(col("counted")))
+        .limit_by(int(1), vec![col("event_id"), col("item_index")]);
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .item(col("item_id"))
+        // Inside aggregates the input columns are qualified: an output alias (`quantity`) must
+        // not capture the column of the same name.
+        .item(
+            func(
+                "argMax",
+                [path(&["items", "item_name"]), path(&["items", "timestamp"])],
+            )
+            .alias("item_name"),
+        )
+        .item(col("currency"))
+        .item(
+            func(
+                "sum",
+                [func("toInt64", [path(&["items", "price"])]) * path(&["items", "quantity"])],
+            )
+            .alias("revenue"),
+        )
+        .item(func("sum", [path(&["items", "quantity"])]).alias("quantity"))
+        .item(func("uniqExact", [path(&["items", "transaction_id"])]).alias("orders"))
+        .from(TableRef::Subquery {
+            query: Box::new(items),
+            alias: "items".into(),
+        })
+        .group_by([col("item_id"), col("currency")])
+        .order_by([
+            asc(col("currency")),
+            desc(col("revenue")),
+            asc(col("item_id")),
+        ])
+        .limit_by(
+            Expr::Param {
+                name: "limit".into(),
+                ty: "UInt32".into(),
+            },
+            vec![col("currency")],
+        );
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// What to break revenue down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breakdown {
+    DeviceType,
+    Platform,
+    Country,
+    Coupon,
+}
+
+impl Breakdown {
+    fn column(self) -> &'static str {
+        match self {
+            Breakdown::DeviceType => "device_type",
+            Breakdown::Platform => "platform",
+            Breakdown::Country => "country",
+            Breakdown::Coupon => "coupon_code",
+        }
+    }
+
+    pub fn report_name(self) -> &'static str {
+        match self {
+            Breakdown::DeviceType => "revenue_by_device",
+            Breakdown::Platform => "revenue_by_platform",
+            Breakdown::Country => "revenue_by_country",
+            Breakdown::Coupon => "revenue_by_coupon",
+        }
+    }
+}
+
+/// Revenue and orders of counted purchases per value of a purchase-event column, per currency.
+/// Coupons also report `avg_discount` (minor units) and leave out orders without a coupon.
+pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Report, Error> {
+    let name = by.report_name();
+    let (params, _, _) = ctx.range_params(range)?;
+    let dim = by.column();
+    let mut columns = vec!["event_id", "timestamp", "currency", "revenue", dim];
+    if by == Breakdown::Coupon {
+        columns.push("discount");
+    }
+    let mut orders = counted_events(ctx, name, &["purchase"], &columns)?;
+    if by == Breakdown::Coupon {
+        orders = orders.filter(col(dim).ne(str_lit("")));
+    }
+    let mut query = Select::new()
+        .with("counted", counted_ids(ctx, name, &["purchase"])?)
+        .item(col(dim))
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("revenue"))
+        .item(func("count", []).alias("orders"));
+    if by == Breakdown::Coupon {
+        query = query
+            .item(func("round", [func("avg", [col("discount")]), int(2)]).alias("avg_discount"));
+    }
+    let query = query
+        .from(TableRef::Subquery {
+            query: Box::new(orders),
+            alias: "orders".into(),
+        })
+        .group_by([col(dim), col("currency")])
+        .order_by([asc(col("currency")), desc(col("revenue")), asc(col(dim))]);
+    Ok(Report {
+        name: name.into(),
+        query,
+        params,
+    })
+}

@@ -1,0 +1,452 @@
+//! Reports on a fixture full of traps, checked against values computed here in Rust from the
+//! same events: duplicate purchase deliveries within 24 h (ignored), a repeat after 24 h
+//! (counted), exact redeliveries of one event_id, three currencies including JPY, refunds,
+//! out-of-order inserts, events just outside the range. Every report's SQL is snapshotted.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chx::ddl::{self, DdlOptions};
+use chx::query::reports::{self, Breakdown, Granularity};
+use chx::query::{Context, DateRange, Report};
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug)]
+struct Item {
+    id: String,
+    name: String,
+    price: i64,
+    qty: i64,
+}
+
+#[derive(Clone, Debug)]
+struct Ev {
+    id: String,
+    ms: i64,
+    kind: &'static str,
+    tx: String,
+    revenue: i64,
+    discount: i64,
+    currency: &'static str,
+    person: String,
+    device: &'static str,
+    country: &'static str,
+    coupon: &'static str,
+    items: Vec<Item>,
+}
+
+/// A small deterministic generator (xorshift), so the fixture is the same on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const START: &str = "2026-03-01";
+const END: &str = "2026-03-31";
+
+fn ms(date: &str, secs: i64) -> i64 {
+    let d: NaiveDate = date.parse().unwrap();
+    d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis() + secs * 1000
+}
+
+fn fixture() -> Vec<Ev> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let currencies = [("USD", 100), ("EUR", 100), ("JPY", 1)];
+    let devices = ["mobile", "desktop", "tablet"];
+    let countries = ["US", "DE", "JP", "GB"];
+    let coupons = ["", "", "SAVE10", "WELCOME"];
+    let products = [
+        ("sku_1", "T-Shirt", 2499),
+        ("sku_2", "Hoodie", 5900),
+        ("sku_3", "Cap", 1950),
+        ("sku_4", "Socks", 799),
+    ];
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    let mut id = || {
+        n += 1;
+        format!("00000000-0000-4000-8000-{n:012}")
+    };
+    // 120 orders spread from 2026-02-27 to 2026-04-02 (some outside the range on purpose).
+    for i in 0..120 {
+        let day = -2 + rng.below(35) as i64;
+        let t = ms("2026-03-01", day * 86_400 + rng.below(86_400) as i64);
+        let (currency, unit) = currencies[rng.below(3) as usize];
+        let mut items = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            let (pid, name, price) = products[rng.below(4) as usize];
+            let price = if unit == 1 { price / 10 } else { price };
+            items.push(Item {
+                id: pid.into(),
+                name: name.into(),
+                price,
+                qty: 1 + rng.below(3) as i64,
+            });
+        }
+        let revenue = items.iter().map(|it| it.price * it.qty).sum();
+        let coupon = coupons[rng.below(4) as usize];
+        let ev = Ev {
+            id: id(),
+            ms: t,
+            kind: "purchase",
+            tx: format!("order_{i}"),
+            revenue,
+            discount: if coupon.is_empty() {
+                0
+            } else {
+                100 + rng.below(500) as i64
+            },
+            currency,
+            person: format!("user_{}", rng.below(40)),
+            device: devices[rng.below(3) as usize],
+            country: countries[rng.below(4) as usize],
+            coupon,
+            items,
+        };
+        // Traps: a retry of the same order minutes later (ignored), a repeat two days later
+        // (a new purchase), an exact redelivery of the same event (counted once).
+        match i % 10 {
+            3 => out.push(Ev {
+                id: id(),
+                ms: t + 300_000,
+                ..ev.clone()
+            }),
+            5 => out.push(Ev {
+                id: id(),
+                ms: t + 2 * 86_400_000,
+                ..ev.clone()
+            }),
+            7 => out.push(ev.clone()),
+            _ => {}
+        }
+        if i % 6 == 0 {
+            let partial = if i % 12 == 0 {
+                ev.revenue
+            } else {
+                ev.revenue / 2
+            };
+            out.push(Ev {
+                id: id(),
+                ms: t + 3 * 86_400_000,
+                kind: "refund",
+                revenue: partial,
+                discount: 0,
+                coupon: "",
+                items: Vec::new(),
+                ..ev.clone()
+            });
+        }
+        out.push(ev);
+    }
+    // Out of order: insert in a shuffled order.
+    for i in (1..out.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        out.swap(i, j);
+    }
+    out
+}
+
+fn to_row(e: &Ev) -> Value {
+    let t = DateTime::<Utc>::from_timestamp_millis(e.ms)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string();
+    json!({
+        "event_id": e.id, "timestamp": t, "event_type": e.kind, "transaction_id": e.tx, "revenue": e.revenue,
+        "discount": e.discount, "currency": e.currency, "user_id": e.person, "device_type": e.device,
+        "country": e.country, "coupon_code": e.coupon,
+        "items": e.items.iter().map(|it| json!({"item_id": it.id, "item_name": it.name, "price": it.price, "quantity": it.qty})).collect::<Vec<_>>(),
+    })
+}
+
+struct Fixture {
+    db: common::TestDb,
+    events: Vec<Ev>,
+    schema: chx::schema::Schema,
+}
+
+fn load(name: &str) -> Fixture {
+    let db = common::test_db(name);
+    let schema = common::ecommerce();
+    for s in ddl::compile(
+        &schema,
+        &DdlOptions::new().database(&db.name).if_not_exists(true),
+    ) {
+        db.engine.run(s.to_statement()).unwrap();
+    }
+    let events = fixture();
+    let body: String = events
+        .iter()
+        .map(|e| to_row(e).to_string() + "\n")
+        .collect();
+    db.engine
+        .insert_json_rows(&format!("{}.events", db.name), &body)
+        .unwrap();
+    Fixture { db, events, schema }
+}
+
+fn range() -> (DateRange, i64, i64) {
+    (
+        DateRange::Between {
+            start: START.parse().unwrap(),
+            end: END.parse().unwrap(),
+        },
+        ms(START, 0),
+        ms(END, 86_400),
+    )
+}
+
+/// The seed API's rule, computed the plain way: per (kind, transaction) in time order, an event
+/// within 24 h of the last counted one is dropped; one event_id counts once.
+fn counted(events: &[Ev], kind: &str, from: i64, to: i64) -> Vec<Ev> {
+    let in_range_txs: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.kind == kind && e.ms >= from && e.ms < to)
+        .map(|e| e.tx.as_str())
+        .collect();
+    let mut by_tx: BTreeMap<&str, Vec<&Ev>> = BTreeMap::new();
+    let mut seen_ids = BTreeSet::new();
+    for e in events
+        .iter()
+        .filter(|e| e.kind == kind && in_range_txs.contains(e.tx.as_str()))
+    {
+        if seen_ids.insert(e.id.clone()) {
+            by_tx.entry(&e.tx).or_default().push(e);
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut evs) in by_tx {
+        evs.sort_by_key(|e| e.ms);
+        let mut last: Option<i64> = None;
+        for e in evs {
+            if last.is_none_or(|l| e.ms - l >= 86_400_000) {
+                last = Some(e.ms);
+                if e.ms >= from && e.ms < to {
+                    out.push(e.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn run(f: &Fixture, r: &Report) -> Vec<Vec<Value>> {
+    f.db.engine
+        .run(r.statement())
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", r.name, r.sql()))
+        .rows
+}
+
+fn ctx(f: &Fixture) -> Context<'_> {
+    Context::new(&f.schema, Some(&f.db.name)).unwrap()
+}
+
+fn snapshot(r: &Report, variant: &str) {
+    let name = format!("{}.{variant}", r.name);
+    common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
+}
+
+const SNAPSHOTS: [&str; 7] = [
+    "revenue_timeseries.day",
+    "revenue_timeseries.week",
+    "revenue_timeseries.month",
+    "top_products.default",
+    "revenue_by_device.default",
+    "revenue_by_country.default",
+    "revenue_by_coupon.default",
+];
+
+#[test]
+fn no_unreferenced_snapshots() {
+    common::assert_no_unreferenced_snapshots("reports", &SNAPSHOTS.map(String::from));
+}
+
+#[test]
+fn the_fixture_has_its_traps() {
+    let ev = fixture();
+    let purchases = ev.iter().filter(|e| e.kind == "purchase").count();
+    let (_, from, to) = range();
+    let c = counted(
+        &ev,
+        "purchase",
+        ev.iter().map(|e| e.ms).min().unwrap(),
+        to + 10 * 86_400_000,
+    );
+    assert!(
+        purchases > c.len() + 10,
+        "duplicates are in the fixture: {purchases} vs {}",
+        c.len()
+    );
+    assert!(ev.iter().any(|e| e.ms < from) && ev.iter().any(|e| e.ms >= to));
+}
+
+fn bucket(ms: i64, g: Granularity) -> NaiveDate {
+    let d = DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap()
+        .date_naive();
+    match g {
+        Granularity::Day => d,
+        Granularity::Week => d - Duration::days(d.weekday().num_days_from_monday() as i64),
+        Granularity::WeekSunday => d - Duration::days(d.weekday().num_days_from_sunday() as i64),
+        Granularity::Month => d.with_day(1).unwrap(),
+    }
+}
+
+fn next(d: NaiveDate, g: Granularity) -> NaiveDate {
+    match g {
+        Granularity::Day => d + Duration::days(1),
+        Granularity::Week | Granularity::WeekSunday => d + Duration::days(7),
+        Granularity::Month => d.checked_add_months(chrono::Months::new(1)).unwrap(),
+    }
+}
+
+#[test]
+fn revenue_timeseries_matches_rust() {
+    let f = load("revenue_timeseries");
+    let (range, from, to) = range();
+    for (g, variant) in [
+        (Granularity::Day, "day"),
+        (Granularity::Week, "week"),
+        (Granularity::Month, "month"),
+    ] {
+        let r = reports::revenue_timeseries(&ctx(&f), &range, g).unwrap();
+        snapshot(&r, variant);
+        let mut sums: BTreeMap<(&str, NaiveDate), (i64, i64)> = BTreeMap::new();
+        let orders = counted(&f.events, "purchase", from, to);
+        for e in &orders {
+            let s = sums.entry((e.currency, bucket(e.ms, g))).or_default();
+            s.0 += e.revenue;
+            s.1 += 1;
+        }
+        let currencies: BTreeSet<&str> = orders.iter().map(|e| e.currency).collect();
+        let mut want = Vec::new();
+        for c in currencies {
+            let mut d = bucket(from, g);
+            while d <= bucket(to - 1, g) {
+                let (rev, n) = sums.get(&(c, d)).copied().unwrap_or_default();
+                want.push(vec![json!(d.to_string()), json!(c), json!(rev), json!(n)]);
+                d = next(d, g);
+            }
+        }
+        assert_eq!(run(&f, &r), want, "{variant}");
+    }
+}
+
+#[test]
+fn top_products_matches_rust() {
+    let f = load("top_products");
+    let (range, from, to) = range();
+    let r = reports::top_products(&ctx(&f), &range, 3).unwrap();
+    snapshot(&r, "default");
+    /// revenue, quantity, transactions, name
+    type ProductTotals = (i64, i64, BTreeSet<String>, String);
+    let mut agg: HashMap<(&str, String), ProductTotals> = HashMap::new();
+    for e in counted(&f.events, "purchase", from, to) {
+        for it in &e.items {
+            let a = agg.entry((e.currency, it.id.clone())).or_default();
+            a.0 += it.price * it.qty;
+            a.1 += it.qty;
+            a.2.insert(e.tx.clone());
+            a.3 = it.name.clone();
+        }
+    }
+    let mut rows: Vec<_> = agg.into_iter().collect();
+    rows.sort_by(|((c1, i1), a1), ((c2, i2), a2)| {
+        c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(i1.cmp(i2))
+    });
+    let mut per_currency: HashMap<&str, usize> = HashMap::new();
+    let want: Vec<Vec<Value>> = rows
+        .into_iter()
+        .filter(|((c, _), _)| {
+            let n = per_currency.entry(c).or_default();
+            *n += 1;
+            *n <= 3
+        })
+        .map(|((c, id), (rev, qty, txs, name))| {
+            vec![
+                json!(id),
+                json!(name),
+                json!(c),
+                json!(rev),
+                json!(qty),
+                json!(txs.len()),
+            ]
+        })
+        .collect();
+    assert_eq!(want.len(), 9);
+    assert_eq!(run(&f, &r), want);
+    assert!(reports::top_products(&ctx(&f), &range, 101).is_err());
+}
+
+#[test]
+fn revenue_breakdowns_match_rust() {
+    let f = load("revenue_breakdowns");
+    let (range, from, to) = range();
+    let orders = counted(&f.events, "purchase", from, to);
+    for by in [Breakdown::DeviceType, Breakdown::Country, Breakdown::Coupon] {
+        let r = reports::revenue_by(&ctx(&f), &range, by).unwrap();
+        snapshot(&r, "default");
+        let mut agg: BTreeMap<(&str, &str), (i64, i64, i64)> = BTreeMap::new();
+        for e in &orders {
+            let dim = match by {
+                Breakdown::DeviceType => e.device,
+                Breakdown::Country => e.country,
+                Breakdown::Coupon => e.coupon,
+                Breakdown::Platform => unreachable!(),
+            };
+            if by == Breakdown::Coupon && dim.is_empty() {
+                continue;
+            }
+            let a = agg.entry((e.currency, dim)).or_default();
+            a.0 += e.revenue;
+            a.1 += 1;
+            a.2 += e.discount;
+        }
+        let mut rows: Vec<_> = agg.into_iter().collect();
+        rows.sort_by(|((c1, d1), a1), ((c2, d2), a2)| {
+            c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(d1.cmp(d2))
+        });
+        let want: Vec<Vec<Value>> = rows
+            .into_iter()
+            .map(|((c, d), (rev, n, disc))| {
+                let mut row = vec![json!(d), json!(c), json!(rev), json!(n)];
+                if by == Breakdown::Coupon {
+                    let avg = (disc as f64 / n as f64 * 100.0).round() / 100.0;
+                    row.push(json!(avg));
+                }
+                row
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(run(&f, &r), want, "{}", r.name);
+    }
+}
+
+#[test]
+fn a_report_needing_a_missing_role_is_a_compile_error() {
+    let schema = chx::schema::from_source(&chx::diag::Source::new(
+        "mini.yaml",
+        "tables:\n  - name: events\n    columns:\n      - {name: event_type, type: String}\n      - {name: timestamp, type: DateTime}\n      - {name: properties, type: \"Map(String, String)\"}\n    order_by: timestamp\ntaxonomy:\n  events:\n    - {name: signup}\n",
+    ))
+    .unwrap();
+    let err = reports::revenue_timeseries(
+        &Context::new(&schema, None).unwrap(),
+        &DateRange::Days(7),
+        Granularity::Day,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "report `revenue_timeseries` needs an event with role `purchase`, and the schema's taxonomy maps none"
+    );
+}
