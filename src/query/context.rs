@@ -116,11 +116,23 @@ impl<'s> Context<'s> {
 
     /// The event-type column.
     pub(crate) fn event_column(&self) -> Expr {
-        col(self
-            .schema
+        col(self.event_column_name())
+    }
+
+    pub(crate) fn event_column_name(&self) -> String {
+        self.schema
             .taxonomy
             .as_ref()
-            .map_or("event_type", |t| t.event_column.as_str()))
+            .map_or("event_type", |t| t.event_column.as_str())
+            .to_string()
+    }
+
+    pub(crate) fn properties_column(&self) -> String {
+        self.schema
+            .taxonomy
+            .as_ref()
+            .map_or("properties", |t| t.properties_column.as_str())
+            .to_string()
     }
 
     /// Event names that play a role; a report cannot run without them.

@@ -10,6 +10,7 @@
 
 pub mod ast;
 mod context;
+pub mod funnel;
 mod orders;
 pub mod reports;
 
