@@ -34,6 +34,7 @@ struct Ev {
     device: &'static str,
     country: &'static str,
     coupon: &'static str,
+    cart: String,
     items: Vec<Item>,
 }
 
@@ -111,8 +112,22 @@ fn fixture() -> Vec<Ev> {
             device: devices[rng.below(3) as usize],
             country: countries[rng.below(4) as usize],
             coupon,
+            cart: format!("cart_{i}"),
             items,
         };
+        // The browsing before the order: a view 20 minutes and an add-to-cart 10 minutes before.
+        let browse = |kind: &'static str, before: i64, id: String| Ev {
+            id,
+            ms: t - before,
+            kind,
+            tx: String::new(),
+            revenue: 0,
+            discount: 0,
+            coupon: "",
+            ..ev.clone()
+        };
+        out.push(browse("view_item", 1_200_000, id()));
+        out.push(browse("add_to_cart", 600_000, id()));
         // Traps: a retry of the same order minutes later (ignored), a repeat two days later
         // (a new purchase), an exact redelivery of the same event (counted once).
         match i % 10 {
@@ -148,6 +163,41 @@ fn fixture() -> Vec<Ev> {
         }
         out.push(ev);
     }
+    // Carts nobody bought, and persons who only looked.
+    for i in 0..40 {
+        let t = ms("2026-03-01", -86_400 + rng.below(34 * 86_400) as i64);
+        let person = format!("user_{}", 30 + rng.below(30));
+        let kind = if i % 4 == 0 {
+            "view_item"
+        } else {
+            "add_to_cart"
+        };
+        let (currency, _) = currencies[rng.below(3) as usize];
+        out.push(Ev {
+            id: id(),
+            ms: t,
+            kind,
+            tx: String::new(),
+            revenue: 0,
+            discount: 0,
+            currency,
+            person,
+            device: devices[0],
+            country: countries[0],
+            coupon: "",
+            cart: if kind == "add_to_cart" {
+                format!("lost_cart_{i}")
+            } else {
+                String::new()
+            },
+            items: vec![Item {
+                id: "sku_1".into(),
+                name: "T-Shirt".into(),
+                price: 2499,
+                qty: 1,
+            }],
+        });
+    }
     // Out of order: insert in a shuffled order.
     for i in (1..out.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
@@ -164,7 +214,7 @@ fn to_row(e: &Ev) -> Value {
     json!({
         "event_id": e.id, "timestamp": t, "event_type": e.kind, "transaction_id": e.tx, "revenue": e.revenue,
         "discount": e.discount, "currency": e.currency, "user_id": e.person, "device_type": e.device,
-        "country": e.country, "coupon_code": e.coupon,
+        "country": e.country, "coupon_code": e.coupon, "cart_id": e.cart,
         "items": e.items.iter().map(|it| json!({"item_id": it.id, "item_name": it.name, "price": it.price, "quantity": it.qty})).collect::<Vec<_>>(),
     })
 }
@@ -256,7 +306,8 @@ fn snapshot(r: &Report, variant: &str) {
     common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
 }
 
-const SNAPSHOTS: [&str; 7] = [
+const SNAPSHOTS: [&str; 8] = [
+    "overview.default",
     "revenue_timeseries.day",
     "revenue_timeseries.week",
     "revenue_timeseries.month",
@@ -448,5 +499,96 @@ fn a_report_needing_a_missing_role_is_a_compile_error() {
     assert_eq!(
         err.to_string(),
         "report `revenue_timeseries` needs an event with role `purchase`, and the schema's taxonomy maps none"
+    );
+}
+
+#[test]
+fn overview_matches_rust() {
+    let f = load("overview");
+    let (range, from, to) = range();
+    let r = reports::overview(&ctx(&f), &range).unwrap();
+    snapshot(&r, "default");
+    let orders = counted(&f.events, "purchase", from, to);
+    let refunds = counted(&f.events, "refund", from, to);
+    let order_txs: BTreeSet<&str> = orders.iter().map(|e| e.tx.as_str()).collect();
+    let all_refunds = counted(&f.events, "refund", i64::MIN / 2, i64::MAX / 2);
+    let mut per: BTreeMap<&str, [i64; 6]> = BTreeMap::new();
+    for e in &orders {
+        let p = per.entry(e.currency).or_default();
+        p[0] += e.revenue;
+        p[1] += 1;
+        p[5] += e.items.iter().map(|i| i.qty).sum::<i64>();
+    }
+    for e in &refunds {
+        let p = per.entry(e.currency).or_default();
+        p[2] += 1;
+        p[3] += e.revenue;
+    }
+    for e in all_refunds
+        .iter()
+        .filter(|e| order_txs.contains(e.tx.as_str()))
+    {
+        per.entry(e.currency).or_default()[4] += e.revenue;
+    }
+    let in_range = |e: &&Ev| e.ms >= from && e.ms < to;
+    let carts: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(in_range)
+        .filter(|e| e.kind == "add_to_cart" && !e.cart.is_empty())
+        .map(|e| e.cart.as_str())
+        .collect();
+    let bought: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(|e| e.kind == "purchase")
+        .map(|e| e.cart.as_str())
+        .collect();
+    let abandoned = carts.iter().filter(|c| !bought.contains(*c)).count();
+    let viewers: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(in_range)
+        .filter(|e| e.kind == "view_item")
+        .map(|e| e.person.as_str())
+        .collect();
+    let adders: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(in_range)
+        .filter(|e| e.kind == "add_to_cart" && viewers.contains(e.person.as_str()))
+        .map(|e| e.person.as_str())
+        .collect();
+    let abandonment = 100.0 * abandoned as f64 / carts.len() as f64;
+    let atc = 100.0 * adders.len() as f64 / viewers.len() as f64;
+    let rows = run(&f, &r);
+    assert_eq!(rows.len(), per.len());
+    for (row, (currency, p)) in rows.iter().zip(&per) {
+        let ints: Vec<i64> = [1, 2, 3, 4, 5, 7]
+            .iter()
+            .map(|i| row[*i].as_i64().unwrap())
+            .collect();
+        assert_eq!(row[0], json!(currency));
+        assert_eq!(
+            ints,
+            vec![p[0], p[0] - p[4], p[1], p[2], p[3], p[5]],
+            "{currency}"
+        );
+        assert!((row[6].as_f64().unwrap() - p[0] as f64 / p[1] as f64).abs() < 1e-9);
+        assert!(
+            (row[8].as_f64().unwrap() - abandonment).abs() < 1e-9,
+            "{} vs {abandonment}",
+            row[8]
+        );
+        assert!(
+            (row[9].as_f64().unwrap() - atc).abs() < 1e-9,
+            "{} vs {atc}",
+            row[9]
+        );
+    }
+    assert!(abandoned > 0 && abandoned < carts.len());
+    assert!(
+        per.values().any(|p| p[4] > 0 && p[4] != p[3]),
+        "refunds of range orders differ from refunds in range"
     );
 }

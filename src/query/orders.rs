@@ -13,6 +13,17 @@ const DAY_MS: i64 = 86_400_000;
 /// Earlier history of those transactions is read too, so a repeat just inside the range is
 /// recognised as one.
 pub(crate) fn counted_ids(ctx: &Context, report: &str, roles: &[&str]) -> Result<Select, Error> {
+    counted_ids_of(ctx, report, roles, None)
+}
+
+/// Like [`counted_ids`], for the transactions `transactions` names (e.g. the refunds of the
+/// orders in a range, whenever they happened).
+pub(crate) fn counted_ids_of(
+    ctx: &Context,
+    report: &str,
+    roles: &[&str],
+    transactions: Option<Expr>,
+) -> Result<Select, Error> {
     let mut names = Vec::new();
     for r in roles {
         names.extend(ctx.role_events(report, r)?);
@@ -73,7 +84,10 @@ pub(crate) fn counted_ids(ctx: &Context, report: &str, roles: &[&str]) -> Result
         .item(func("tupleElement", [func("arrayJoin", [kept]), int(2)]).alias("event_id"))
         .from(ctx.events()?)
         .filter(ctx.event_column().in_(types))
-        .filter(tx.clone().in_(Expr::Subquery(Box::new(in_range_txs))))
+        .filter(
+            tx.clone()
+                .in_(transactions.unwrap_or(Expr::Subquery(Box::new(in_range_txs)))),
+        )
         .group_by([ctx.event_column(), tx]))
 }
 
@@ -83,6 +97,18 @@ pub(crate) fn counted_events(
     report: &str,
     roles: &[&str],
     columns: &[&str],
+) -> Result<Select, Error> {
+    counted_events_in(ctx, report, roles, columns, "counted", true)
+}
+
+/// Counted events whose ids are in the CTE `counted`, optionally limited to the range.
+pub(crate) fn counted_events_in(
+    ctx: &Context,
+    report: &str,
+    roles: &[&str],
+    columns: &[&str],
+    counted: &str,
+    only_in_range: bool,
 ) -> Result<Select, Error> {
     let mut is_role = Vec::new();
     for r in roles {
@@ -96,9 +122,10 @@ pub(crate) fn counted_events(
         .into_iter()
         .reduce(|a, b| a.or(b))
         .unwrap_or(Expr::Int(0));
-    Ok(q.from(ctx.events()?)
-        .filter(is_role)
-        .filter(ctx.in_range(ctx.column(report, "timestamp")?))
-        .filter(col("event_id").in_(Expr::Col("counted".into())))
+    let mut q = q.from(ctx.events()?).filter(is_role);
+    if only_in_range {
+        q = q.filter(ctx.in_range(ctx.column(report, "timestamp")?));
+    }
+    Ok(q.filter(col("event_id").in_(Expr::Col(counted.into())))
         .limit_by(int(1), vec![col("event_id")]))
 }
