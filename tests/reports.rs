@@ -35,7 +35,21 @@ struct Ev {
     country: &'static str,
     coupon: &'static str,
     cart: String,
+    channel: (&'static str, &'static str, &'static str),
     items: Vec<Item>,
+}
+
+const CHANNELS: [(&str, &str, &str); 5] = [
+    ("spring-sale", "email", "newsletter"),
+    ("winter", "google", "cpc"),
+    ("", "", ""),
+    ("retarget", "facebook", "paid_social"),
+    ("", "", ""),
+];
+
+fn channel_of(person: &str) -> (&'static str, &'static str, &'static str) {
+    let n: usize = person.trim_start_matches("user_").parse().unwrap_or(0);
+    CHANNELS[n % CHANNELS.len()]
 }
 
 /// A small deterministic generator (xorshift), so the fixture is the same on every run.
@@ -113,7 +127,17 @@ fn fixture() -> Vec<Ev> {
             country: countries[rng.below(4) as usize],
             coupon,
             cart: format!("cart_{i}"),
+            channel: ("", "", ""),
             items,
+        };
+        // Two of three orders carry the person's campaign; the rest arrive without one.
+        let ev = Ev {
+            channel: if i % 3 == 0 {
+                ("", "", "")
+            } else {
+                channel_of(&ev.person)
+            },
+            ..ev
         };
         // The browsing before the order: a view 20 minutes and an add-to-cart 10 minutes before.
         let browse = |kind: &'static str, before: i64, id: String| Ev {
@@ -124,6 +148,7 @@ fn fixture() -> Vec<Ev> {
             revenue: 0,
             discount: 0,
             coupon: "",
+            channel: channel_of(&ev.person),
             ..ev.clone()
         };
         out.push(browse("view_item", 1_200_000, id()));
@@ -181,7 +206,6 @@ fn fixture() -> Vec<Ev> {
             revenue: 0,
             discount: 0,
             currency,
-            person,
             device: devices[0],
             country: countries[0],
             coupon: "",
@@ -190,13 +214,24 @@ fn fixture() -> Vec<Ev> {
             } else {
                 String::new()
             },
+            channel: channel_of(&person),
             items: vec![Item {
                 id: "sku_1".into(),
                 name: "T-Shirt".into(),
                 price: 2499,
-                qty: 1,
+                qty: 1 + (i % 2) as i64,
             }],
+            person,
         });
+        if i % 8 == 1 {
+            // Half of what went into this cart comes out again.
+            let mut removal = out.last().unwrap().clone();
+            removal.id = id();
+            removal.kind = "remove_from_cart";
+            removal.ms += 60_000;
+            removal.items[0].qty = 1;
+            out.push(removal);
+        }
     }
     // Out of order: insert in a shuffled order.
     for i in (1..out.len()).rev() {
@@ -215,6 +250,7 @@ fn to_row(e: &Ev) -> Value {
         "event_id": e.id, "timestamp": t, "event_type": e.kind, "transaction_id": e.tx, "revenue": e.revenue,
         "discount": e.discount, "currency": e.currency, "user_id": e.person, "device_type": e.device,
         "country": e.country, "coupon_code": e.coupon, "cart_id": e.cart,
+        "utm_campaign": e.channel.0, "utm_source": e.channel.1, "utm_medium": e.channel.2,
         "items": e.items.iter().map(|it| json!({"item_id": it.id, "item_name": it.name, "price": it.price, "quantity": it.qty})).collect::<Vec<_>>(),
     })
 }
@@ -306,7 +342,10 @@ fn snapshot(r: &Report, variant: &str) {
     common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
 }
 
-const SNAPSHOTS: [&str; 8] = [
+const SNAPSHOTS: [&str; 11] = [
+    "cart_abandonment.default",
+    "user_journey.default",
+    "revenue_by_channel.default",
     "overview.default",
     "revenue_timeseries.day",
     "revenue_timeseries.week",
@@ -590,5 +629,161 @@ fn overview_matches_rust() {
     assert!(
         per.values().any(|p| p[4] > 0 && p[4] != p[3]),
         "refunds of range orders differ from refunds in range"
+    );
+}
+
+#[test]
+fn cart_abandonment_matches_rust() {
+    let f = load("cart_abandonment");
+    let (range, from, to) = range();
+    let r = reports::cart_abandonment(&ctx(&f), &range).unwrap();
+    snapshot(&r, "default");
+    let in_range = |e: &&Ev| e.ms >= from && e.ms < to;
+    let carts: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(in_range)
+        .filter(|e| e.kind == "add_to_cart" && !e.cart.is_empty())
+        .map(|e| e.cart.as_str())
+        .collect();
+    let bought: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(|e| e.kind == "purchase")
+        .map(|e| e.cart.as_str())
+        .collect();
+    let abandoned: BTreeSet<&str> = carts
+        .iter()
+        .copied()
+        .filter(|c| !bought.contains(c))
+        .collect();
+    let mut value: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for e in f.events.iter().filter(|e| {
+        abandoned.contains(e.cart.as_str()) && matches!(e.kind, "add_to_cart" | "remove_from_cart")
+    }) {
+        if !seen.insert(e.id.clone()) {
+            continue;
+        }
+        let sign = if e.kind == "add_to_cart" { 1 } else { -1 };
+        for it in &e.items {
+            *value.entry(e.currency).or_default() += sign * it.price * it.qty;
+        }
+    }
+    let completed = carts.len() - abandoned.len();
+    let rate = 100.0 * abandoned.len() as f64 / carts.len() as f64;
+    let rows = run(&f, &r);
+    let want: Vec<Vec<Value>> = value
+        .iter()
+        .map(|(c, v)| {
+            vec![
+                json!(rate),
+                json!(abandoned.len()),
+                json!(c),
+                json!(v),
+                json!(completed),
+            ]
+        })
+        .collect();
+    assert_eq!(rows.len(), want.len());
+    for (g, w) in rows.iter().zip(&want) {
+        assert!((g[0].as_f64().unwrap() - rate).abs() < 1e-9);
+        assert_eq!(g[1..], w[1..]);
+    }
+    assert!(abandoned.len() > 5 && completed > 5);
+}
+
+#[test]
+fn revenue_by_channel_matches_rust() {
+    let f = load("revenue_by_channel");
+    let (range, from, to) = range();
+    let r = reports::revenue_by_channel(&ctx(&f), &range).unwrap();
+    snapshot(&r, "default");
+    let orders = counted(&f.events, "purchase", from, to);
+    let mut touched: BTreeMap<(&str, &str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for e in f
+        .events
+        .iter()
+        .filter(|e| e.ms >= from && e.ms < to && e.channel != ("", "", ""))
+    {
+        touched
+            .entry(e.channel)
+            .or_default()
+            .insert(e.person.as_str());
+    }
+    let mut agg: BTreeMap<((&str, &str, &str), &str), (i64, i64, BTreeSet<String>)> =
+        BTreeMap::new();
+    for e in &orders {
+        let a = agg.entry((e.channel, e.currency)).or_default();
+        a.0 += e.revenue;
+        a.1 += 1;
+        a.2.insert(e.person.clone());
+    }
+    let mut want: Vec<_> = agg.into_iter().collect();
+    want.sort_by(|((ch1, c1), a1), ((ch2, c2), a2)| {
+        c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(ch1.cmp(ch2))
+    });
+    let rows = run(&f, &r);
+    assert_eq!(rows.len(), want.len());
+    for (g, ((ch, c), (rev, n, buyers))) in rows.iter().zip(&want) {
+        assert_eq!(
+            g[..6],
+            [
+                json!(ch.0),
+                json!(ch.1),
+                json!(ch.2),
+                json!(c),
+                json!(rev),
+                json!(n)
+            ]
+        );
+        let persons = touched.get(ch).map_or(0, |p| p.len());
+        let rate = if persons == 0 {
+            0.0
+        } else {
+            100.0 * buyers.len() as f64 / persons as f64
+        };
+        assert!(
+            (g[6].as_f64().unwrap() - rate).abs() < 1e-9,
+            "{ch:?}: {} vs {rate}",
+            g[6]
+        );
+    }
+}
+
+#[test]
+fn user_journey_follows_the_person_across_login() {
+    let db = common::test_db("user_journey");
+    let schema = common::ecommerce();
+    for s in ddl::compile(
+        &schema,
+        &DdlOptions::new().database(&db.name).if_not_exists(true),
+    ) {
+        db.engine.run(s.to_statement()).unwrap();
+    }
+    let rows = [
+        json!({"event_id": "00000000-0000-4000-8000-000000000001", "event_type": "view_item", "timestamp": "2026-01-15 10:30:00.000", "anonymous_id": "anon_1", "items": [{"item_id": "sku_1", "item_name": "T-Shirt", "price": 2499, "quantity": 1}]}),
+        json!({"event_id": "00000000-0000-4000-8000-000000000002", "event_type": "add_to_cart", "timestamp": "2026-01-15 10:31:00.000", "anonymous_id": "anon_1", "items": [{"item_id": "sku_1", "item_name": "", "price": 2499, "quantity": 1}]}),
+        json!({"event_id": "00000000-0000-4000-8000-000000000003", "event_type": "purchase", "timestamp": "2026-01-15 10:35:00.000", "anonymous_id": "anon_1", "user_id": "user_123", "transaction_id": "order_456", "revenue": 4999, "currency": "USD"}),
+        // An exact redelivery, and another person's event.
+        json!({"event_id": "00000000-0000-4000-8000-000000000003", "event_type": "purchase", "timestamp": "2026-01-15 10:35:00.000", "anonymous_id": "anon_1", "user_id": "user_123", "transaction_id": "order_456", "revenue": 4999, "currency": "USD"}),
+        json!({"event_id": "00000000-0000-4000-8000-000000000004", "event_type": "view_item", "timestamp": "2026-01-15 10:32:00.000", "anonymous_id": "anon_2"}),
+    ];
+    let body: String = rows.iter().map(|r| r.to_string() + "\n").collect();
+    db.engine
+        .insert_json_rows(&format!("{}.events", db.name), &body)
+        .unwrap();
+    let r =
+        reports::user_journey(&Context::new(&schema, Some(&db.name)).unwrap(), "user_123").unwrap();
+    snapshot(&r, "default");
+    let got = db.engine.run(r.statement()).unwrap();
+    let objs: Vec<Value> = got.to_objects().into_iter().map(Value::Object).collect();
+    assert_eq!(
+        objs,
+        vec![
+            json!({"event_type": "view_item", "timestamp": "2026-01-15T10:30:00Z", "items": [{"item_id": "sku_1", "item_name": "T-Shirt"}], "transaction_id": "", "revenue": 0, "currency": ""}),
+            json!({"event_type": "add_to_cart", "timestamp": "2026-01-15T10:31:00Z", "items": [{"item_id": "sku_1", "item_name": ""}], "transaction_id": "", "revenue": 0, "currency": ""}),
+            json!({"event_type": "purchase", "timestamp": "2026-01-15T10:35:00Z", "items": [], "transaction_id": "order_456", "revenue": 4999, "currency": "USD"}),
+        ]
     );
 }

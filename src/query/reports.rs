@@ -513,3 +513,261 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
         params,
     })
 }
+
+/// Carts started in the range (cart_id of add-to-cart events) and whether a purchase ever
+/// completed them. One row per currency of the abandoned items' value (the net of items added
+/// and removed in abandoned carts, minor units); the counts and rate repeat on every row.
+pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "cart_abandonment";
+    let (params, _, _) = ctx.range_params(range)?;
+    let cart = ctx.column(NAME, "cart_id")?;
+    let ts = ctx.column(NAME, "timestamp")?;
+    let carts = Select::new()
+        .distinct()
+        .item(cart.clone())
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "add_to_cart")?)
+        .filter(ctx.in_range(ts))
+        .filter(cart.clone().ne(str_lit("")));
+    let completed = Select::new()
+        .distinct()
+        .item(cart.clone())
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(cart.clone().in_(col("carts")));
+    let cart_events = Select::new()
+        .item(col("event_id"))
+        .item(func("if", [ctx.is_role(NAME, "add_to_cart")?, int(1), int(-1)]).alias("sign"))
+        .from(ctx.events()?)
+        .filter(
+            ctx.is_role(NAME, "add_to_cart")?
+                .or(ctx.is_role(NAME, "remove_from_cart")?),
+        )
+        .filter(cart.clone().in_(col("carts")))
+        .filter(cart.not_in(col("completed")))
+        .limit_by(int(1), vec![col("event_id")]);
+    let items = Select::new()
+        .item(path(&["i", "currency"]))
+        .item(
+            func(
+                "sum",
+                [path(&["c", "sign"])
+                    * func("toInt64", [path(&["i", "price"])])
+                    * path(&["i", "quantity"])],
+            )
+            .alias("abandoned_revenue"),
+        )
+        .from(TableRef::Subquery {
+            query: Box::new(
+                Select::new()
+                    .items(
+                        ["event_id", "item_index", "currency", "price", "quantity"]
+                            .map(|c| SelectItem::from(col(c))),
+                    )
+                    .from(ctx.table("event_items")?)
+                    .filter(
+                        col("event_id").in_(Expr::Subquery(Box::new(
+                            Select::new()
+                                .item(col("event_id"))
+                                .from(TableRef::cte("cart_events")),
+                        ))),
+                    )
+                    .limit_by(int(1), vec![col("event_id"), col("item_index")]),
+            ),
+            alias: "i".into(),
+        })
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("cart_events").aliased("c"),
+            path(&["i", "event_id"]).eq(path(&["c", "event_id"])),
+        )
+        .group_by([path(&["i", "currency"])]);
+    let counts = Select::new()
+        .item(func("count", []).alias("total_carts"))
+        .item(func("countIf", [col("cart_id").in_(col("completed"))]).alias("completed_carts"))
+        .from(TableRef::cte("carts"));
+    let rate = func(
+        "if",
+        [
+            col("total_carts").eq(int(0)),
+            Expr::Float(0.0),
+            Expr::Float(100.0) * (col("total_carts") - col("completed_carts")) / col("total_carts"),
+        ],
+    );
+    let query = Select::new()
+        .with("carts", carts)
+        .with("completed", completed)
+        .with("cart_events", cart_events)
+        .with("abandoned_items", items)
+        .with("cart_counts", counts)
+        .item(rate.alias("abandonment_rate"))
+        .item((col("total_carts") - col("completed_carts")).alias("abandoned_carts"))
+        .item(
+            func(
+                "ifNull",
+                [
+                    path(&["a", "currency"]),
+                    Expr::Str(ctx.schema.base_currency.clone()),
+                ],
+            )
+            .alias("currency"),
+        )
+        .item(
+            func("ifNull", [path(&["a", "abandoned_revenue"]), int(0)]).alias("abandoned_revenue"),
+        )
+        .item(col("completed_carts"))
+        .from(TableRef::cte("cart_counts"))
+        .join(
+            JoinKind::Left,
+            TableRef::cte("abandoned_items").aliased("a"),
+            int(1).eq(int(1)),
+        )
+        .order_by([asc(col("currency"))])
+        .setting("join_use_nulls", "1");
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// One user's events in order (their anonymous history included once linked), with items as
+/// `{item_id, item_name}` and ISO timestamps, like the seed API's user-journey.
+pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
+    const NAME: &str = "user_journey";
+    let user = Expr::Param {
+        name: "user_id".into(),
+        ty: "String".into(),
+    };
+    let params = vec![Param::new(
+        "user_id",
+        "String",
+        ParamValue::String(user_id.into()),
+    )];
+    let ts = ctx.column(NAME, "timestamp")?;
+    let linked = Select::new()
+        .item(col("anonymous_id"))
+        .from(ctx.table("identities")?)
+        .filter(col("user_id").eq(user.clone()));
+    let item = func(
+        "map",
+        [
+            str_lit("item_id"),
+            func("tupleElement", [col("x"), str_lit("item_id")]),
+            str_lit("item_name"),
+            func("tupleElement", [col("x"), str_lit("item_name")]),
+        ],
+    );
+    let query = Select::new()
+        .item(ctx.event_column().alias("event_type"))
+        .item(
+            func(
+                "formatDateTime",
+                [ts.clone(), str_lit("%Y-%m-%dT%H:%i:%SZ"), str_lit("UTC")],
+            )
+            .alias("timestamp"),
+        )
+        .item(
+            func(
+                "arrayMap",
+                [lambda(&["x"], item), ctx.column(NAME, "items")?],
+            )
+            .alias("items"),
+        )
+        .item(ctx.column(NAME, "transaction_id")?)
+        .item(ctx.column(NAME, "revenue")?)
+        .item(ctx.column(NAME, "currency")?)
+        .from(ctx.events()?)
+        .filter(
+            ctx.column(NAME, "user_id")?.eq(user).or(ctx
+                .column(NAME, "anonymous_id")?
+                .ne(str_lit(""))
+                .and(col("anonymous_id").in_(Expr::Subquery(Box::new(linked))))),
+        )
+        .order_by([asc(ts), asc(col("event_id"))])
+        .limit_by(int(1), vec![col("event_id")]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// Revenue and orders of counted purchases by the purchase's campaign/source/medium, per
+/// currency, with `conversion_rate`: % of the persons who had any event with that channel in
+/// the range who made one of these purchases.
+pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "revenue_by_channel";
+    let (params, _, _) = ctx.range_params(range)?;
+    let dims = ["utm_campaign", "utm_source", "utm_medium"];
+    let orders = counted_events(
+        ctx,
+        NAME,
+        &["purchase"],
+        &[
+            "event_id",
+            "currency",
+            "revenue",
+            "person_id",
+            "utm_campaign",
+            "utm_source",
+            "utm_medium",
+        ],
+    )?;
+    let touched = Select::new()
+        .items(dims.map(|d| SelectItem::from(col(d))))
+        .item(func("uniqExact", [col("person_id")]).alias("persons"))
+        .from(ctx.events()?)
+        .filter(ctx.in_range(ctx.column(NAME, "timestamp")?))
+        .filter(
+            dims.map(|d| col(d).ne(str_lit("")))
+                .into_iter()
+                .reduce(Expr::or)
+                .expect("three columns"),
+        )
+        .group_by(dims.map(col));
+    let by_channel = Select::new()
+        .items(dims.map(|d| SelectItem::from(col(d))))
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("revenue"))
+        .item(func("count", []).alias("orders"))
+        .item(func("uniqExact", [col("person_id")]).alias("purchasers"))
+        .from(TableRef::cte("orders"))
+        .group_by(dims.map(col).into_iter().chain([col("currency")]));
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .with("orders", orders)
+        .with("touched", touched)
+        .with("by_channel", by_channel)
+        .item(path(&["b", "utm_campaign"]).alias("campaign"))
+        .item(path(&["b", "utm_source"]).alias("source"))
+        .item(path(&["b", "utm_medium"]).alias("medium"))
+        .item(path(&["b", "currency"]).alias("currency"))
+        .item(path(&["b", "revenue"]).alias("revenue"))
+        .item(path(&["b", "orders"]).alias("orders"))
+        .item(
+            func(
+                "if",
+                [
+                    path(&["t", "persons"]).eq(int(0)),
+                    Expr::Float(0.0),
+                    Expr::Float(100.0) * path(&["b", "purchasers"]) / path(&["t", "persons"]),
+                ],
+            )
+            .alias("conversion_rate"),
+        )
+        .from(TableRef::cte("by_channel").aliased("b"))
+        .join_using(JoinKind::Left, TableRef::cte("touched").aliased("t"), &dims)
+        .order_by([
+            asc(col("currency")),
+            desc(col("revenue")),
+            asc(col("campaign")),
+            asc(col("source")),
+            asc(col("medium")),
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
