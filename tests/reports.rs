@@ -711,8 +711,9 @@ fn revenue_by_channel_matches_rust() {
             .or_default()
             .insert(e.person.as_str());
     }
-    let mut agg: BTreeMap<((&str, &str, &str), &str), (i64, i64, BTreeSet<String>)> =
-        BTreeMap::new();
+    /// revenue, orders, purchasers
+    type ChannelTotals = (i64, i64, BTreeSet<String>);
+    let mut agg: BTreeMap<((&str, &str, &str), &str), ChannelTotals> = BTreeMap::new();
     for e in &orders {
         let a = agg.entry((e.channel, e.currency)).or_default();
         a.0 += e.revenue;

@@ -1,0 +1,363 @@
+//! Expressions.
+
+use std::fmt::{self, Display, Formatter};
+
+use super::{OrderItem, Select, SelectItem};
+use crate::sql::quote;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A column or alias name.
+    Col(String),
+    /// `table.column` (or `tuple.field`).
+    Path(Vec<String>),
+    /// `{name:Type}`.
+    Param {
+        name: String,
+        ty: String,
+    },
+    /// A string constant chx chose (event names from the taxonomy, units), escaped on output.
+    Str(String),
+    Int(i64),
+    Float(f64),
+    /// `f(args)`, or `f(params)(args)` for parametric aggregates like `windowFunnel(w)(...)`.
+    Func {
+        name: String,
+        params: Vec<Expr>,
+        args: Vec<Expr>,
+    },
+    Bin {
+        op: BinOp,
+        l: Box<Expr>,
+        r: Box<Expr>,
+    },
+    Not(Box<Expr>),
+    /// `multiIf`-style CASE: `CASE WHEN c THEN v ... ELSE e END`.
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Box<Expr>,
+    },
+    Lambda {
+        params: Vec<String>,
+        body: Box<Expr>,
+    },
+    Tuple(Vec<Expr>),
+    Array(Vec<Expr>),
+    In {
+        expr: Box<Expr>,
+        set: Box<Expr>,
+        negated: bool,
+    },
+    Interval {
+        n: Box<Expr>,
+        unit: &'static str,
+    },
+    /// A schema expression that validation already checked (e.g. a column's `materialized`).
+    Raw(String),
+    Subquery(Box<Select>),
+    /// `f(...) OVER (PARTITION BY ... ORDER BY ... [frame])`.
+    Over {
+        func: Box<Expr>,
+        partition_by: Vec<Expr>,
+        order_by: Vec<OrderItem>,
+        frame: Option<&'static str>,
+    },
+    Star,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinOp {
+    fn text(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Eq => "=",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "AND",
+            BinOp::Or => "OR",
+        }
+    }
+
+    /// Binding strength, for minimal parentheses.
+    fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 3,
+            BinOp::Add | BinOp::Sub => 4,
+            BinOp::Mul | BinOp::Div => 5,
+        }
+    }
+}
+
+/// Chaining constructors, so report code reads like the SQL it builds.
+pub fn col(name: impl Into<String>) -> Expr {
+    Expr::Col(name.into())
+}
+pub fn path(parts: &[&str]) -> Expr {
+    Expr::Path(parts.iter().map(|p| p.to_string()).collect())
+}
+pub fn func(name: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
+    Expr::Func {
+        name: name.into(),
+        params: Vec::new(),
+        args: args.into_iter().collect(),
+    }
+}
+pub fn pfunc(
+    name: &str,
+    params: impl IntoIterator<Item = Expr>,
+    args: impl IntoIterator<Item = Expr>,
+) -> Expr {
+    Expr::Func {
+        name: name.into(),
+        params: params.into_iter().collect(),
+        args: args.into_iter().collect(),
+    }
+}
+pub fn str_lit(s: impl Into<String>) -> Expr {
+    Expr::Str(s.into())
+}
+pub fn int(v: i64) -> Expr {
+    Expr::Int(v)
+}
+pub fn lambda(params: &[&str], body: Expr) -> Expr {
+    Expr::Lambda {
+        params: params.iter().map(|p| p.to_string()).collect(),
+        body: Box::new(body),
+    }
+}
+
+impl Expr {
+    fn bin(self, op: BinOp, r: impl Into<Expr>) -> Expr {
+        Expr::Bin {
+            op,
+            l: Box::new(self),
+            r: Box::new(r.into()),
+        }
+    }
+    pub fn eq(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Eq, r)
+    }
+    pub fn ne(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Ne, r)
+    }
+    pub fn lt(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Lt, r)
+    }
+    pub fn le(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Le, r)
+    }
+    pub fn gt(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Gt, r)
+    }
+    pub fn ge(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Ge, r)
+    }
+    pub fn and(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::And, r)
+    }
+    pub fn or(self, r: impl Into<Expr>) -> Expr {
+        self.bin(BinOp::Or, r)
+    }
+    pub fn in_(self, set: impl Into<Expr>) -> Expr {
+        Expr::In {
+            expr: Box::new(self),
+            set: Box::new(set.into()),
+            negated: false,
+        }
+    }
+    pub fn not_in(self, set: impl Into<Expr>) -> Expr {
+        Expr::In {
+            expr: Box::new(self),
+            set: Box::new(set.into()),
+            negated: true,
+        }
+    }
+    /// `self AS alias` as a select item.
+    pub fn alias(self, alias: impl Into<String>) -> SelectItem {
+        SelectItem {
+            expr: self,
+            alias: Some(alias.into()),
+        }
+    }
+    /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`.
+    pub fn over(self, partition_by: Vec<Expr>, order_by: Vec<OrderItem>) -> Expr {
+        Expr::Over {
+            func: Box::new(self),
+            partition_by,
+            order_by,
+            frame: None,
+        }
+    }
+    /// AND of all conditions (`1` when there are none).
+    pub fn all(conds: impl IntoIterator<Item = Expr>) -> Expr {
+        conds
+            .into_iter()
+            .reduce(|a, b| a.and(b))
+            .unwrap_or(Expr::Int(1))
+    }
+
+    fn precedence(&self) -> u8 {
+        match self {
+            Expr::Bin { op, .. } => op.precedence(),
+            Expr::Not(_) => 2,
+            Expr::In { .. } => 3,
+            Expr::Lambda { .. } => 0,
+            _ => 10,
+        }
+    }
+}
+
+macro_rules! arith {
+    ($($trait:ident $method:ident $op:ident),*) => {$(
+        impl<T: Into<Expr>> std::ops::$trait<T> for Expr {
+            type Output = Expr;
+            fn $method(self, r: T) -> Expr {
+                self.bin(BinOp::$op, r)
+            }
+        }
+    )*};
+}
+arith!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
+
+impl From<i64> for Expr {
+    fn from(v: i64) -> Self {
+        Expr::Int(v)
+    }
+}
+
+pub(super) fn join<T: Display>(items: &[T], sep: &str) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+fn wrap(e: &Expr, min: u8) -> String {
+    if e.precedence() < min {
+        format!("({e})")
+    } else {
+        e.to_string()
+    }
+}
+
+impl Display for Expr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Col(c) => f.write_str(&quote::ident(c)),
+            Expr::Path(p) => f.write_str(
+                &p.iter()
+                    .map(|x| quote::ident(x))
+                    .collect::<Vec<_>>()
+                    .join("."),
+            ),
+            Expr::Param { name, ty } => write!(f, "{{{name}:{ty}}}"),
+            Expr::Str(s) => f.write_str(&quote::string_literal(s)),
+            Expr::Int(v) => write!(f, "{v}"),
+            Expr::Float(v) => write!(f, "{v:?}"),
+            Expr::Func { name, params, args } => {
+                if params.is_empty() {
+                    write!(f, "{name}({})", join(args, ", "))
+                } else {
+                    write!(f, "{name}({})({})", join(params, ", "), join(args, ", "))
+                }
+            }
+            Expr::Bin { op, l, r } => {
+                let p = op.precedence();
+                // Left-associative: the right side needs parentheses at equal precedence,
+                // except for the same associative operator (`a AND (b AND c)` = `a AND b AND c`).
+                let assoc = matches!(op, BinOp::And | BinOp::Or | BinOp::Add | BinOp::Mul)
+                    && matches!(r.as_ref(), Expr::Bin { op: rop, .. } if rop == op);
+                let right = if assoc { r.to_string() } else { wrap(r, p + 1) };
+                write!(f, "{} {} {right}", wrap(l, p), op.text())
+            }
+            Expr::Not(e) => write!(f, "NOT {}", wrap(e, 3)),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                f.write_str("CASE")?;
+                for (c, v) in branches {
+                    write!(f, " WHEN {c} THEN {v}")?;
+                }
+                write!(f, " ELSE {otherwise} END")
+            }
+            Expr::Lambda { params, body } => match params.as_slice() {
+                [one] => write!(f, "{} -> {body}", quote::ident(one)),
+                many => write!(
+                    f,
+                    "({}) -> {body}",
+                    many.iter()
+                        .map(|p| quote::ident(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            Expr::Tuple(items) => write!(
+                f,
+                "({}{})",
+                join(items, ", "),
+                if items.len() == 1 { "," } else { "" }
+            ),
+            Expr::Array(items) => write!(f, "[{}]", join(items, ", ")),
+            Expr::In { expr, set, negated } => {
+                let set = match set.as_ref() {
+                    // A value list: `IN ('a')`, without the one-element tuple's comma.
+                    Expr::Tuple(items) => format!("({})", join(items, ", ")),
+                    other => other.to_string(),
+                };
+                write!(
+                    f,
+                    "{} {}IN {set}",
+                    wrap(expr, 4),
+                    if *negated { "NOT " } else { "" }
+                )
+            }
+            Expr::Interval { n, unit } => write!(f, "INTERVAL {} {unit}", wrap(n, 10)),
+            Expr::Raw(s) => write!(f, "({s})"),
+            Expr::Subquery(s) => write!(f, "({s})"),
+            Expr::Over {
+                func,
+                partition_by,
+                order_by,
+                frame,
+            } => {
+                let mut parts = Vec::new();
+                if !partition_by.is_empty() {
+                    parts.push(format!("PARTITION BY {}", join(partition_by, ", ")));
+                }
+                if !order_by.is_empty() {
+                    parts.push(format!("ORDER BY {}", join(order_by, ", ")));
+                }
+                if let Some(frame) = frame {
+                    parts.push(frame.to_string());
+                }
+                write!(f, "{func} OVER ({})", parts.join(" "))
+            }
+            Expr::Star => f.write_str("*"),
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! SELECT statements and their clauses.
+
+use std::fmt::{self, Display, Formatter, Write};
+
+use super::Expr;
+use super::expr::join;
+use crate::sql::quote;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectItem {
+    pub expr: Expr,
+    pub alias: Option<String>,
+}
+
+impl From<Expr> for SelectItem {
+    fn from(expr: Expr) -> Self {
+        SelectItem { expr, alias: None }
+    }
+}
+
+impl Display for SelectItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match &self.alias {
+            Some(a) if Expr::Col(a.clone()) != self.expr => {
+                write!(f, "{} AS {}", self.expr, quote::ident(a))
+            }
+            _ => write!(f, "{}", self.expr),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderItem {
+    pub expr: Expr,
+    pub desc: bool,
+    /// `WITH FILL FROM a TO b STEP s`: fills gaps (e.g. days without orders).
+    pub fill: Option<Fill>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fill {
+    pub from: Expr,
+    pub to: Expr,
+    pub step: Expr,
+}
+
+pub fn asc(e: Expr) -> OrderItem {
+    OrderItem {
+        expr: e,
+        desc: false,
+        fill: None,
+    }
+}
+pub fn desc(e: Expr) -> OrderItem {
+    OrderItem {
+        expr: e,
+        desc: true,
+        fill: None,
+    }
+}
+
+impl Display for OrderItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })?;
+        if let Some(fill) = &self.fill {
+            write!(
+                f,
+                " WITH FILL FROM {} TO {} STEP {}",
+                fill.from, fill.to, fill.step
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableRef {
+    Table {
+        database: Option<String>,
+        name: String,
+        alias: Option<String>,
+        final_: bool,
+    },
+    Subquery {
+        query: Box<Select>,
+        alias: String,
+    },
+}
+
+impl TableRef {
+    pub fn table(database: Option<&str>, name: &str) -> TableRef {
+        TableRef::Table {
+            database: database.map(str::to_string),
+            name: name.into(),
+            alias: None,
+            final_: false,
+        }
+    }
+    pub fn cte(name: &str) -> TableRef {
+        TableRef::Table {
+            database: None,
+            name: name.into(),
+            alias: None,
+            final_: false,
+        }
+    }
+    pub fn aliased(mut self, a: &str) -> TableRef {
+        match &mut self {
+            TableRef::Table { alias, .. } => *alias = Some(a.into()),
+            TableRef::Subquery { alias, .. } => *alias = a.into(),
+        }
+        self
+    }
+}
+
+impl Display for TableRef {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            TableRef::Table {
+                database,
+                name,
+                alias,
+                final_,
+            } => {
+                if let Some(db) = database {
+                    write!(f, "{}.", quote::ident(db))?;
+                }
+                f.write_str(&quote::ident(name))?;
+                if let Some(a) = alias {
+                    write!(f, " AS {}", quote::ident(a))?;
+                }
+                if *final_ {
+                    f.write_str(" FINAL")?;
+                }
+                Ok(())
+            }
+            TableRef::Subquery { query, alias } => {
+                if f.alternate() {
+                    let inner = format!("{query:#}");
+                    write!(f, "(\n{}\n) AS {}", indent(&inner), quote::ident(alias))
+                } else {
+                    write!(f, "({query}) AS {}", quote::ident(alias))
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    /// `LEFT ANY JOIN`: at most one right row per left row.
+    LeftAny,
+    /// `ASOF LEFT JOIN`: the closest right row by the last ON condition.
+    AsofLeft,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub table: TableRef,
+    pub on: Option<Expr>,
+    pub using: Vec<String>,
+}
+
+impl Display for Join {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            JoinKind::Inner => "INNER JOIN",
+            JoinKind::Left => "LEFT JOIN",
+            JoinKind::LeftAny => "LEFT ANY JOIN",
+            JoinKind::AsofLeft => "ASOF LEFT JOIN",
+        };
+        if f.alternate() {
+            write!(f, "{kind} {:#}", self.table)?;
+        } else {
+            write!(f, "{kind} {}", self.table)?;
+        }
+        if let Some(on) = &self.on {
+            write!(f, " ON {on}")?;
+        }
+        if !self.using.is_empty() {
+            write!(
+                f,
+                " USING ({})",
+                self.using
+                    .iter()
+                    .map(|u| quote::ident(u))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A SELECT with the ClickHouse clauses reports use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Select {
+    pub(crate) with: Vec<(String, Select)>,
+    pub(crate) distinct: bool,
+    pub(crate) items: Vec<SelectItem>,
+    pub(crate) from: Option<TableRef>,
+    pub(crate) joins: Vec<Join>,
+    pub(crate) array_join: Vec<SelectItem>,
+    pub(crate) prewhere: Option<Expr>,
+    pub(crate) filter: Option<Expr>,
+    pub(crate) group_by: Vec<Expr>,
+    pub(crate) having: Option<Expr>,
+    pub(crate) order_by: Vec<OrderItem>,
+    pub(crate) limit_by: Option<(Expr, Vec<Expr>)>,
+    pub(crate) limit: Option<Expr>,
+    pub(crate) settings: Vec<(String, String)>,
+}
+
+impl Select {
+    pub fn new() -> Select {
+        Select::default()
+    }
+    pub fn with(mut self, name: &str, q: Select) -> Self {
+        self.with.push((name.into(), q));
+        self
+    }
+    pub fn distinct(mut self) -> Self {
+        self.distinct = true;
+        self
+    }
+    pub fn item(mut self, item: impl Into<SelectItem>) -> Self {
+        self.items.push(item.into());
+        self
+    }
+    pub fn items(mut self, items: impl IntoIterator<Item = SelectItem>) -> Self {
+        self.items.extend(items);
+        self
+    }
+    pub fn from(mut self, t: TableRef) -> Self {
+        self.from = Some(t);
+        self
+    }
+    pub fn join(mut self, kind: JoinKind, table: TableRef, on: Expr) -> Self {
+        self.joins.push(Join {
+            kind,
+            table,
+            on: Some(on),
+            using: Vec::new(),
+        });
+        self
+    }
+    pub fn join_using(mut self, kind: JoinKind, table: TableRef, using: &[&str]) -> Self {
+        self.joins.push(Join {
+            kind,
+            table,
+            on: None,
+            using: using.iter().map(|u| u.to_string()).collect(),
+        });
+        self
+    }
+    pub fn array_join(mut self, item: SelectItem) -> Self {
+        self.array_join.push(item);
+        self
+    }
+    pub fn prewhere(mut self, e: Expr) -> Self {
+        self.prewhere = Some(match self.prewhere.take() {
+            Some(p) => p.and(e),
+            None => e,
+        });
+        self
+    }
+    /// Adds a WHERE condition (ANDed with earlier ones).
+    pub fn filter(mut self, e: Expr) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(p) => p.and(e),
+            None => e,
+        });
+        self
+    }
+    pub fn group_by(mut self, e: impl IntoIterator<Item = Expr>) -> Self {
+        self.group_by.extend(e);
+        self
+    }
+    pub fn having(mut self, e: Expr) -> Self {
+        self.having = Some(e);
+        self
+    }
+    pub fn order_by(mut self, o: impl IntoIterator<Item = OrderItem>) -> Self {
+        self.order_by.extend(o);
+        self
+    }
+    pub fn limit_by(mut self, n: Expr, by: Vec<Expr>) -> Self {
+        self.limit_by = Some((n, by));
+        self
+    }
+    pub fn limit(mut self, n: Expr) -> Self {
+        self.limit = Some(n);
+        self
+    }
+    pub fn setting(mut self, k: &str, v: &str) -> Self {
+        self.settings.push((k.into(), v.into()));
+        self
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Display for Select {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let pretty = f.alternate();
+        let mut out = String::new();
+        let (nl, list_sep, list_start) = if pretty {
+            ("\n", ",\n    ", "\n    ")
+        } else {
+            (" ", ", ", " ")
+        };
+        if !self.with.is_empty() {
+            out.push_str("WITH");
+            let ctes: Vec<String> = self
+                .with
+                .iter()
+                .map(|(name, q)| {
+                    if pretty {
+                        format!(
+                            "{} AS (\n{}\n)",
+                            quote::ident(name),
+                            indent(&format!("{q:#}"))
+                        )
+                    } else {
+                        format!("{} AS ({q})", quote::ident(name))
+                    }
+                })
+                .collect();
+            if pretty {
+                out.push('\n');
+                out.push_str(&ctes.join(",\n"));
+            } else {
+                out.push(' ');
+                out.push_str(&ctes.join(", "));
+            }
+            out.push_str(nl);
+        }
+        out.push_str("SELECT");
+        if self.distinct {
+            out.push_str(" DISTINCT");
+        }
+        out.push_str(list_start);
+        out.push_str(
+            &self
+                .items
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(list_sep),
+        );
+        if let Some(t) = &self.from {
+            let _ = if pretty {
+                write!(out, "{nl}FROM {t:#}")
+            } else {
+                write!(out, "{nl}FROM {t}")
+            };
+        }
+        for j in &self.joins {
+            let _ = if pretty {
+                write!(out, "{nl}{j:#}")
+            } else {
+                write!(out, "{nl}{j}")
+            };
+        }
+        if !self.array_join.is_empty() {
+            let _ = write!(out, "{nl}ARRAY JOIN {}", join(&self.array_join, ", "));
+        }
+        if let Some(p) = &self.prewhere {
+            let _ = write!(out, "{nl}PREWHERE {p}");
+        }
+        if let Some(w) = &self.filter {
+            let _ = write!(out, "{nl}WHERE {w}");
+        }
+        if !self.group_by.is_empty() {
+            let _ = write!(out, "{nl}GROUP BY {}", join(&self.group_by, ", "));
+        }
+        if let Some(h) = &self.having {
+            let _ = write!(out, "{nl}HAVING {h}");
+        }
+        if !self.order_by.is_empty() {
+            let _ = write!(out, "{nl}ORDER BY {}", join(&self.order_by, ", "));
+        }
+        if let Some((n, by)) = &self.limit_by {
+            let _ = write!(out, "{nl}LIMIT {n} BY {}", join(by, ", "));
+        }
+        if let Some(l) = &self.limit {
+            let _ = write!(out, "{nl}LIMIT {l}");
+        }
+        if !self.settings.is_empty() {
+            let s: Vec<String> = self
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            let _ = write!(out, "{nl}SETTINGS {}", s.join(", "));
+        }
+        f.write_str(&out)
+    }
+}
