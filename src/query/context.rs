@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::ast::{Expr, TableRef, col};
+use super::ast::{Expr, Select, TableRef, col, func, path, str_lit};
 use crate::error::Error;
 use crate::schema::Schema;
 use crate::schema::ir::Table;
@@ -160,6 +160,40 @@ impl<'s> Context<'s> {
         Ok(self
             .event_column()
             .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
+    }
+
+    /// `identity` CTE: each anonymous_id and the user it was last linked to.
+    pub(crate) fn identity_cte(&self) -> Result<Select, Error> {
+        Ok(Select::new()
+            .item(col("anonymous_id"))
+            .item(func("argMax", [col("user_id"), col("linked_at")]).alias("linked_user"))
+            .from(self.table("identities")?)
+            .group_by([col("anonymous_id")]))
+    }
+
+    /// The person an event belongs to: its user_id, else the user its anonymous_id was linked
+    /// to (so pre-login history joins the user), else the anonymous_id. `e` is the events
+    /// alias, `i` the identity CTE's.
+    pub(crate) fn person(&self, e: &str, i: &str) -> Expr {
+        func(
+            "if",
+            [
+                path(&[e, "user_id"]).ne(str_lit("")),
+                path(&[e, "user_id"]),
+                func(
+                    "if",
+                    [
+                        path(&[i, "linked_user"]).ne(str_lit("")),
+                        path(&[i, "linked_user"]),
+                        path(&[e, "anonymous_id"]),
+                    ],
+                ),
+            ],
+        )
+    }
+
+    pub(crate) fn identity_join(&self, e: &str, i: &str) -> Expr {
+        path(&[e, "anonymous_id"]).eq(path(&[i, "anonymous_id"]))
     }
 
     /// Resolve a range to UTC instants `[start, end)` and the parameters that carry them.

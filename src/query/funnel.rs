@@ -182,26 +182,8 @@ impl Funnel {
         ctx.column(NAME, "timestamp")?;
         ctx.column(NAME, "user_id")?;
         ctx.column(NAME, "anonymous_id")?;
-        let identity = Select::new()
-            .item(col("anonymous_id"))
-            .item(func("argMax", [col("user_id"), col("linked_at")]).alias("linked_user"))
-            .from(ctx.table("identities")?)
-            .group_by([col("anonymous_id")]);
-        let person = func(
-            "if",
-            [
-                path(&["e", "user_id"]).ne(str_lit("")),
-                path(&["e", "user_id"]),
-                func(
-                    "if",
-                    [
-                        path(&["i", "linked_user"]).ne(str_lit("")),
-                        path(&["i", "linked_user"]),
-                        path(&["e", "anonymous_id"]),
-                    ],
-                ),
-            ],
-        );
+        let identity = ctx.identity_cte()?;
+        let person = ctx.person("e", "i");
         let range_start = Expr::Param {
             name: "range_start".into(),
             ty: "DateTime64(3, 'UTC')".into(),
@@ -222,7 +204,7 @@ impl Funnel {
             .join(
                 JoinKind::LeftAny,
                 TableRef::cte("identity").aliased("i"),
-                path(&["e", "anonymous_id"]).eq(path(&["i", "anonymous_id"])),
+                ctx.identity_join("e", "i"),
             )
             .filter(ts.clone().ge(range_start))
             .filter(ts.lt(func(

@@ -21,7 +21,7 @@ pub enum Granularity {
 
 impl Granularity {
     /// The bucket an instant falls in, as a Date in the report's time zone.
-    fn bucket(self, ts: Expr, tz: &str) -> Expr {
+    pub(crate) fn bucket(self, ts: Expr, tz: &str) -> Expr {
         let tz = str_lit(tz);
         match self {
             Granularity::Day => func("toDate", [ts, tz]),

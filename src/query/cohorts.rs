@@ -1,0 +1,393 @@
+//! Retention matrices and revenue cohorts.
+//!
+//! Retention (PostHog/Amplitude rules): cohort row i holds the persons who did the start event
+//! in period i (`Recurring`, the default) or whose first-ever start event — all history, not
+//! only the range — fell in period i (`FirstTime`). Column 0 is the cohort size; column j
+//! counts cohort members who did the return event in period i + j (`cumulative`: in i + j or
+//! any later period). Every cell up to the last period of the range is present (zeros
+//! included). Persons are stitched across login as in funnels.
+
+use chrono::Datelike;
+
+use super::Report;
+use super::ast::*;
+use super::context::{Context, DateRange};
+use super::funnel::StepEvent;
+use super::orders::counted_ids_of;
+use super::reports::Granularity;
+use crate::error::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CohortMode {
+    /// A person joins every period's cohort in which they did the start event.
+    #[default]
+    Recurring,
+    /// A person joins the cohort of their first-ever start event only.
+    FirstTime,
+}
+
+/// A retention matrix definition; defaults: purchase → purchase, weekly, recurring.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retention {
+    pub(crate) start: StepEvent,
+    pub(crate) ret: StepEvent,
+    pub(crate) period: Granularity,
+    pub(crate) mode: CohortMode,
+    pub(crate) cumulative: bool,
+    pub(crate) range: DateRange,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            start: StepEvent::Role("purchase".into()),
+            ret: StepEvent::Role("purchase".into()),
+            period: Granularity::Week,
+            mode: CohortMode::Recurring,
+            cumulative: false,
+            range: DateRange::default(),
+        }
+    }
+}
+
+impl Retention {
+    pub fn new(start: StepEvent, ret: StepEvent) -> Self {
+        Retention {
+            start,
+            ret,
+            ..Retention::default()
+        }
+    }
+    pub fn period(mut self, p: Granularity) -> Self {
+        self.period = p;
+        self
+    }
+    pub fn mode(mut self, m: CohortMode) -> Self {
+        self.mode = m;
+        self
+    }
+    pub fn cumulative(mut self, yes: bool) -> Self {
+        self.cumulative = yes;
+        self
+    }
+    pub fn range(mut self, r: DateRange) -> Self {
+        self.range = r;
+        self
+    }
+
+    /// Rows: `cohort` (period start), `period_offset`, `users`, `cohort_size`, `percentage`.
+    pub fn compile(&self, ctx: &Context) -> Result<Report, Error> {
+        const NAME: &str = "retention";
+        let (params, _, _) = ctx.range_params(&self.range)?;
+        let tz = ctx.timezone();
+        let matches = |ev: &StepEvent| -> Result<Expr, Error> {
+            let names = match ev {
+                StepEvent::Role(r) => ctx.role_events(NAME, r)?,
+                StepEvent::Name(n) => vec![n.clone()],
+            };
+            Ok(path(&["e", &ctx.event_column_name()])
+                .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
+        };
+        ctx.column(NAME, "timestamp")?;
+        let range_start = Expr::Param {
+            name: "range_start".into(),
+            ty: "DateTime64(3, 'UTC')".into(),
+        };
+        let range_end = Expr::Param {
+            name: "range_end".into(),
+            ty: "DateTime64(3, 'UTC')".into(),
+        };
+        let ev = Select::new()
+            .item(ctx.person("e", "i").alias("person"))
+            .item(path(&["e", "timestamp"]).alias("ts"))
+            .item(matches(&self.start)?.alias("is_start"))
+            .item(matches(&self.ret)?.alias("is_return"))
+            .from(ctx.events()?.aliased("e"))
+            .join(
+                JoinKind::LeftAny,
+                TableRef::cte("identity").aliased("i"),
+                ctx.identity_join("e", "i"),
+            )
+            .filter(matches(&self.start)?.or(matches(&self.ret)?))
+            .filter(path(&["e", "timestamp"]).lt(range_end.clone()));
+        let bucket = |e: Expr| self.period.bucket(e, tz);
+        let in_range = col("cohort").ge(bucket(range_start.clone()));
+        let starts = match self.mode {
+            CohortMode::Recurring => Select::new()
+                .distinct()
+                .item(col("person"))
+                .item(bucket(col("ts")).alias("cohort"))
+                .from(TableRef::cte("ev"))
+                .filter(col("is_start"))
+                .filter(col("ts").ge(range_start.clone())),
+            CohortMode::FirstTime => Select::new()
+                .item(col("person"))
+                .item(bucket(func("min", [col("ts")])).alias("cohort"))
+                .from(TableRef::cte("ev"))
+                .filter(col("is_start"))
+                .group_by([col("person")])
+                .having(in_range),
+        };
+        let returns = Select::new()
+            .distinct()
+            .item(col("person"))
+            .item(bucket(col("ts")).alias("period"))
+            .from(TableRef::cte("ev"))
+            .filter(col("is_return"))
+            .filter(col("ts").ge(range_start));
+        let offset = |from: Expr, to: Expr| match self.period {
+            Granularity::Day => func("dateDiff", [str_lit("day"), from, to]),
+            Granularity::Week | Granularity::WeekSunday => func(
+                "intDiv",
+                [func("dateDiff", [str_lit("day"), from, to]), int(7)],
+            ),
+            Granularity::Month => func("dateDiff", [str_lit("month"), from, to]),
+        };
+        // Each cohort member's return offsets (> 0) as an array.
+        let member = Select::new()
+            .item(path(&["s", "person"]))
+            .item(path(&["s", "cohort"]))
+            .item(
+                func(
+                    "groupArrayIf",
+                    [
+                        offset(path(&["s", "cohort"]), path(&["r", "period"])),
+                        path(&["r", "period"]).gt(path(&["s", "cohort"])),
+                    ],
+                )
+                .alias("offsets"),
+            )
+            .from(TableRef::cte("starts").aliased("s"))
+            .join(
+                JoinKind::Left,
+                TableRef::cte("returns").aliased("r"),
+                path(&["s", "person"]).eq(path(&["r", "person"])),
+            )
+            .group_by([path(&["s", "person"]), path(&["s", "cohort"])]);
+        let last_period = bucket(
+            range_end
+                - Expr::Interval {
+                    n: Box::new(int(1)),
+                    unit: "SECOND",
+                },
+        );
+        let hit = if self.cumulative {
+            func(
+                "arrayExists",
+                [
+                    lambda(&["o"], col("o").ge(col("period_offset"))),
+                    col("offsets"),
+                ],
+            )
+        } else {
+            func("has", [col("offsets"), col("period_offset")])
+        };
+        let query = Select::new()
+            .with("identity", ctx.identity_cte()?)
+            .with("ev", ev)
+            .with("starts", starts)
+            .with("returns", returns)
+            .with("members", member)
+            .item(col("cohort"))
+            .item(col("period_offset"))
+            .item(
+                func(
+                    "if",
+                    [
+                        col("period_offset").eq(int(0)),
+                        func("count", []),
+                        func("countIf", [hit]),
+                    ],
+                )
+                .alias("users"),
+            )
+            .item(func("count", []).alias("cohort_size"))
+            .item((Expr::Float(100.0) * col("users") / col("cohort_size")).alias("percentage"))
+            .from(TableRef::cte("members"))
+            .array_join(
+                func("range", [offset(col("cohort"), last_period) + int(1)]).alias("period_offset"),
+            )
+            .group_by([col("cohort"), col("period_offset")])
+            .order_by([asc(col("cohort")), asc(col("period_offset"))]);
+        Ok(Report {
+            name: NAME.into(),
+            query,
+            params,
+        })
+    }
+}
+
+/// The seed API's revenue cohorts: persons grouped by the month of their first counted
+/// purchase (all history); revenue (per currency, minor units) by months since that month, for
+/// the cohorts of the last `months` months. Rows: `month` (YYYY-MM), `months_since`, `currency`,
+/// `users` (cohort size), `revenue`.
+pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
+    const NAME: &str = "revenue_cohorts";
+    if !(1..=120).contains(&months) {
+        return Err(Error::Report {
+            message: format!("months must be between 1 and 120, got {months}"),
+            help: "the seed API's default is 6".into(),
+        });
+    }
+    // The range covers the cohorts' months up to today.
+    let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+    let first = today.with_day0(0).unwrap_or(today) - chrono::Months::new(months - 1);
+    let range = DateRange::Between {
+        start: first,
+        end: today,
+    };
+    let (params, _, _) = ctx.range_params(&range)?;
+    let tz = ctx.timezone();
+    let all_txs = Select::new()
+        .item(ctx.column(NAME, "transaction_id")?)
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "purchase")?);
+    let purchases = Select::new()
+        .item(ctx.person("e", "i").alias("person"))
+        .item(path(&["e", "timestamp"]).alias("ts"))
+        .item(path(&["e", "currency"]).alias("currency"))
+        .item(path(&["e", "revenue"]).alias("revenue"))
+        .from(ctx.events()?.aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        )
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(path(&["e", "event_id"]).in_(col("counted")))
+        .limit_by(int(1), vec![path(&["e", "event_id"])]);
+    let firsts = Select::new()
+        .item(col("person"))
+        .item(func("toStartOfMonth", [func("min", [col("ts")]), str_lit(tz)]).alias("cohort"))
+        .from(TableRef::cte("purchases"))
+        .group_by([col("person")])
+        .having(col("cohort").ge(func(
+            "toStartOfMonth",
+            [
+                Expr::Param {
+                    name: "range_start".into(),
+                    ty: "DateTime64(3, 'UTC')".into(),
+                },
+                str_lit(tz),
+            ],
+        )));
+    let sizes = Select::new()
+        .item(col("cohort"))
+        .item(func("count", []).alias("users"))
+        .from(TableRef::cte("firsts"))
+        .group_by([col("cohort")]);
+    let query = Select::new()
+        .with(
+            "counted",
+            counted_ids_of(
+                ctx,
+                NAME,
+                &["purchase"],
+                Some(Expr::Subquery(Box::new(all_txs))),
+            )?,
+        )
+        .with("identity", ctx.identity_cte()?)
+        .with("purchases", purchases)
+        .with("firsts", firsts)
+        .with("sizes", sizes)
+        .item(func("formatDateTime", [path(&["f", "cohort"]), str_lit("%Y-%m")]).alias("month"))
+        .item(
+            func(
+                "dateDiff",
+                [
+                    str_lit("month"),
+                    path(&["f", "cohort"]),
+                    func("toStartOfMonth", [path(&["p", "ts"]), str_lit(tz)]),
+                ],
+            )
+            .alias("months_since"),
+        )
+        .item(path(&["p", "currency"]).alias("currency"))
+        .item(func("any", [path(&["z", "users"])]).alias("users"))
+        .item(func("sum", [path(&["p", "revenue"])]).alias("revenue"))
+        .from(TableRef::cte("purchases").aliased("p"))
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("firsts").aliased("f"),
+            path(&["p", "person"]).eq(path(&["f", "person"])),
+        )
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("sizes").aliased("z"),
+            path(&["f", "cohort"]).eq(path(&["z", "cohort"])),
+        )
+        .group_by([col("month"), col("months_since"), col("currency")])
+        .order_by([
+            desc(col("month")),
+            asc(col("months_since")),
+            asc(col("currency")),
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// Lifetime value per currency over all history: `total_purchasing_users` (persons with a
+/// counted purchase in that currency), `total_revenue`, `avg_ltv` = revenue / users (minor
+/// units); plus `repeat_purchase_rate` (% of those persons with 2+ orders) and
+/// `purchase_frequency` (orders per person).
+pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
+    const NAME: &str = "lifetime_value";
+    let all_txs = Select::new()
+        .item(ctx.column(NAME, "transaction_id")?)
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "purchase")?);
+    let purchases = Select::new()
+        .item(ctx.person("e", "i").alias("person"))
+        .item(path(&["e", "currency"]).alias("currency"))
+        .item(path(&["e", "revenue"]).alias("revenue"))
+        .from(ctx.events()?.aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        )
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(path(&["e", "event_id"]).in_(col("counted")))
+        .limit_by(int(1), vec![path(&["e", "event_id"])]);
+    let per_person = Select::new()
+        .item(col("person"))
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("person_revenue"))
+        .item(func("count", []).alias("person_orders"))
+        .from(TableRef::cte("purchases"))
+        .group_by([col("person"), col("currency")]);
+    let query = Select::new()
+        .with(
+            "counted",
+            counted_ids_of(
+                ctx,
+                NAME,
+                &["purchase"],
+                Some(Expr::Subquery(Box::new(all_txs))),
+            )?,
+        )
+        .with("identity", ctx.identity_cte()?)
+        .with("purchases", purchases)
+        .with("per_person", per_person)
+        .item(col("currency"))
+        .item(func("count", []).alias("total_purchasing_users"))
+        .item(func("sum", [col("person_revenue")]).alias("total_revenue"))
+        .item((func("sum", [col("person_revenue")]) / func("count", [])).alias("avg_ltv"))
+        .item(
+            (Expr::Float(100.0) * func("countIf", [col("person_orders").ge(int(2))])
+                / func("count", []))
+            .alias("repeat_purchase_rate"),
+        )
+        .item((func("sum", [col("person_orders")]) / func("count", [])).alias("purchase_frequency"))
+        .from(TableRef::cte("per_person"))
+        .group_by([col("currency")])
+        .order_by([asc(col("currency"))]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params: Vec::new(),
+    })
+}

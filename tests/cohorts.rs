@@ -1,0 +1,397 @@
+//! Retention matrices, revenue cohorts and lifetime value against plain Rust over the same
+//! purchases (with retries to ignore, anonymous first purchases linked later, history before
+//! the range).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chx::ddl::{self, DdlOptions};
+use chx::query::cohorts::{self, CohortMode, Retention};
+use chx::query::funnel::StepEvent;
+use chx::query::reports::Granularity;
+use chx::query::{Context, DateRange};
+use serde_json::{Value, json};
+
+#[derive(Clone)]
+struct P {
+    id: String,
+    user: String,
+    anon: String,
+    kind: &'static str,
+    ms: i64,
+    tx: String,
+    revenue: i64,
+    currency: &'static str,
+}
+
+fn fixture() -> Vec<P> {
+    let mut seed = 0xDEAD_BEEF_CAFE_F00Du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let start = Utc
+        .with_ymd_and_hms(2025, 10, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    let mut out = Vec::new();
+    let mut n = 0;
+    let mut id = || {
+        n += 1;
+        format!("00000000-0000-4000-8000-{n:012}")
+    };
+    for p in 0..70 {
+        let user = format!("u{p}");
+        let currency = ["USD", "EUR", "JPY"][p % 3];
+        let mut t = start + rnd(190 * 86_400) as i64 * 1000;
+        for k in 0..1 + rnd(6) {
+            // The first purchase of every fifth person is anonymous; a later event links them.
+            let anonymous = p % 5 == 0 && k == 0;
+            let tx = format!("o{p}_{k}");
+            let ev = P {
+                id: id(),
+                user: if anonymous {
+                    String::new()
+                } else {
+                    user.clone()
+                },
+                anon: if p % 5 == 0 {
+                    format!("a{p}")
+                } else {
+                    String::new()
+                },
+                kind: "purchase",
+                ms: t,
+                tx: tx.clone(),
+                revenue: 100 + rnd(10_000) as i64,
+                currency,
+            };
+            if k == 1 {
+                out.push(P {
+                    id: id(),
+                    ms: t + 60_000,
+                    ..ev.clone()
+                });
+            }
+            out.push(ev);
+            if rnd(3) == 0 {
+                out.push(P {
+                    id: id(),
+                    user: user.clone(),
+                    anon: String::new(),
+                    kind: "view_item",
+                    ms: t - 3_600_000,
+                    tx: String::new(),
+                    revenue: 0,
+                    currency,
+                });
+            }
+            t += (1 + rnd(40 * 86_400)) as i64 * 1000;
+        }
+        if p % 5 == 0 {
+            out.push(P {
+                id: id(),
+                user: user.clone(),
+                anon: format!("a{p}"),
+                kind: "view_item",
+                ms: t,
+                tx: String::new(),
+                revenue: 0,
+                currency,
+            });
+        }
+    }
+    out
+}
+
+fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<P>) {
+    let db = common::test_db(name);
+    let schema = common::ecommerce();
+    for s in ddl::compile(
+        &schema,
+        &DdlOptions::new().database(&db.name).if_not_exists(true),
+    ) {
+        db.engine.run(s.to_statement()).unwrap();
+    }
+    let events = fixture();
+    let body: String = events
+        .iter()
+        .map(|e| {
+            let ts = DateTime::<Utc>::from_timestamp_millis(e.ms).unwrap().format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+            json!({"event_id": e.id, "event_type": e.kind, "timestamp": ts, "user_id": e.user, "anonymous_id": e.anon, "transaction_id": e.tx, "revenue": e.revenue, "currency": e.currency}).to_string() + "\n"
+        })
+        .collect();
+    db.engine
+        .insert_json_rows(&format!("{}.events", db.name), &body)
+        .unwrap();
+    (db, schema, events)
+}
+
+/// Person of an event: its user, else the user its anonymous id was ever linked to.
+fn person(e: &P, events: &[P]) -> String {
+    if !e.user.is_empty() {
+        return e.user.clone();
+    }
+    events
+        .iter()
+        .find(|x| !x.user.is_empty() && x.anon == e.anon)
+        .map_or(e.anon.clone(), |x| x.user.clone())
+}
+
+/// Purchases after the 24 h transaction rule.
+fn counted(events: &[P]) -> Vec<P> {
+    let mut by_tx: BTreeMap<&str, Vec<&P>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == "purchase") {
+        by_tx.entry(&e.tx).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for (_, mut v) in by_tx {
+        v.sort_by_key(|e| e.ms);
+        let mut last: Option<i64> = None;
+        for e in v {
+            if last.is_none_or(|l| e.ms - l >= 86_400_000) {
+                last = Some(e.ms);
+                out.push(e.clone());
+            }
+        }
+    }
+    out
+}
+
+fn day(ms: i64) -> NaiveDate {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap()
+        .date_naive()
+}
+
+fn monday(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(d.weekday().num_days_from_monday() as i64)
+}
+
+fn retention_reference(
+    events: &[P],
+    mode: CohortMode,
+    cumulative: bool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, i64, i64, i64)> {
+    let purchases: Vec<(String, NaiveDate)> = events
+        .iter()
+        .filter(|e| e.kind == "purchase" && day(e.ms) <= to)
+        .map(|e| (person(e, events), day(e.ms)))
+        .collect();
+    let mut cohorts: BTreeMap<NaiveDate, BTreeSet<String>> = BTreeMap::new();
+    match mode {
+        CohortMode::Recurring => {
+            for (p, d) in purchases.iter().filter(|(_, d)| *d >= from) {
+                cohorts.entry(monday(*d)).or_default().insert(p.clone());
+            }
+        }
+        CohortMode::FirstTime => {
+            let mut first: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+            for (p, d) in &purchases {
+                let f = first.entry(p).or_insert(*d);
+                *f = (*f).min(*d);
+            }
+            for (p, d) in first {
+                if monday(d) >= monday(from) {
+                    cohorts.entry(monday(d)).or_default().insert(p.to_string());
+                }
+            }
+        }
+    }
+    let returns: BTreeSet<(String, NaiveDate)> = purchases
+        .iter()
+        .filter(|(_, d)| *d >= from)
+        .map(|(p, d)| (p.clone(), monday(*d)))
+        .collect();
+    let mut out = Vec::new();
+    for (c, members) in &cohorts {
+        let last = (monday(to) - *c).num_days() / 7;
+        for j in 0..=last {
+            let users = if j == 0 {
+                members.len() as i64
+            } else {
+                members
+                    .iter()
+                    .filter(|p| {
+                        returns.iter().any(|(q, w)| {
+                            q == *p && {
+                                let off = (*w - *c).num_days() / 7;
+                                if cumulative { off >= j } else { off == j }
+                            }
+                        })
+                    })
+                    .count() as i64
+            };
+            out.push((*c, j, users, members.len() as i64));
+        }
+    }
+    out
+}
+
+#[test]
+fn retention_matches_rust_in_every_mode() {
+    let (db, schema, events) = setup("retention");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let (from, to): (NaiveDate, NaiveDate) =
+        ("2026-01-01".parse().unwrap(), "2026-02-28".parse().unwrap());
+    let mut snapshots = Vec::new();
+    for (mode, cumulative) in [
+        (CohortMode::Recurring, false),
+        (CohortMode::Recurring, true),
+        (CohortMode::FirstTime, false),
+    ] {
+        let r = Retention::default()
+            .mode(mode)
+            .cumulative(cumulative)
+            .range(DateRange::Between {
+                start: from,
+                end: to,
+            })
+            .compile(&ctx)
+            .unwrap();
+        let rows = db
+            .engine
+            .run(r.statement())
+            .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
+            .rows;
+        let got: Vec<(NaiveDate, i64, i64, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap().parse().unwrap(),
+                    r[1].as_i64().unwrap(),
+                    r[2].as_i64().unwrap(),
+                    r[3].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let want = retention_reference(&events, mode, cumulative, from, to);
+        assert_eq!(got, want, "{mode:?} cumulative={cumulative}");
+        assert!(want.iter().any(|w| w.1 > 0 && w.2 > 0), "returns exist");
+        for r in &rows {
+            let pct = 100.0 * r[2].as_f64().unwrap() / r[3].as_f64().unwrap();
+            assert!((r[4].as_f64().unwrap() - pct).abs() < 1e-9);
+        }
+        snapshots.push((
+            format!(
+                "retention.{mode:?}.{}",
+                if cumulative { "cumulative" } else { "exact" }
+            )
+            .to_lowercase(),
+            r.to_sql_file(),
+        ));
+    }
+    let views = Retention::new(
+        StepEvent::Role("view_item".into()),
+        StepEvent::Role("purchase".into()),
+    )
+    .period(Granularity::Month)
+    .compile(&ctx)
+    .unwrap();
+    db.engine.run(views.statement()).unwrap();
+    snapshots.push((
+        "retention.view_to_purchase_monthly".into(),
+        views.to_sql_file(),
+    ));
+    for (name, sql) in snapshots {
+        common::snapshots("cohorts").bind(|| insta::assert_snapshot!(name, sql));
+    }
+}
+
+#[test]
+fn revenue_cohorts_and_ltv_match_rust() {
+    let (db, schema, events) = setup("revenue_cohorts");
+    let now = Utc.with_ymd_and_hms(2026, 4, 15, 12, 0, 0).unwrap();
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap().at(now);
+    let r = cohorts::revenue_cohorts(&ctx, 6).unwrap();
+    common::snapshots("cohorts")
+        .bind(|| insta::assert_snapshot!("revenue_cohorts.6_months", r.to_sql_file()));
+    let rows = db
+        .engine
+        .run(r.statement())
+        .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
+        .rows;
+    let orders = counted(&events);
+    let month = |ms: i64| day(ms).with_day(1).unwrap();
+    let mut first: BTreeMap<String, NaiveDate> = BTreeMap::new();
+    for e in &orders {
+        let f = first.entry(person(e, &events)).or_insert(month(e.ms));
+        *f = (*f).min(month(e.ms));
+    }
+    let since: NaiveDate = "2025-11-01".parse().unwrap();
+    let mut sizes: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    for c in first.values().filter(|c| **c >= since) {
+        *sizes.entry(*c).or_default() += 1;
+    }
+    let mut cells: BTreeMap<(std::cmp::Reverse<NaiveDate>, i64, &str), i64> = BTreeMap::new();
+    for e in &orders {
+        let c = first[&person(e, &events)];
+        if c >= since {
+            let m = month(e.ms);
+            let since_months =
+                (m.year() - c.year()) as i64 * 12 + m.month() as i64 - c.month() as i64;
+            *cells
+                .entry((std::cmp::Reverse(c), since_months, e.currency))
+                .or_default() += e.revenue;
+        }
+    }
+    let want: Vec<Vec<Value>> = cells
+        .into_iter()
+        .map(|((std::cmp::Reverse(c), m, cur), rev)| {
+            vec![
+                json!(c.format("%Y-%m").to_string()),
+                json!(m),
+                json!(cur),
+                json!(sizes[&c]),
+                json!(rev),
+            ]
+        })
+        .collect();
+    assert!(want.len() > 10);
+    assert_eq!(rows, want);
+
+    let ltv = cohorts::lifetime_value(&ctx).unwrap();
+    common::snapshots("cohorts")
+        .bind(|| insta::assert_snapshot!("lifetime_value.default", ltv.to_sql_file()));
+    let rows = db.engine.run(ltv.statement()).unwrap().rows;
+    let mut per: BTreeMap<&str, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
+    for e in &orders {
+        let p = per
+            .entry(e.currency)
+            .or_default()
+            .entry(person(e, &events))
+            .or_default();
+        p.0 += e.revenue;
+        p.1 += 1;
+    }
+    assert_eq!(rows.len(), per.len());
+    for (row, (cur, persons)) in rows.iter().zip(&per) {
+        let users = persons.len() as f64;
+        let total: i64 = persons.values().map(|p| p.0).sum();
+        let orders_n: i64 = persons.values().map(|p| p.1).sum();
+        let repeat = persons.values().filter(|p| p.1 >= 2).count() as f64;
+        assert_eq!(row[..3], [json!(cur), json!(persons.len()), json!(total)]);
+        assert!((row[3].as_f64().unwrap() - total as f64 / users).abs() < 1e-9);
+        assert!((row[4].as_f64().unwrap() - 100.0 * repeat / users).abs() < 1e-9);
+        assert!((row[5].as_f64().unwrap() - orders_n as f64 / users).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    let names = [
+        "retention.recurring.exact",
+        "retention.recurring.cumulative",
+        "retention.firsttime.exact",
+        "retention.view_to_purchase_monthly",
+        "revenue_cohorts.6_months",
+        "lifetime_value.default",
+    ];
+    common::assert_no_unreferenced_snapshots("cohorts", &names.map(String::from));
+}
