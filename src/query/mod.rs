@@ -9,6 +9,7 @@
 //! Purchases and refunds are counted after the seed API's dedupe rule (see [`orders`]).
 
 pub mod ast;
+pub mod attribution;
 pub mod cohorts;
 mod context;
 pub mod funnel;

@@ -212,6 +212,7 @@ pub struct Select {
     pub(crate) limit_by: Option<(Expr, Vec<Expr>)>,
     pub(crate) limit: Option<Expr>,
     pub(crate) settings: Vec<(String, String)>,
+    pub(crate) union_all: Vec<Select>,
 }
 
 impl Select {
@@ -293,6 +294,11 @@ impl Select {
     }
     pub fn limit(mut self, n: Expr) -> Self {
         self.limit = Some(n);
+        self
+    }
+    /// `... UNION ALL <q>` (the parts must have the same columns).
+    pub fn union_all(mut self, q: Select) -> Self {
+        self.union_all.push(q);
         self
     }
     pub fn setting(mut self, k: &str, v: &str) -> Self {
@@ -401,6 +407,13 @@ impl Display for Select {
                 .map(|(k, v)| format!("{k} = {v}"))
                 .collect();
             let _ = write!(out, "{nl}SETTINGS {}", s.join(", "));
+        }
+        for u in &self.union_all {
+            let _ = if pretty {
+                write!(out, "{nl}UNION ALL{nl}{u:#}")
+            } else {
+                write!(out, "{nl}UNION ALL{nl}{u}")
+            };
         }
         f.write_str(&out)
     }

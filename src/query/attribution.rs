@@ -1,0 +1,393 @@
+//! Revenue attribution to campaigns.
+//!
+//! A touch is an event of the same person carrying campaign data (utm campaign, source or
+//! medium); an order (a counted purchase in the range) is credited to its person's touches in
+//! `[t − window, t]`. Models: last click and first click (100 %), linear (1/n each),
+//! position-based (1 touch 100 %, 2 touches 50/50, otherwise 40 % first, 40 % last and 20 %
+//! split evenly over the middle: `0.2 / (n − 2)` each), time decay (weight `2^(−Δt/half_life)`,
+//! Δt from touch to purchase, default half-life 7 days). Credits are minor units rounded down;
+//! the remainder goes to the last touch, so every order's credits sum exactly to its revenue.
+//! Orders without a touch in the window are reported as unattributed (`attributed = false`).
+
+use super::Report;
+use super::ast::*;
+use super::context::{Context, DateRange};
+use super::orders::{counted_events, counted_ids};
+use crate::error::Error;
+use crate::sql::{Param, ParamValue};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Model {
+    LastClick,
+    FirstClick,
+    Linear,
+    PositionBased,
+    /// Half-life in seconds.
+    TimeDecay {
+        half_life_seconds: u64,
+    },
+}
+
+impl Model {
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::LastClick => "last_click",
+            Model::FirstClick => "first_click",
+            Model::Linear => "linear",
+            Model::PositionBased => "position_based",
+            Model::TimeDecay { .. } => "time_decay",
+        }
+    }
+
+    /// The seed API's default half-life for time decay: 7 days.
+    pub fn time_decay() -> Model {
+        Model::TimeDecay {
+            half_life_seconds: 7 * 86_400,
+        }
+    }
+}
+
+/// Windows the seed API accepts, in days.
+pub const WINDOWS: [u32; 5] = [7, 14, 30, 60, 90];
+
+/// Rows: `campaign`, `source`, `medium`, `currency`, `revenue` (credited, minor units), `orders`
+/// (credited share of orders), `pct_of_total` (% of the currency's revenue in the range),
+/// `attributed` (false for the one row per currency of unattributed orders).
+pub fn attribution(
+    ctx: &Context,
+    range: &DateRange,
+    model: Model,
+    window_days: u32,
+) -> Result<Report, Error> {
+    const NAME: &str = "attribution";
+    if !WINDOWS.contains(&window_days) {
+        return Err(Error::Report {
+            message: format!(
+                "attribution window must be one of 7, 14, 30, 60, 90 days, got {window_days}"
+            ),
+            help: "the seed API's default is 30".into(),
+        });
+    }
+    let (mut params, _, _) = ctx.range_params(range)?;
+    params.push(Param::new(
+        "window_ms",
+        "Int64",
+        ParamValue::Int(window_days as i64 * 86_400_000),
+    ));
+    let window_ms = Expr::Param {
+        name: "window_ms".into(),
+        ty: "Int64".into(),
+    };
+    let dims = ["utm_campaign", "utm_source", "utm_medium"];
+    for d in dims {
+        ctx.column(NAME, d)?;
+    }
+    let orders = counted_events(
+        ctx,
+        NAME,
+        &["purchase"],
+        &[
+            "event_id",
+            "timestamp",
+            "currency",
+            "revenue",
+            "user_id",
+            "anonymous_id",
+        ],
+    )?;
+    let order_people = Select::new()
+        .item(path(&["e", "event_id"]))
+        .item(ctx.person("e", "i").alias("person"))
+        .item(func("toUnixTimestamp64Milli", [path(&["e", "timestamp"])]).alias("ms"))
+        .item(path(&["e", "currency"]))
+        .item(path(&["e", "revenue"]))
+        .from(TableRef::cte("orders").aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        );
+    let range_start = Expr::Param {
+        name: "range_start".into(),
+        ty: "DateTime64(3, 'UTC')".into(),
+    };
+    let range_end = Expr::Param {
+        name: "range_end".into(),
+        ty: "DateTime64(3, 'UTC')".into(),
+    };
+    let touches = Select::new()
+        .item(ctx.person("e", "i").alias("person"))
+        .item(func("toUnixTimestamp64Milli", [path(&["e", "timestamp"])]).alias("ms"))
+        .item(Expr::Tuple(dims.map(|d| path(&["e", d])).to_vec()).alias("channel"))
+        .from(ctx.events()?.aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        )
+        .filter(
+            dims.map(|d| path(&["e", d]).ne(str_lit("")))
+                .into_iter()
+                .reduce(Expr::or)
+                .expect("three columns"),
+        )
+        .filter(path(&["e", "timestamp"]).ge(func(
+            "subtractMilliseconds",
+            [range_start, window_ms.clone()],
+        )))
+        .filter(path(&["e", "timestamp"]).lt(range_end));
+    // Per order: its touches in the window, oldest first (ties by channel, for determinism).
+    let in_window = path(&["t", "ms"])
+        .ge(path(&["o", "ms"]) - window_ms)
+        .and(path(&["t", "ms"]).le(path(&["o", "ms"])));
+    let per_order = Select::new()
+        .item(path(&["o", "event_id"]))
+        .item(func("any", [path(&["o", "ms"])]).alias("order_ms"))
+        .item(func("any", [path(&["o", "currency"])]).alias("currency"))
+        .item(func("any", [path(&["o", "revenue"])]).alias("revenue"))
+        .item(
+            func(
+                "arraySort",
+                [func(
+                    "groupArrayIf",
+                    [
+                        Expr::Tuple(vec![path(&["t", "ms"]), path(&["t", "channel"])]),
+                        in_window,
+                    ],
+                )],
+            )
+            .alias("ts"),
+        )
+        .from(TableRef::cte("order_people").aliased("o"))
+        .join(
+            JoinKind::Left,
+            TableRef::cte("touches").aliased("t"),
+            path(&["o", "person"]).eq(path(&["t", "person"])),
+        )
+        .group_by([path(&["o", "event_id"])]);
+    let n = func("length", [col("ts")]);
+    let k = |i: i64| func("range", [int(i), n.clone() + int(1)]);
+    let weights = match model {
+        Model::LastClick => func(
+            "arrayMap",
+            [
+                lambda(&["i"], func("toFloat64", [col("i").eq(n.clone())])),
+                k(1),
+            ],
+        ),
+        Model::FirstClick => func(
+            "arrayMap",
+            [
+                lambda(&["i"], func("toFloat64", [col("i").eq(int(1))])),
+                k(1),
+            ],
+        ),
+        Model::Linear => func("arrayMap", [lambda(&["i"], Expr::Float(1.0)), k(1)]),
+        // Integer weights in fifths of the middle share: 2(n−2) : 1 … 1 : 2(n−2) is 40/20/40.
+        Model::PositionBased => func(
+            "arrayMap",
+            [
+                lambda(
+                    &["i"],
+                    func(
+                        "if",
+                        [
+                            n.clone().le(int(2)),
+                            Expr::Float(1.0),
+                            func(
+                                "toFloat64",
+                                [func(
+                                    "if",
+                                    [
+                                        col("i").eq(int(1)).or(col("i").eq(n.clone())),
+                                        int(2) * (n.clone() - int(2)),
+                                        int(1),
+                                    ],
+                                )],
+                            ),
+                        ],
+                    ),
+                ),
+                k(1),
+            ],
+        ),
+        Model::TimeDecay { half_life_seconds } => func(
+            "arrayMap",
+            [
+                lambda(
+                    &["t"],
+                    func(
+                        "pow",
+                        [
+                            Expr::Float(2.0),
+                            Expr::Float(0.0)
+                                - (col("order_ms") - func("tupleElement", [col("t"), int(1)]))
+                                    / Expr::Float(half_life_seconds as f64 * 1000.0),
+                        ],
+                    ),
+                ),
+                col("ts"),
+            ],
+        ),
+    };
+    let total = func("arraySum", [col("w")]);
+    let floor_credit = |i: Expr| {
+        func(
+            "toInt64",
+            [func(
+                "floor",
+                [
+                    func("toFloat64", [col("revenue")]) * func("arrayElement", [col("w"), i])
+                        / total.clone(),
+                ],
+            )],
+        )
+    };
+    let credits = func(
+        "arrayMap",
+        [
+            lambda(
+                &["i"],
+                func(
+                    "if",
+                    [col("i").lt(n.clone()), floor_credit(col("i")), int(0)],
+                ),
+            ),
+            k(1),
+        ],
+    );
+    let credited = Select::new()
+        .item(col("event_id"))
+        .item(col("currency"))
+        .item(col("revenue"))
+        .item(col("ts"))
+        .item(weights.alias("w"))
+        .item(credits.alias("c0"))
+        .item(
+            func(
+                "arrayPushBack",
+                [
+                    func("arrayPopBack", [col("c0")]),
+                    col("revenue") - func("arraySum", [func("arrayPopBack", [col("c0")])]),
+                ],
+            )
+            .alias("credits"),
+        )
+        .from(TableRef::cte("per_order"));
+    let attributed = Select::new()
+        .item(
+            func(
+                "tupleElement",
+                [func("tupleElement", [col("touch"), int(2)]), int(1)],
+            )
+            .alias("campaign"),
+        )
+        .item(
+            func(
+                "tupleElement",
+                [func("tupleElement", [col("touch"), int(2)]), int(2)],
+            )
+            .alias("source"),
+        )
+        .item(
+            func(
+                "tupleElement",
+                [func("tupleElement", [col("touch"), int(2)]), int(3)],
+            )
+            .alias("medium"),
+        )
+        .item(col("currency"))
+        .item(func("sum", [col("credit")]).alias("revenue"))
+        .item(func("sum", [col("share")]).alias("orders"))
+        .item(Expr::Int(1).alias("attributed"))
+        .from(TableRef::cte("credited"))
+        .array_join(col("ts").alias("touch"))
+        .array_join(col("credits").alias("credit"))
+        .array_join(
+            func(
+                "arrayMap",
+                [
+                    lambda(&["x"], col("x") / func("arraySum", [col("w")])),
+                    col("w"),
+                ],
+            )
+            .alias("share"),
+        )
+        .filter(func("notEmpty", [col("ts")]))
+        .group_by([
+            col("campaign"),
+            col("source"),
+            col("medium"),
+            col("currency"),
+        ]);
+    let unattributed = Select::new()
+        .item(str_lit("").alias("campaign"))
+        .item(str_lit("").alias("source"))
+        .item(str_lit("").alias("medium"))
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("revenue"))
+        .item(func("toFloat64", [func("count", [])]).alias("orders"))
+        .item(Expr::Int(0).alias("attributed"))
+        .from(TableRef::cte("credited"))
+        .filter(func("empty", [col("ts")]))
+        .group_by([col("currency")]);
+    let totals = Select::new()
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("total"))
+        .from(TableRef::cte("orders"))
+        .group_by([col("currency")]);
+    let both = TableRef::Subquery {
+        query: Box::new(
+            Select::new()
+                .item(Expr::Star)
+                .from(TableRef::cte("attributed_rows"))
+                .union_all(
+                    Select::new()
+                        .item(Expr::Star)
+                        .from(TableRef::cte("unattributed_rows")),
+                ),
+        ),
+        alias: "a".into(),
+    };
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .with("identity", ctx.identity_cte()?)
+        .with("orders", orders)
+        .with("order_people", order_people)
+        .with("touches", touches)
+        .with("per_order", per_order)
+        .with("credited", credited)
+        .with("attributed_rows", attributed)
+        .with("unattributed_rows", unattributed)
+        .with("totals", totals)
+        .item(path(&["a", "campaign"]).alias("campaign"))
+        .item(path(&["a", "source"]).alias("source"))
+        .item(path(&["a", "medium"]).alias("medium"))
+        .item(path(&["a", "currency"]).alias("currency"))
+        .item(path(&["a", "revenue"]).alias("revenue"))
+        .item(path(&["a", "orders"]).alias("orders"))
+        .item(
+            (Expr::Float(100.0) * path(&["a", "revenue"]) / path(&["t", "total"]))
+                .alias("pct_of_total"),
+        )
+        .item(func("toBool", [path(&["a", "attributed"])]).alias("attributed"))
+        .from(both)
+        .join_using(
+            JoinKind::Inner,
+            TableRef::cte("totals").aliased("t"),
+            &["currency"],
+        )
+        .order_by([
+            asc(col("currency")),
+            desc(col("attributed")),
+            desc(col("revenue")),
+            asc(col("campaign")),
+            asc(col("source")),
+            asc(col("medium")),
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}

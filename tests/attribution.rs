@@ -1,0 +1,321 @@
+//! Attribution models against a plain Rust implementation: touches inside and outside the
+//! window, anonymous touches before login, orders with no touch, duplicate order deliveries,
+//! several currencies. Every order's credits must sum exactly to its revenue.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chx::ddl::{self, DdlOptions};
+use chx::query::attribution::{self, Model};
+use chx::query::{Context, DateRange};
+use serde_json::json;
+
+#[derive(Clone, Debug)]
+struct Ev {
+    id: String,
+    user: String,
+    anon: String,
+    kind: &'static str,
+    ms: i64,
+    tx: String,
+    revenue: i64,
+    currency: &'static str,
+    channel: (&'static str, &'static str, &'static str),
+}
+
+const CHANNELS: [(&str, &str, &str); 4] = [
+    ("spring-sale", "email", "newsletter"),
+    ("winter", "google", "cpc"),
+    ("retarget", "facebook", "paid_social"),
+    ("", "partner", ""),
+];
+
+fn fixture() -> Vec<Ev> {
+    let mut seed = 0x1234_5678_9ABC_DEF1u64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let base = Utc
+        .with_ymd_and_hms(2026, 2, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    let mut out = Vec::new();
+    let mut n = 0;
+    let mut id = || {
+        n += 1;
+        format!("00000000-0000-4000-8000-{n:012}")
+    };
+    for p in 0..60 {
+        let user = format!("u{p}");
+        let anon = format!("a{p}");
+        let currency = ["USD", "EUR", "JPY"][p % 3];
+        // Touches over February and March; every third person's are anonymous (linked later).
+        for _ in 0..rnd(6) {
+            let anonymous = p % 3 == 0;
+            out.push(Ev {
+                id: id(),
+                user: if anonymous {
+                    String::new()
+                } else {
+                    user.clone()
+                },
+                anon: anon.clone(),
+                kind: "page_view",
+                ms: base + rnd(58 * 86_400) as i64 * 1000,
+                tx: String::new(),
+                revenue: 0,
+                currency,
+                channel: CHANNELS[rnd(4) as usize],
+            });
+        }
+        for k in 0..rnd(4) {
+            let ev = Ev {
+                id: id(),
+                user: user.clone(),
+                anon: anon.clone(),
+                kind: "purchase",
+                ms: base + (28 + rnd(31)) as i64 * 86_400_000 + rnd(86_400) as i64 * 1000,
+                tx: format!("o{p}_{k}"),
+                revenue: 1 + rnd(20_000) as i64,
+                currency,
+                // Some purchases carry their own campaign: a touch at the purchase itself.
+                channel: if k == 2 { CHANNELS[0] } else { ("", "", "") },
+            };
+            if k == 1 {
+                out.push(Ev {
+                    id: id(),
+                    ms: ev.ms + 120_000,
+                    ..ev.clone()
+                });
+            }
+            out.push(ev);
+        }
+    }
+    out
+}
+
+fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>) {
+    let db = common::test_db(name);
+    let schema = common::ecommerce();
+    for s in ddl::compile(
+        &schema,
+        &DdlOptions::new().database(&db.name).if_not_exists(true),
+    ) {
+        db.engine.run(s.to_statement()).unwrap();
+    }
+    let events = fixture();
+    let body: String = events
+        .iter()
+        .map(|e| {
+            let ts = DateTime::<Utc>::from_timestamp_millis(e.ms).unwrap().format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+            json!({"event_id": e.id, "event_type": e.kind, "timestamp": ts, "user_id": e.user, "anonymous_id": e.anon, "transaction_id": e.tx,
+                   "revenue": e.revenue, "currency": e.currency, "utm_campaign": e.channel.0, "utm_source": e.channel.1, "utm_medium": e.channel.2})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    db.engine
+        .insert_json_rows(&format!("{}.events", db.name), &body)
+        .unwrap();
+    (db, schema, events)
+}
+
+fn person(e: &Ev, all: &[Ev]) -> String {
+    if !e.user.is_empty() {
+        return e.user.clone();
+    }
+    all.iter()
+        .find(|x| !x.user.is_empty() && x.anon == e.anon)
+        .map_or(e.anon.clone(), |x| x.user.clone())
+}
+
+type Channel = (&'static str, &'static str, &'static str);
+
+/// Expected rows: (channel, currency) → (revenue, orders share); None channel = unattributed.
+fn reference(
+    events: &[Ev],
+    model: Model,
+    window_ms: i64,
+    from: i64,
+    to: i64,
+) -> BTreeMap<(Option<Channel>, &'static str), (i64, f64)> {
+    let mut by_tx: BTreeMap<&str, Vec<&Ev>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == "purchase") {
+        by_tx.entry(&e.tx).or_default().push(e);
+    }
+    let mut orders = Vec::new();
+    for (_, mut v) in by_tx {
+        v.sort_by_key(|e| e.ms);
+        let mut last: Option<i64> = None;
+        for e in v {
+            if last.is_none_or(|l| e.ms - l >= 86_400_000) {
+                last = Some(e.ms);
+                if e.ms >= from && e.ms < to {
+                    orders.push(e);
+                }
+            }
+        }
+    }
+    let mut out: BTreeMap<(Option<Channel>, &str), (i64, f64)> = BTreeMap::new();
+    for o in orders {
+        let who = person(o, events);
+        let mut touches: Vec<(i64, Channel)> = events
+            .iter()
+            .filter(|t| {
+                t.channel != ("", "", "")
+                    && t.ms >= from - window_ms
+                    && t.ms < to
+                    && person(t, events) == who
+                    && t.ms >= o.ms - window_ms
+                    && t.ms <= o.ms
+            })
+            .map(|t| (t.ms, t.channel))
+            .collect();
+        touches.sort();
+        let n = touches.len();
+        if n == 0 {
+            let r = out.entry((None, o.currency)).or_default();
+            r.0 += o.revenue;
+            r.1 += 1.0;
+            continue;
+        }
+        let w: Vec<f64> = match model {
+            Model::LastClick => (1..=n).map(|i| (i == n) as u8 as f64).collect(),
+            Model::FirstClick => (1..=n).map(|i| (i == 1) as u8 as f64).collect(),
+            Model::Linear => vec![1.0; n],
+            Model::PositionBased if n <= 2 => vec![1.0; n],
+            Model::PositionBased => (1..=n)
+                .map(|i| {
+                    if i == 1 || i == n {
+                        2.0 * (n as f64 - 2.0)
+                    } else {
+                        1.0
+                    }
+                })
+                .collect(),
+            Model::TimeDecay { half_life_seconds } => touches
+                .iter()
+                .map(|(t, _)| {
+                    2f64.powf(0.0 - (o.ms - t) as f64 / (half_life_seconds as f64 * 1000.0))
+                })
+                .collect(),
+        };
+        let total: f64 = w.iter().sum();
+        let mut credits: Vec<i64> = w
+            .iter()
+            .map(|wi| (o.revenue as f64 * wi / total).floor() as i64)
+            .collect();
+        let head: i64 = credits[..n - 1].iter().sum();
+        credits[n - 1] = o.revenue - head;
+        assert_eq!(credits.iter().sum::<i64>(), o.revenue);
+        for ((_, ch), (c, wi)) in touches.iter().zip(credits.iter().zip(&w)) {
+            let r = out.entry((Some(*ch), o.currency)).or_default();
+            r.0 += c;
+            r.1 += wi / total;
+        }
+    }
+    out
+}
+
+#[test]
+fn every_model_matches_rust_and_credits_add_up() {
+    let (db, schema, events) = setup("attribution");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let (start, end): (NaiveDate, NaiveDate) =
+        ("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap());
+    let from = Utc
+        .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    let to = Utc
+        .with_ymd_and_hms(2026, 4, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    let models = [
+        Model::LastClick,
+        Model::FirstClick,
+        Model::Linear,
+        Model::PositionBased,
+        Model::time_decay(),
+    ];
+    for model in models {
+        for window in [7u32, 30] {
+            let r =
+                attribution::attribution(&ctx, &DateRange::Between { start, end }, model, window)
+                    .unwrap();
+            if window == 30 {
+                common::snapshots("attribution").bind(|| {
+                    insta::assert_snapshot!(
+                        format!("attribution.{}", model.name()),
+                        r.to_sql_file()
+                    )
+                });
+            }
+            let rows = db
+                .engine
+                .run(r.statement())
+                .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
+                .rows;
+            let want = reference(&events, model, window as i64 * 86_400_000, from, to);
+            let mut got: BTreeMap<(Option<Channel>, String), (i64, f64)> = BTreeMap::new();
+            let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+            for row in &rows {
+                let ch = (
+                    row[0].as_str().unwrap(),
+                    row[1].as_str().unwrap(),
+                    row[2].as_str().unwrap(),
+                );
+                let ch = CHANNELS.iter().find(|c| (c.0, c.1, c.2) == ch).copied();
+                let attributed = row[7].as_bool().unwrap();
+                assert_eq!(attributed, ch.is_some(), "{row:?}");
+                let cur = row[3].as_str().unwrap().to_string();
+                *totals.entry(cur.clone()).or_default() += row[4].as_i64().unwrap();
+                got.insert(
+                    (ch, cur),
+                    (row[4].as_i64().unwrap(), row[5].as_f64().unwrap()),
+                );
+            }
+            assert_eq!(got.len(), want.len(), "{model:?} {window}");
+            for ((ch, cur), (rev, share)) in &want {
+                let (g_rev, g_share) = got[&(*ch, cur.to_string())];
+                // Exact for every model: ClickHouse's pow() and Rust's powf() agree on this data.
+                assert_eq!(g_rev, *rev, "{model:?} {window} {ch:?} {cur}");
+                assert!(
+                    (g_share - share).abs() < 1e-9,
+                    "{model:?} {ch:?} {cur}: {g_share} vs {share}"
+                );
+            }
+            // Credits add up to exactly the revenue of the range's orders, per currency.
+            let mut want_totals: BTreeMap<String, i64> = BTreeMap::new();
+            for ((_, cur), (rev, _)) in &want {
+                *want_totals.entry(cur.to_string()).or_default() += rev;
+            }
+            assert_eq!(totals, want_totals, "{model:?} {window}");
+            for row in &rows {
+                let pct = 100.0 * row[4].as_i64().unwrap() as f64
+                    / want_totals[row[3].as_str().unwrap()] as f64;
+                assert!((row[6].as_f64().unwrap() - pct).abs() < 1e-9);
+            }
+            assert!(want.keys().any(|(c, _)| c.is_none()) && want.keys().any(|(c, _)| c.is_some()));
+        }
+    }
+    assert!(attribution::attribution(&ctx, &DateRange::Days(30), Model::LastClick, 10).is_err());
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    let names = [
+        "last_click",
+        "first_click",
+        "linear",
+        "position_based",
+        "time_decay",
+    ]
+    .map(|m| format!("attribution.{m}"));
+    common::assert_no_unreferenced_snapshots("attribution", &names);
+}
