@@ -32,7 +32,7 @@ fn check_accepts_the_shipped_schema() {
     let out = chx(&["check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("ok — 5 tables, 4 materialized views, 13 event types"),
+        text(&out.stdout).contains("ok — 5 tables, 4 materialized views, 14 event types"),
         "{}",
         text(&out.stdout)
     );

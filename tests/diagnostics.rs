@@ -70,7 +70,7 @@ fn all_problems_of_a_file_come_at_once() {
 fn the_shipped_schema_is_valid() {
     let s = common::ecommerce();
     let t = s.taxonomy.as_ref().unwrap();
-    assert_eq!(t.events.len(), 13);
+    assert_eq!(t.events.len(), 14);
     for role in [
         "view_item",
         "add_to_cart",

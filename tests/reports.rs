@@ -151,6 +151,7 @@ fn fixture() -> Vec<Ev> {
             channel: channel_of(&ev.person),
             ..ev.clone()
         };
+        out.push(browse("page_view", 1_800_000, id()));
         out.push(browse("view_item", 1_200_000, id()));
         out.push(browse("add_to_cart", 600_000, id()));
         // Traps: a retry of the same order minutes later (ignored), a repeat two days later
@@ -192,10 +193,10 @@ fn fixture() -> Vec<Ev> {
     for i in 0..40 {
         let t = ms("2026-03-01", -86_400 + rng.below(34 * 86_400) as i64);
         let person = format!("user_{}", 30 + rng.below(30));
-        let kind = if i % 4 == 0 {
-            "view_item"
-        } else {
-            "add_to_cart"
+        let kind = match i % 4 {
+            0 => "view_item",
+            3 => "page_view",
+            _ => "add_to_cart",
         };
         let (currency, _) = currencies[rng.below(3) as usize];
         out.push(Ev {
@@ -342,7 +343,8 @@ fn snapshot(r: &Report, variant: &str) {
     common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
 }
 
-const SNAPSHOTS: [&str; 11] = [
+const SNAPSHOTS: [&str; 12] = [
+    "visit_to_order.default",
     "cart_abandonment.default",
     "user_journey.default",
     "revenue_by_channel.default",
@@ -514,6 +516,7 @@ fn revenue_breakdowns_match_rust() {
                     let avg = (disc as f64 / n as f64 * 100.0).round() / 100.0;
                     row.push(json!(avg));
                 }
+                row.push(json!(rev as f64 / n as f64));
                 row
             })
             .collect();
@@ -787,4 +790,30 @@ fn user_journey_follows_the_person_across_login() {
             json!({"event_type": "purchase", "timestamp": "2026-01-15T10:35:00Z", "items": [], "transaction_id": "order_456", "revenue": 4999, "currency": "USD"}),
         ]
     );
+}
+
+#[test]
+fn visit_to_order_matches_rust() {
+    let f = load("visit_to_order");
+    let (range, from, to) = range();
+    let r = reports::visit_to_order(&ctx(&f), &range).unwrap();
+    snapshot(&r, "default");
+    let visitors: BTreeSet<&str> = f
+        .events
+        .iter()
+        .filter(|e| e.kind == "page_view" && e.ms >= from && e.ms < to)
+        .map(|e| e.person.as_str())
+        .collect();
+    let buyers: BTreeSet<String> = counted(&f.events, "purchase", from, to)
+        .into_iter()
+        .map(|e| e.person)
+        .collect();
+    let purchasers = visitors.iter().filter(|v| buyers.contains(**v)).count();
+    let rows = run(&f, &r);
+    assert_eq!(rows[0][..2], [json!(visitors.len()), json!(purchasers)]);
+    assert!(
+        (rows[0][2].as_f64().unwrap() - 100.0 * purchasers as f64 / visitors.len() as f64).abs()
+            < 1e-9
+    );
+    assert!(purchasers > 0 && purchasers < visitors.len());
 }

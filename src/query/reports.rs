@@ -223,8 +223,9 @@ impl Breakdown {
     }
 }
 
-/// Revenue and orders of counted purchases per value of a purchase-event column, per currency.
-/// Coupons also report `avg_discount` (minor units) and leave out orders without a coupon.
+/// Revenue and orders of counted purchases per value of a purchase-event column, per currency,
+/// with `avg_order_value` (minor units). Coupons also report `avg_discount` (minor units) and
+/// leave out orders without a coupon.
 pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Report, Error> {
     let name = by.report_name();
     let (params, _, _) = ctx.range_params(range)?;
@@ -247,6 +248,10 @@ pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Rep
         query = query
             .item(func("round", [func("avg", [col("discount")]), int(2)]).alias("avg_discount"));
     }
+    // Qualified: inside an aggregate, `revenue` would mean the output alias above.
+    let query = query.item(
+        (func("sum", [path(&["orders", "revenue"])]) / func("count", [])).alias("avg_order_value"),
+    );
     let query = query
         .from(TableRef::Subquery {
             query: Box::new(orders),
@@ -695,7 +700,8 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
 
 /// Revenue and orders of counted purchases by the purchase's campaign/source/medium, per
 /// currency, with `conversion_rate`: % of the persons who had any event with that channel in
-/// the range who made one of these purchases.
+/// the range who made one of these purchases, and `avg_order_value` (minor units) — the seed
+/// recipe's "AOV by channel", which does not parse as published (two GROUP BY clauses).
 pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
     const NAME: &str = "revenue_by_channel";
     let (params, _, _) = ctx.range_params(range)?;
@@ -756,6 +762,7 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
             )
             .alias("conversion_rate"),
         )
+        .item((path(&["b", "revenue"]) / path(&["b", "orders"])).alias("avg_order_value"))
         .from(TableRef::cte("by_channel").aliased("b"))
         .join_using(JoinKind::Left, TableRef::cte("touched").aliased("t"), &dims)
         .order_by([
@@ -765,6 +772,55 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
             asc(col("source")),
             asc(col("medium")),
         ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// Visit-to-order rate (the metrics stack's "combine Order Completed with page viewed"):
+/// `visitors` (persons with a page view in the range), `purchasers` (those of them with a
+/// counted purchase in the range) and `visit_to_order_rate` (%).
+pub fn visit_to_order(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "visit_to_order";
+    let (params, _, _) = ctx.range_params(range)?;
+    let person = ctx.column(NAME, "person_id")?;
+    let visitors = Select::new()
+        .distinct()
+        .item(person.clone())
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "page_view")?)
+        .filter(ctx.in_range(ctx.column(NAME, "timestamp")?));
+    let buyers = counted_events(ctx, NAME, &["purchase"], &["event_id", "person_id"])?;
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .with("visitors", visitors)
+        .with("buyers", buyers)
+        .item(func("count", []).alias("visitors"))
+        .item(
+            func(
+                "countIf",
+                [col("person_id").in_(Expr::Subquery(Box::new(
+                    Select::new()
+                        .item(col("person_id"))
+                        .from(TableRef::cte("buyers")),
+                )))],
+            )
+            .alias("purchasers"),
+        )
+        .item(
+            func(
+                "if",
+                [
+                    col("visitors").eq(int(0)),
+                    Expr::Float(0.0),
+                    Expr::Float(100.0) * col("purchasers") / col("visitors"),
+                ],
+            )
+            .alias("visit_to_order_rate"),
+        )
+        .from(TableRef::cte("visitors"));
     Ok(Report {
         name: NAME.into(),
         query,
