@@ -201,7 +201,9 @@ fn a_store_held_by_another_process_is_reported_as_in_use() {
 
 #[test]
 fn every_command_has_useful_help() {
-    for cmd in ["check", "compile", "apply", "ingest", "sql"] {
+    for cmd in [
+        "check", "compile", "apply", "ingest", "sql", "report", "build",
+    ] {
         let out = chx(&[cmd, "--help"]);
         assert!(out.status.success());
         let help = text(&out.stdout);
@@ -214,4 +216,81 @@ fn every_command_has_useful_help() {
             "{cmd}: {help}"
         );
     }
+}
+
+#[test]
+fn report_prints_sql_with_parameter_values_and_build_writes_files() {
+    let out = chx(&[
+        "report",
+        "top_products",
+        "--format",
+        "sql",
+        "--now",
+        "2026-03-31T12:00:00Z",
+        "--param",
+        "limit=5",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sql = text(&out.stdout);
+    assert!(
+        sql.starts_with(
+            "-- chx report: top_products\n-- param range_start: DateTime64(3, 'UTC')\n"
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("-- value range_start = \"2026-03-02 00:00:00.000\""),
+        "{sql}"
+    );
+    assert!(sql.contains("-- value limit = 5"), "{sql}");
+    let out = chx(&["report", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("unknown report `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = scratch("build");
+    let out = chx(&["build", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let n = std::fs::read_dir(&dir).unwrap().count();
+    let queries = std::fs::read_dir(common::repo_path("queries"))
+        .unwrap()
+        .count();
+    assert_eq!(n, queries);
+    let funnel = std::fs::read_to_string(dir.join("funnel.sql")).unwrap();
+    assert!(
+        funnel.contains("-- chx query: funnel (report funnel)\n-- param range_start"),
+        "{funnel}"
+    );
+}
+
+#[test]
+fn report_runs_on_the_store() {
+    let store = scratch("report_store");
+    let s = store.to_str().unwrap();
+    assert!(chx(&["--store", s, "apply"]).status.success());
+    assert!(
+        chx(&["--store", s, "ingest", "schema/examples/events.ndjson"])
+            .status
+            .success()
+    );
+    let out = chx(&[
+        "--store",
+        s,
+        "report",
+        "revenue-by-country",
+        "--param",
+        "start=2026-01-01",
+        "--param",
+        "end=2026-03-01",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["country"], "DE");
+    assert_eq!(rows[0]["revenue"], 1950);
+    assert_eq!(rows[0]["currency"], "EUR");
 }

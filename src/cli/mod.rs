@@ -73,6 +73,37 @@ pub enum Command {
         /// The NDJSON file (`-` for standard input).
         file: PathBuf,
     },
+    /// Run a report from the catalogue (or a named query in queries/), or print its SQL.
+    #[command(
+        after_help = "Reports: overview, revenue-timeseries, funnel, top-products, revenue-by-channel, revenue-by-coupon, \
+revenue-by-device, revenue-by-platform, revenue-by-country, cart-abandonment, attribution, cohorts, lifetime-value, \
+retention, visit-to-order, user-journey.\n\nExamples:\n  chx report overview --param days=30\n  \
+chx report funnel --param steps=view_item,add_to_cart,purchase --param window_days=7\n  \
+chx report attribution --param model=time_decay --param window=14 --format json\n  chx report top-products --format sql"
+    )]
+    Report {
+        /// Catalogue report or named query.
+        name: String,
+        /// A parameter as name=value (overrides a named query's own).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Folder of named queries.
+        #[arg(long, default_value = "queries")]
+        queries: PathBuf,
+        /// Pretend it is this instant (RFC 3339) when resolving `days` ranges.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Write one SQL file per named query (with a header listing its parameters) for backends
+    /// that embed SQL.
+    Build {
+        #[arg(long, default_value = "queries")]
+        queries: PathBuf,
+        #[arg(long, default_value = ".chx/sql")]
+        out: PathBuf,
+    },
     /// Run one SQL statement and print its result.
     Sql {
         /// The statement; use {name:Type} placeholders with --param name=value.
@@ -83,6 +114,15 @@ pub enum Command {
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    /// The SQL and its parameters, not run.
+    Sql,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -239,6 +279,88 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     ),
                 })
             }
+        }
+        Command::Report {
+            name,
+            params,
+            format,
+            queries,
+            now,
+        } => {
+            let s = load_schema(&cli.schema)?;
+            let db = database(&cli, Some(&s));
+            let mut ctx = crate::query::Context::new(&s, db.as_deref())?;
+            if let Some(now) = now {
+                let t = chrono::DateTime::parse_from_rfc3339(now).map_err(|e| Error::Usage {
+                    message: format!("--now `{now}`: {e}"),
+                })?;
+                ctx = ctx.at(t.with_timezone(&chrono::Utc));
+            }
+            let named = if queries.is_dir() {
+                crate::query::named::load_dir(queries)?
+            } else {
+                Vec::new()
+            };
+            let (report_name, mut values) = match named.iter().find(|q| q.name == *name) {
+                Some(q) => (q.report.clone(), q.params.clone()),
+                None => (name.clone(), Default::default()),
+            };
+            for p in params {
+                let (k, v) = p.split_once('=').ok_or_else(|| Error::Usage {
+                    message: format!("--param `{p}` must be NAME=VALUE"),
+                })?;
+                values.insert(k.to_string(), v.to_string());
+            }
+            let report = crate::query::catalog::build(&ctx, &report_name, &values)?;
+            if matches!(format, ReportFormat::Sql) {
+                print!("{}", report.to_sql_file());
+                for p in &report.params {
+                    println!(
+                        "-- value {} = {}",
+                        p.name,
+                        serde_json::to_string(&p.value).unwrap_or_default()
+                    );
+                }
+                return Ok(());
+            }
+            let engine = connect(&cli, None)?;
+            let rows = engine.run(report.statement())?;
+            let f = match format {
+                ReportFormat::Json => Format::Json,
+                ReportFormat::Csv => Format::Csv,
+                _ => Format::Table,
+            };
+            print!("{}", render(&rows, f));
+            Ok(())
+        }
+        Command::Build { queries, out } => {
+            let s = load_schema(&cli.schema)?;
+            let db = database(&cli, Some(&s));
+            let ctx = crate::query::Context::new(&s, db.as_deref())?;
+            let named = crate::query::named::load_dir(queries)?;
+            std::fs::create_dir_all(out).map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?;
+            for q in &named {
+                let report = crate::query::catalog::build(&ctx, &q.report, &q.params)?;
+                let mut text = String::new();
+                if let Some(d) = &q.description {
+                    text.push_str(&format!("-- {d}\n"));
+                }
+                text.push_str(&report.to_sql_file().replacen(
+                    &format!("-- chx report: {}", report.name),
+                    &format!("-- chx query: {} (report {})", q.name, report.name),
+                    1,
+                ));
+                let path = out.join(format!("{}.sql", q.name));
+                std::fs::write(&path, text).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            println!("wrote {} SQL files to {}", named.len(), out.display());
+            Ok(())
         }
         Command::Sql {
             query,

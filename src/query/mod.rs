@@ -10,10 +10,13 @@
 
 pub mod ast;
 pub mod attribution;
+pub mod catalog;
 pub mod cohorts;
 mod context;
 pub mod funnel;
+pub mod named;
 mod orders;
+mod overview;
 pub mod reports;
 
 use serde::Serialize;

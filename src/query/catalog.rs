@@ -1,0 +1,251 @@
+//! The report catalogue by name, with string parameters — what `chx report`, `chx build` and
+//! named queries (`queries/*.yaml`) use. Names follow the seed API's endpoints.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use super::Report;
+use super::attribution::{self, Model};
+use super::cohorts::{self, CohortMode, Retention};
+use super::context::{Context, DateRange};
+use super::funnel::{Funnel, Step, StepEvent};
+use super::reports::{self, Breakdown, Granularity};
+use crate::error::Error;
+
+/// Every report name with the parameters it accepts.
+pub const REPORTS: &[(&str, &[&str])] = &[
+    ("overview", &["days", "start", "end"]),
+    (
+        "revenue-timeseries",
+        &["days", "start", "end", "granularity"],
+    ),
+    ("funnel", &["days", "start", "end", "steps", "window_days"]),
+    ("top-products", &["days", "start", "end", "limit"]),
+    ("revenue-by-channel", &["days", "start", "end"]),
+    ("revenue-by-coupon", &["days", "start", "end"]),
+    ("revenue-by-device", &["days", "start", "end"]),
+    ("revenue-by-platform", &["days", "start", "end"]),
+    ("revenue-by-country", &["days", "start", "end"]),
+    ("cart-abandonment", &["days", "start", "end"]),
+    (
+        "attribution",
+        &["days", "start", "end", "model", "window", "half_life_days"],
+    ),
+    ("cohorts", &["months"]),
+    ("lifetime-value", &[]),
+    (
+        "retention",
+        &[
+            "days",
+            "start",
+            "end",
+            "period",
+            "mode",
+            "cumulative",
+            "start_event",
+            "return_event",
+        ],
+    ),
+    ("visit-to-order", &["days", "start", "end"]),
+    ("user-journey", &["user_id"]),
+];
+
+fn bad(report: &str, key: &str, value: &str, expected: &str) -> Error {
+    Error::Report {
+        message: format!("report `{report}`: parameter `{key}` = `{value}` is not valid"),
+        help: format!("expected {expected}"),
+    }
+}
+
+struct Params<'a> {
+    report: &'a str,
+    map: &'a BTreeMap<String, String>,
+}
+
+impl Params<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str)
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, Error> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| bad(self.report, key, v, expected)),
+        }
+    }
+
+    fn range(&self) -> Result<DateRange, Error> {
+        let date = |key: &str| -> Result<Option<NaiveDate>, Error> {
+            self.get(key)
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| bad(self.report, key, v, "an ISO date like 2026-01-31"))
+                })
+                .transpose()
+        };
+        match (date("start")?, date("end")?, self.get("days")) {
+            (Some(start), Some(end), None) => Ok(DateRange::Between { start, end }),
+            (None, None, _) => Ok(DateRange::Days(self.number(
+                "days",
+                30,
+                "a whole number of days",
+            )?)),
+            _ => Err(Error::Report {
+                message: format!(
+                    "report `{}`: give either `days` or both `start` and `end`",
+                    self.report
+                ),
+                help: "e.g. --param days=30, or --param start=2026-01-01 --param end=2026-01-31"
+                    .into(),
+            }),
+        }
+    }
+
+    fn granularity(&self, key: &str, default: Granularity) -> Result<Granularity, Error> {
+        Ok(match self.get(key) {
+            None => default,
+            Some("day") => Granularity::Day,
+            Some("week") => Granularity::Week,
+            Some("week_sunday") => Granularity::WeekSunday,
+            Some("month") => Granularity::Month,
+            Some(v) => return Err(bad(self.report, key, v, "day, week, week_sunday or month")),
+        })
+    }
+
+    fn event(&self, key: &str) -> Option<StepEvent> {
+        self.get(key).map(|v| match v.strip_prefix("event:") {
+            Some(name) => StepEvent::Name(name.into()),
+            None => StepEvent::Role(v.into()),
+        })
+    }
+}
+
+/// Build a report by catalogue name from string parameters (unknown names and parameters are
+/// errors that list what is accepted).
+pub fn build(
+    ctx: &Context,
+    name: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Report, Error> {
+    let Some((_, accepted)) = REPORTS.iter().find(|(n, _)| *n == name) else {
+        let names: Vec<&str> = REPORTS.iter().map(|(n, _)| *n).collect();
+        return Err(Error::Report {
+            message: format!("unknown report `{name}`"),
+            help: format!("reports: {}", names.join(", ")),
+        });
+    };
+    if let Some(k) = params.keys().find(|k| !accepted.contains(&k.as_str())) {
+        return Err(Error::Report {
+            message: format!("report `{name}` has no parameter `{k}`"),
+            help: if accepted.is_empty() {
+                "it takes no parameters".into()
+            } else {
+                format!("parameters: {}", accepted.join(", "))
+            },
+        });
+    }
+    let p = Params {
+        report: name,
+        map: params,
+    };
+    match name {
+        "overview" => reports::overview(ctx, &p.range()?),
+        "revenue-timeseries" => reports::revenue_timeseries(
+            ctx,
+            &p.range()?,
+            p.granularity("granularity", Granularity::Day)?,
+        ),
+        "funnel" => {
+            let steps = match p.get("steps") {
+                None => Funnel::ecommerce().steps,
+                Some(list) => list
+                    .split(',')
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| match s.strip_prefix("event:") {
+                        Some(n) => Step::event(n),
+                        None => Step::role(s),
+                    })
+                    .collect(),
+            };
+            Funnel::new(steps)
+                .window_days(p.number("window_days", 14, "a whole number of days")?)
+                .range(p.range()?)
+                .compile(ctx)
+        }
+        "top-products" => {
+            reports::top_products(ctx, &p.range()?, p.number("limit", 20, "1 to 100")?)
+        }
+        "revenue-by-channel" => reports::revenue_by_channel(ctx, &p.range()?),
+        "revenue-by-coupon" => reports::revenue_by(ctx, &p.range()?, Breakdown::Coupon),
+        "revenue-by-device" => reports::revenue_by(ctx, &p.range()?, Breakdown::DeviceType),
+        "revenue-by-platform" => reports::revenue_by(ctx, &p.range()?, Breakdown::Platform),
+        "revenue-by-country" => reports::revenue_by(ctx, &p.range()?, Breakdown::Country),
+        "cart-abandonment" => reports::cart_abandonment(ctx, &p.range()?),
+        "attribution" => {
+            let half_life: u64 = p.number("half_life_days", 7, "a whole number of days")?;
+            let model = match p.get("model").unwrap_or("last_click") {
+                "last_click" => Model::LastClick,
+                "first_click" => Model::FirstClick,
+                "linear" => Model::Linear,
+                "position_based" => Model::PositionBased,
+                "time_decay" => Model::TimeDecay {
+                    half_life_seconds: half_life * 86_400,
+                },
+                v => {
+                    return Err(bad(
+                        name,
+                        "model",
+                        v,
+                        "last_click, first_click, linear, position_based or time_decay",
+                    ));
+                }
+            };
+            attribution::attribution(
+                ctx,
+                &p.range()?,
+                model,
+                p.number("window", 30, "7, 14, 30, 60 or 90")?,
+            )
+        }
+        "cohorts" => cohorts::revenue_cohorts(ctx, p.number("months", 6, "1 to 120")?),
+        "lifetime-value" => cohorts::lifetime_value(ctx),
+        "retention" => {
+            let mut r = Retention::default()
+                .range(p.range()?)
+                .period(p.granularity("period", Granularity::Week)?);
+            if let Some(e) = p.event("start_event") {
+                r.start = e;
+            }
+            if let Some(e) = p.event("return_event") {
+                r.ret = e;
+            }
+            r = r.mode(match p.get("mode") {
+                None | Some("recurring") => CohortMode::Recurring,
+                Some("first_time") => CohortMode::FirstTime,
+                Some(v) => return Err(bad(name, "mode", v, "recurring or first_time")),
+            });
+            r = r.cumulative(match p.get("cumulative") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(v) => return Err(bad(name, "cumulative", v, "true or false")),
+            });
+            r.compile(ctx)
+        }
+        "visit-to-order" => reports::visit_to_order(ctx, &p.range()?),
+        "user-journey" => match p.get("user_id") {
+            Some(u) => reports::user_journey(ctx, u),
+            None => Err(Error::Report {
+                message: "report `user-journey` needs `user_id`".into(),
+                help: "--param user_id=user_123".into(),
+            }),
+        },
+        _ => unreachable!("every catalogue name is handled"),
+    }
+}

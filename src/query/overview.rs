@@ -1,0 +1,490 @@
+//! Store-health reports: the overview, cart abandonment, visit-to-order rate and one
+//! user's journey.
+
+use super::Report;
+use super::ast::*;
+use super::context::{Context, DateRange};
+use super::orders::{counted_events, counted_ids};
+use crate::error::Error;
+use crate::sql::{Param, ParamValue};
+
+/// The seed API's overview, one row per currency (the base currency when nothing sold):
+///
+/// - `total_revenue`, `total_orders`: counted purchases in the range;
+/// - `total_refunds`, `refund_amount`: counted refunds in the range (cash-flow view);
+/// - `net_revenue`: `total_revenue` minus every counted refund of *these* orders, joined on
+///   transaction_id, whenever it happened;
+/// - `avg_order_value`: `total_revenue / total_orders` in minor units (0 without orders);
+/// - `total_items_sold`: item quantities of the counted purchases;
+/// - `cart_abandonment_rate`: % of carts (cart_id of add-to-cart events in the range) that no
+///   purchase ever completed; `add_to_cart_rate`: % of persons who viewed an item in the range
+///   that also added one to a cart. Both are the same on every row.
+pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "overview";
+    let (params, _, _) = ctx.range_params(range)?;
+    let orders = counted_events(
+        ctx,
+        NAME,
+        &["purchase"],
+        &["event_id", "transaction_id", "currency", "revenue"],
+    )?;
+    let refunds = counted_events(
+        ctx,
+        NAME,
+        &["refund"],
+        &["event_id", "transaction_id", "currency", "revenue"],
+    )?;
+    let order_txs = Expr::Subquery(Box::new(
+        Select::new()
+            .item(col("transaction_id"))
+            .from(TableRef::cte("orders")),
+    ));
+    let refunds_of_orders = super::orders::counted_events_in(
+        ctx,
+        NAME,
+        &["refund"],
+        &["event_id", "currency", "revenue"],
+        "counted_order_refunds",
+        false,
+    )?;
+    let items = Select::new()
+        .item(col("event_id"))
+        .item(col("item_index"))
+        .item(col("quantity"))
+        .from(ctx.table("event_items")?)
+        .filter(
+            col("event_id").in_(Expr::Subquery(Box::new(
+                Select::new()
+                    .item(col("event_id"))
+                    .from(TableRef::cte("orders")),
+            ))),
+        )
+        .limit_by(int(1), vec![col("event_id"), col("item_index")]);
+    let cart = ctx.column(NAME, "cart_id")?;
+    let person = ctx.column(NAME, "person_id")?;
+    let ts = ctx.column(NAME, "timestamp")?;
+    let carts = Select::new()
+        .item(func("uniqExact", [cart.clone()]).alias("carts"))
+        .item(
+            func(
+                "uniqExactIf",
+                [
+                    cart.clone(),
+                    cart.clone().not_in(Expr::Subquery(Box::new(
+                        Select::new()
+                            .item(cart.clone())
+                            .from(ctx.events()?)
+                            .filter(ctx.is_role(NAME, "purchase")?)
+                            .filter(cart.clone().ne(str_lit(""))),
+                    ))),
+                ],
+            )
+            .alias("abandoned"),
+        )
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "add_to_cart")?)
+        .filter(ctx.in_range(ts.clone()))
+        .filter(cart.ne(str_lit("")));
+    let persons = Select::new()
+        .item(
+            func(
+                "uniqExactIf",
+                [person.clone(), ctx.is_role(NAME, "view_item")?],
+            )
+            .alias("viewers"),
+        )
+        .item(
+            func(
+                "uniqExactIf",
+                [
+                    person.clone(),
+                    ctx.is_role(NAME, "add_to_cart")?.and(
+                        person.clone().in_(Expr::Subquery(Box::new(
+                            Select::new()
+                                .item(person)
+                                .from(ctx.events()?)
+                                .filter(ctx.is_role(NAME, "view_item")?)
+                                .filter(ctx.in_range(ts.clone())),
+                        ))),
+                    ),
+                ],
+            )
+            .alias("adders"),
+        )
+        .from(ctx.events()?)
+        .filter(ctx.in_range(ts));
+    let currencies = Select::new()
+        .item(
+            func(
+                "arrayJoin",
+                [func(
+                    "arrayDistinct",
+                    [func(
+                        "if",
+                        [
+                            func("empty", [func("groupArray", [col("currency")])]),
+                            Expr::Array(vec![Expr::Str(ctx.schema.base_currency.clone())]),
+                            func("groupArray", [col("currency")]),
+                        ],
+                    )],
+                )],
+            )
+            .alias("currency"),
+        )
+        .from(TableRef::Subquery {
+            query: Box::new(
+                Select::new()
+                    .item(col("currency"))
+                    .from(TableRef::cte("orders")),
+            ),
+            alias: "o".into(),
+        });
+    let sum_by_currency = |from: &str, items: Vec<SelectItem>| -> TableRef {
+        let mut q = Select::new().item(col("currency"));
+        for i in items {
+            q = q.item(i);
+        }
+        TableRef::Subquery {
+            query: Box::new(q.from(TableRef::cte(from)).group_by([col("currency")])),
+            alias: format!("{from}_totals"),
+        }
+    };
+    let items_by_currency = TableRef::Subquery {
+        query: Box::new(
+            Select::new()
+                .item(path(&["o", "currency"]))
+                .item(func("sum", [path(&["i", "quantity"])]).alias("items_sold"))
+                .from(TableRef::cte("items").aliased("i"))
+                .join(
+                    JoinKind::Inner,
+                    TableRef::cte("orders").aliased("o"),
+                    path(&["i", "event_id"]).eq(path(&["o", "event_id"])),
+                )
+                .group_by([path(&["o", "currency"])]),
+        ),
+        alias: "items_totals".into(),
+    };
+    let rate = |num: &str, den: &str| {
+        func(
+            "if",
+            [
+                col(den).eq(int(0)),
+                Expr::Float(0.0),
+                Expr::Float(100.0) * col(num) / col(den),
+            ],
+        )
+    };
+    let revenue = func("toInt64", [col("total_revenue")]);
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase", "refund"])?)
+        .with("orders", orders)
+        .with("refunds", refunds)
+        .with(
+            "counted_order_refunds",
+            super::orders::counted_ids_of(ctx, NAME, &["refund"], Some(order_txs))?,
+        )
+        .with("order_refunds", refunds_of_orders)
+        .with("items", items)
+        .with("cart_totals", carts)
+        .with("person_totals", persons)
+        .with("currencies", currencies)
+        .item(col("currency"))
+        .item(revenue.clone().alias("total_revenue"))
+        .item(
+            (revenue.clone() - func("toInt64", [col("refunded_orders_amount")]))
+                .alias("net_revenue"),
+        )
+        .item(func("toUInt64", [col("total_orders")]).alias("total_orders"))
+        .item(func("toUInt64", [col("total_refunds")]).alias("total_refunds"))
+        .item(func("toInt64", [col("refund_amount")]).alias("refund_amount"))
+        .item(
+            func(
+                "if",
+                [
+                    col("total_orders").eq(int(0)),
+                    Expr::Float(0.0),
+                    revenue / col("total_orders"),
+                ],
+            )
+            .alias("avg_order_value"),
+        )
+        .item(func("toUInt64", [col("items_sold")]).alias("total_items_sold"))
+        .item(rate("abandoned", "carts").alias("cart_abandonment_rate"))
+        .item(rate("adders", "viewers").alias("add_to_cart_rate"))
+        .from(TableRef::cte("currencies"))
+        .join_using(
+            JoinKind::Left,
+            sum_by_currency(
+                "orders",
+                vec![
+                    func("sum", [col("revenue")]).alias("total_revenue"),
+                    func("count", []).alias("total_orders"),
+                ],
+            ),
+            &["currency"],
+        )
+        .join_using(
+            JoinKind::Left,
+            sum_by_currency(
+                "refunds",
+                vec![
+                    func("sum", [col("revenue")]).alias("refund_amount"),
+                    func("count", []).alias("total_refunds"),
+                ],
+            ),
+            &["currency"],
+        )
+        .join_using(
+            JoinKind::Left,
+            sum_by_currency(
+                "order_refunds",
+                vec![func("sum", [col("revenue")]).alias("refunded_orders_amount")],
+            ),
+            &["currency"],
+        )
+        .join_using(JoinKind::Left, items_by_currency, &["currency"])
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("cart_totals"),
+            int(1).eq(int(1)),
+        )
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("person_totals"),
+            int(1).eq(int(1)),
+        )
+        .order_by([asc(col("currency"))]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// Carts started in the range (cart_id of add-to-cart events) and whether a purchase ever
+/// completed them. One row per currency of the abandoned items' value (the net of items added
+/// and removed in abandoned carts, minor units); the counts and rate repeat on every row.
+pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "cart_abandonment";
+    let (params, _, _) = ctx.range_params(range)?;
+    let cart = ctx.column(NAME, "cart_id")?;
+    let ts = ctx.column(NAME, "timestamp")?;
+    let carts = Select::new()
+        .distinct()
+        .item(cart.clone())
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "add_to_cart")?)
+        .filter(ctx.in_range(ts))
+        .filter(cart.clone().ne(str_lit("")));
+    let completed = Select::new()
+        .distinct()
+        .item(cart.clone())
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(cart.clone().in_(col("carts")));
+    let cart_events = Select::new()
+        .item(col("event_id"))
+        .item(func("if", [ctx.is_role(NAME, "add_to_cart")?, int(1), int(-1)]).alias("sign"))
+        .from(ctx.events()?)
+        .filter(
+            ctx.is_role(NAME, "add_to_cart")?
+                .or(ctx.is_role(NAME, "remove_from_cart")?),
+        )
+        .filter(cart.clone().in_(col("carts")))
+        .filter(cart.not_in(col("completed")))
+        .limit_by(int(1), vec![col("event_id")]);
+    let items = Select::new()
+        .item(path(&["i", "currency"]))
+        .item(
+            func(
+                "sum",
+                [path(&["c", "sign"])
+                    * func("toInt64", [path(&["i", "price"])])
+                    * path(&["i", "quantity"])],
+            )
+            .alias("abandoned_revenue"),
+        )
+        .from(TableRef::Subquery {
+            query: Box::new(
+                Select::new()
+                    .items(
+                        ["event_id", "item_index", "currency", "price", "quantity"]
+                            .map(|c| SelectItem::from(col(c))),
+                    )
+                    .from(ctx.table("event_items")?)
+                    .filter(
+                        col("event_id").in_(Expr::Subquery(Box::new(
+                            Select::new()
+                                .item(col("event_id"))
+                                .from(TableRef::cte("cart_events")),
+                        ))),
+                    )
+                    .limit_by(int(1), vec![col("event_id"), col("item_index")]),
+            ),
+            alias: "i".into(),
+        })
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("cart_events").aliased("c"),
+            path(&["i", "event_id"]).eq(path(&["c", "event_id"])),
+        )
+        .group_by([path(&["i", "currency"])]);
+    let counts = Select::new()
+        .item(func("count", []).alias("total_carts"))
+        .item(func("countIf", [col("cart_id").in_(col("completed"))]).alias("completed_carts"))
+        .from(TableRef::cte("carts"));
+    let rate = func(
+        "if",
+        [
+            col("total_carts").eq(int(0)),
+            Expr::Float(0.0),
+            Expr::Float(100.0) * (col("total_carts") - col("completed_carts")) / col("total_carts"),
+        ],
+    );
+    let query = Select::new()
+        .with("carts", carts)
+        .with("completed", completed)
+        .with("cart_events", cart_events)
+        .with("abandoned_items", items)
+        .with("cart_counts", counts)
+        .item(rate.alias("abandonment_rate"))
+        .item((col("total_carts") - col("completed_carts")).alias("abandoned_carts"))
+        .item(
+            func(
+                "ifNull",
+                [
+                    path(&["a", "currency"]),
+                    Expr::Str(ctx.schema.base_currency.clone()),
+                ],
+            )
+            .alias("currency"),
+        )
+        .item(
+            func("ifNull", [path(&["a", "abandoned_revenue"]), int(0)]).alias("abandoned_revenue"),
+        )
+        .item(col("completed_carts"))
+        .from(TableRef::cte("cart_counts"))
+        .join(
+            JoinKind::Left,
+            TableRef::cte("abandoned_items").aliased("a"),
+            int(1).eq(int(1)),
+        )
+        .order_by([asc(col("currency"))])
+        .setting("join_use_nulls", "1");
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// One user's events in order (their anonymous history included once linked), with items as
+/// `{item_id, item_name}` and ISO timestamps, like the seed API's user-journey.
+pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
+    const NAME: &str = "user_journey";
+    let user = Expr::Param {
+        name: "user_id".into(),
+        ty: "String".into(),
+    };
+    let params = vec![Param::new(
+        "user_id",
+        "String",
+        ParamValue::String(user_id.into()),
+    )];
+    let ts = ctx.column(NAME, "timestamp")?;
+    let linked = Select::new()
+        .item(col("anonymous_id"))
+        .from(ctx.table("identities")?)
+        .filter(col("user_id").eq(user.clone()));
+    let item = func(
+        "map",
+        [
+            str_lit("item_id"),
+            func("tupleElement", [col("x"), str_lit("item_id")]),
+            str_lit("item_name"),
+            func("tupleElement", [col("x"), str_lit("item_name")]),
+        ],
+    );
+    let query = Select::new()
+        .item(ctx.event_column().alias("event_type"))
+        .item(
+            func(
+                "formatDateTime",
+                [ts.clone(), str_lit("%Y-%m-%dT%H:%i:%SZ"), str_lit("UTC")],
+            )
+            .alias("timestamp"),
+        )
+        .item(
+            func(
+                "arrayMap",
+                [lambda(&["x"], item), ctx.column(NAME, "items")?],
+            )
+            .alias("items"),
+        )
+        .item(ctx.column(NAME, "transaction_id")?)
+        .item(ctx.column(NAME, "revenue")?)
+        .item(ctx.column(NAME, "currency")?)
+        .from(ctx.events()?)
+        .filter(
+            ctx.column(NAME, "user_id")?.eq(user).or(ctx
+                .column(NAME, "anonymous_id")?
+                .ne(str_lit(""))
+                .and(col("anonymous_id").in_(Expr::Subquery(Box::new(linked))))),
+        )
+        .order_by([asc(ts), asc(col("event_id"))])
+        .limit_by(int(1), vec![col("event_id")]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// Visit-to-order rate (the metrics stack's "combine Order Completed with page viewed"):
+/// `visitors` (persons with a page view in the range), `purchasers` (those of them with a
+/// counted purchase in the range) and `visit_to_order_rate` (%).
+pub fn visit_to_order(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "visit_to_order";
+    let (params, _, _) = ctx.range_params(range)?;
+    let person = ctx.column(NAME, "person_id")?;
+    let visitors = Select::new()
+        .distinct()
+        .item(person.clone())
+        .from(ctx.events()?)
+        .filter(ctx.is_role(NAME, "page_view")?)
+        .filter(ctx.in_range(ctx.column(NAME, "timestamp")?));
+    let buyers = counted_events(ctx, NAME, &["purchase"], &["event_id", "person_id"])?;
+    let query = Select::new()
+        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .with("visitors", visitors)
+        .with("buyers", buyers)
+        .item(func("count", []).alias("visitors"))
+        .item(
+            func(
+                "countIf",
+                [col("person_id").in_(Expr::Subquery(Box::new(
+                    Select::new()
+                        .item(col("person_id"))
+                        .from(TableRef::cte("buyers")),
+                )))],
+            )
+            .alias("purchasers"),
+        )
+        .item(
+            func(
+                "if",
+                [
+                    col("visitors").eq(int(0)),
+                    Expr::Float(0.0),
+                    Expr::Float(100.0) * col("purchasers") / col("visitors"),
+                ],
+            )
+            .alias("visit_to_order_rate"),
+        )
+        .from(TableRef::cte("visitors"));
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}

@@ -1,0 +1,160 @@
+//! The report catalogue and the shipped named queries: every report builds from string
+//! parameters and runs on the real engine; every named query's SQL file is snapshotted; bad
+//! named queries and parameters are clear errors.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chx::diag::Source;
+use chx::query::catalog::{self, REPORTS};
+use chx::query::{Context, named};
+
+fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_catalogue_report_runs_on_the_engine() {
+    let db = common::test_db("catalogue");
+    let schema = common::ecommerce();
+    for s in chx::ddl::compile(
+        &schema,
+        &chx::ddl::DdlOptions::new()
+            .database(&db.name)
+            .if_not_exists(true),
+    ) {
+        db.engine.run(s.to_statement()).unwrap();
+    }
+    let text = std::fs::read_to_string(common::repo_path("schema/examples/events.ndjson")).unwrap();
+    chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    for (name, _) in REPORTS {
+        let p = match *name {
+            "user-journey" => params(&[("user_id", "user_123")]),
+            "cohorts" | "lifetime-value" => params(&[]),
+            _ => params(&[("start", "2026-01-01"), ("end", "2026-02-28")]),
+        };
+        let r = catalog::build(&ctx, name, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        db.engine
+            .run(r.statement())
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", r.sql()));
+    }
+    // Some real numbers through the catalogue: the sample has 4 orders (one retry ignored).
+    let overview = db
+        .engine
+        .run(
+            catalog::build(
+                &ctx,
+                "overview",
+                &params(&[("start", "2026-01-01"), ("end", "2026-02-28")]),
+            )
+            .unwrap()
+            .statement(),
+        )
+        .unwrap();
+    let orders: i64 = overview.rows.iter().map(|r| r[3].as_i64().unwrap()).sum();
+    assert_eq!(orders, 4);
+}
+
+#[test]
+fn parameters_are_checked() {
+    let schema = common::ecommerce();
+    let ctx = Context::new(&schema, None).unwrap();
+    let err = |name: &str, p: &[(&str, &str)]| {
+        catalog::build(&ctx, name, &params(p))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(err("nope", &[]), "unknown report `nope`");
+    assert_eq!(
+        err("overview", &[("limit", "5")]),
+        "report `overview` has no parameter `limit`"
+    );
+    assert_eq!(
+        err("overview", &[("start", "2026-01-01")]),
+        "report `overview`: give either `days` or both `start` and `end`"
+    );
+    assert_eq!(
+        err("revenue-timeseries", &[("granularity", "hour")]),
+        "report `revenue-timeseries`: parameter `granularity` = `hour` is not valid"
+    );
+    assert_eq!(
+        err("attribution", &[("model", "magic")]),
+        "report `attribution`: parameter `model` = `magic` is not valid"
+    );
+    assert_eq!(
+        err("attribution", &[("window", "10")]),
+        "attribution window must be one of 7, 14, 30, 60, 90 days, got 10"
+    );
+    assert_eq!(
+        err("top-products", &[("limit", "500")]),
+        "limit must be between 1 and 100, got 500"
+    );
+    assert_eq!(
+        err("user-journey", &[]),
+        "report `user-journey` needs `user_id`"
+    );
+}
+
+#[test]
+fn shipped_named_queries_compile_and_are_snapshotted() {
+    let schema = common::ecommerce();
+    let ctx = Context::new(&schema, Some("shop")).unwrap();
+    let queries = named::load_dir(&common::repo_path("queries")).unwrap();
+    assert!(queries.len() >= 16);
+    // Every seed API report endpoint has a named query.
+    for (name, _) in REPORTS {
+        assert!(
+            queries.iter().any(|q| q.report == *name),
+            "no named query for {name}"
+        );
+    }
+    let engine = common::engine();
+    for q in &queries {
+        let r = catalog::build(&ctx, &q.report, &q.params).unwrap();
+        engine
+            .format_query(&r.sql())
+            .unwrap_or_else(|e| panic!("{}: {e}", q.name));
+        let name = format!("query.{}", q.name);
+        common::snapshots("queries").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
+    }
+    let names: Vec<String> = queries
+        .iter()
+        .map(|q| format!("query.{}", q.name))
+        .collect();
+    common::assert_no_unreferenced_snapshots("queries", &names);
+}
+
+#[test]
+fn bad_named_queries_point_at_the_problem() {
+    let src = Source::new(
+        "bad.yaml",
+        "name: weekly revenue\nreport: revenue-timeserie\nparams: {days: 7}\nlimit: 3\n",
+    );
+    let d = named::parse(&src).unwrap_err();
+    let got: Vec<String> = d
+        .iter()
+        .map(|d| format!("{} {}", d.location().unwrap(), d.code))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "bad.yaml:1:7 chx::query::bad_name",
+            "bad.yaml:2:9 chx::query::unknown_report",
+            "bad.yaml:4:1 chx::schema::unknown_field"
+        ]
+    );
+    let src = Source::new(
+        "bad.yaml",
+        "name: top\nreport: top-products\nparams: {limit: 5, granularity: week}\n",
+    );
+    let d = named::parse(&src).unwrap_err();
+    assert_eq!(
+        d.iter().next().unwrap().message,
+        "report `top-products` has no parameter `granularity`"
+    );
+}
