@@ -41,6 +41,12 @@ demo: engine build
 	@$(CHX) --schema $(SCHEMA) --store $(STORE) sql "SELECT item_id, any(item_name) AS name, currency, sum(quantity) AS units, sum(price * quantity) AS revenue_minor FROM event_items WHERE event_type = {type:String} GROUP BY item_id, currency ORDER BY item_id" --param type=purchase
 	@echo; echo "== search terms (event_properties, filled by a materialized view)"
 	@$(CHX) --schema $(SCHEMA) --store $(STORE) sql "SELECT value AS search_term, count() AS searches FROM event_properties WHERE key = 'search_term' GROUP BY value"
+	@echo; echo "== chx report overview (Jan-Feb 2026, per currency, minor units)"
+	@$(CHX) --schema $(SCHEMA) --store $(STORE) report overview --param start=2026-01-01 --param end=2026-02-28
+	@echo; echo "== chx report funnel"
+	@$(CHX) --schema $(SCHEMA) --store $(STORE) report funnel --param start=2026-01-01 --param end=2026-02-28
+	@echo; echo "== chx build: one SQL file per named query in queries/"
+	@$(CHX) --schema $(SCHEMA) build --out .chx/sql
 
 test: engine
 	cargo test --all-targets

@@ -309,6 +309,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 let (k, v) = p.split_once('=').ok_or_else(|| Error::Usage {
                     message: format!("--param `{p}` must be NAME=VALUE"),
                 })?;
+                // A range given here replaces the named query's range, whichever form it had.
+                match k {
+                    "start" | "end" => {
+                        values.remove("days");
+                    }
+                    "days" => {
+                        values.remove("start");
+                        values.remove("end");
+                    }
+                    _ => {}
+                }
                 values.insert(k.to_string(), v.to_string());
             }
             let report = crate::query::catalog::build(&ctx, &report_name, &values)?;
