@@ -48,6 +48,7 @@ fn value(a: &dyn Array, i: usize) -> Value {
         return Value::Null;
     }
     match a.data_type() {
+        DataType::Null => Value::Null,
         DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
         DataType::Int8 => num(a.as_primitive::<Int8Type>().value(i)),
         DataType::Int16 => num(a.as_primitive::<Int16Type>().value(i)),

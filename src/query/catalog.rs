@@ -9,7 +9,7 @@ use super::Report;
 use super::attribution::{self, Model};
 use super::cohorts::{self, CohortMode, Retention};
 use super::context::{Context, DateRange};
-use super::funnel::{Funnel, Step, StepEvent};
+use super::funnel::{Funnel, FunnelMode, Step, StepEvent};
 use super::reports::{self, Breakdown, Granularity};
 use crate::error::Error;
 
@@ -20,7 +20,20 @@ pub const REPORTS: &[(&str, &[&str])] = &[
         "revenue-timeseries",
         &["days", "start", "end", "granularity"],
     ),
-    ("funnel", &["days", "start", "end", "steps", "window_days"]),
+    (
+        "funnel",
+        &[
+            "days",
+            "start",
+            "end",
+            "steps",
+            "window_days",
+            "mode",
+            "exclude",
+            "breakdown",
+            "breakdown_limit",
+        ],
+    ),
     ("top-products", &["days", "start", "end", "limit"]),
     ("revenue-by-channel", &["days", "start", "end"]),
     ("revenue-by-coupon", &["days", "start", "end"]),
@@ -174,10 +187,46 @@ pub fn build(
                     })
                     .collect(),
             };
-            Funnel::new(steps)
+            let mut f = Funnel::new(steps)
                 .window_days(p.number("window_days", 14, "a whole number of days")?)
-                .range(p.range()?)
-                .compile(ctx)
+                .range(p.range()?);
+            f = f.mode(match p.get("mode") {
+                None | Some("ordered") => FunnelMode::Ordered,
+                Some("strict") => FunnelMode::Strict,
+                Some("unordered") => FunnelMode::Unordered,
+                Some(v) => return Err(bad(name, "mode", v, "ordered, strict or unordered")),
+            });
+            if let Some(x) = p.get("exclude") {
+                // ROLE:FROM:TO or event:NAME:FROM:TO, comma-separated (0-based step indexes).
+                for part in x.split(',') {
+                    let fields: Vec<&str> = part.trim().split(':').collect();
+                    let (event, a, b) = match fields.as_slice() {
+                        [role, a, b] => (StepEvent::Role(role.to_string()), a, b),
+                        ["event", ev, a, b] => (StepEvent::Name(ev.to_string()), a, b),
+                        _ => {
+                            return Err(bad(
+                                name,
+                                "exclude",
+                                part,
+                                "ROLE:FROM:TO (0-based steps), e.g. remove_from_cart:1:2",
+                            ));
+                        }
+                    };
+                    let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) else {
+                        return Err(bad(
+                            name,
+                            "exclude",
+                            part,
+                            "ROLE:FROM:TO with whole-number steps",
+                        ));
+                    };
+                    f = f.exclude(event, a, b);
+                }
+            }
+            if let Some(c) = p.get("breakdown") {
+                f = f.breakdown(c, p.number("breakdown_limit", 10, "1 to 100")?);
+            }
+            f.compile(ctx)
         }
         "top-products" => {
             reports::top_products(ctx, &p.range()?, p.number("limit", 20, "1 to 100")?)

@@ -1,4 +1,5 @@
-//! Ordered conversion funnels, computed per person in one pass over their events.
+//! Conversion funnels: ordered (default), strict-order and unordered, with exclusions and
+//! breakdowns, computed per person from their events.
 //!
 //! The seed recipe's `minIf(timestamp, ...)` funnel is wrong twice: `minIf` over a non-Nullable
 //! DateTime returns 1970-01-01 (never NULL) when a step is missing, and comparing each step's
@@ -15,6 +16,21 @@
 //! linked to (identities table), else `anonymous_id`, so pre-login history joins the user.
 //! A person enters when step 0 happens in the range; later steps may complete after the range
 //! end as long as they are inside the window (Amplitude's rule; PostHog filters every step).
+//!
+//! Strict order, unordered funnels and exclusions evaluate every possible start event of a
+//! person instead (each start followed greedily: earliest next step event), which is exact for
+//! those rules at O(events²) per person:
+//! - strict: the steps must be consecutive in the person's whole event stream — any other event
+//!   in between ends the attempt; a repeated step-0 event starts a new attempt;
+//! - unordered: the number of different steps done within the window of any step event;
+//! - exclusion (event between step a and step b): an attempt is excluded when the event falls
+//!   strictly between its step-a and step-b events, or — without a step b — after step a and
+//!   inside the window; a person whose furthest step is reached only by excluded attempts
+//!   disappears from every step, one clean attempt reaching it keeps them.
+//!
+//! Breakdowns give each person one value: the first non-empty value of the column among their
+//! step events (first touch); the top N values by persons entering are kept, the rest is
+//! "Other".
 
 use super::Report;
 use super::ast::*;
@@ -62,12 +78,34 @@ impl Step {
     }
 }
 
-/// An ordered funnel: steps, conversion window, date range.
+/// How steps must follow each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FunnelMode {
+    /// In order, other events in between allowed.
+    #[default]
+    Ordered,
+    /// In order with nothing in between.
+    Strict,
+    /// Any order: counts how many different steps were done within the window.
+    Unordered,
+}
+
+/// An event that disqualifies an attempt when it happens between two steps (0-based indexes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exclusion {
+    pub event: StepEvent,
+    pub from_step: usize,
+    pub to_step: usize,
+}
+
+/// A conversion funnel: steps, mode, window, range, exclusions and breakdown.
 ///
 /// ```
-/// use chx::query::funnel::{Funnel, Step};
+/// use chx::query::funnel::{Funnel, FunnelMode, Step};
 /// let f = Funnel::new([Step::role("view_item"), Step::role("add_to_cart"), Step::role("purchase")])
-///     .window_days(7);
+///     .window_days(7)
+///     .mode(FunnelMode::Strict)
+///     .breakdown("country", 5);
 /// # let _ = f;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +113,9 @@ pub struct Funnel {
     pub(crate) steps: Vec<Step>,
     pub(crate) window_seconds: u64,
     pub(crate) range: DateRange,
+    pub(crate) mode: FunnelMode,
+    pub(crate) exclusions: Vec<Exclusion>,
+    pub(crate) breakdown: Option<(String, u32)>,
 }
 
 /// The default conversion window: 14 days.
@@ -86,6 +127,9 @@ impl Funnel {
             steps: steps.into_iter().collect(),
             window_seconds: DEFAULT_WINDOW_SECONDS,
             range: DateRange::default(),
+            mode: FunnelMode::Ordered,
+            exclusions: Vec::new(),
+            breakdown: None,
         }
     }
 
@@ -108,6 +152,28 @@ impl Funnel {
         self
     }
 
+    pub fn mode(mut self, mode: FunnelMode) -> Funnel {
+        self.mode = mode;
+        self
+    }
+
+    /// Exclude attempts with `event` strictly between step `from_step` and step `to_step`
+    /// (0-based; `from_step < to_step < steps`).
+    pub fn exclude(mut self, event: StepEvent, from_step: usize, to_step: usize) -> Funnel {
+        self.exclusions.push(Exclusion {
+            event,
+            from_step,
+            to_step,
+        });
+        self
+    }
+
+    /// Break down by an events-table column (first touch), keeping the top `limit` values.
+    pub fn breakdown(mut self, column: &str, limit: u32) -> Funnel {
+        self.breakdown = Some((column.into(), limit));
+        self
+    }
+
     /// The seed API's e-commerce funnel: view_item → add_to_cart → view_cart → begin_checkout →
     /// add_payment_info → purchase.
     pub fn ecommerce() -> Funnel {
@@ -124,17 +190,55 @@ impl Funnel {
         )
     }
 
-    /// Compile to one row per step: `step`, `name`, `count`, `percentage` (of the previous
-    /// step; 100 for step 1), `pct_of_first`, `avg_seconds_from_previous`,
-    /// `median_seconds_from_previous`.
-    pub fn compile(&self, ctx: &Context) -> Result<Report, Error> {
-        const NAME: &str = "funnel";
-        if self.steps.is_empty() || self.steps.len() > 32 {
+    fn check(&self) -> Result<(), Error> {
+        let n = self.steps.len();
+        if n == 0 || n > 30 {
             return Err(Error::Report {
-                message: format!("a funnel needs 1 to 32 steps, got {}", self.steps.len()),
+                message: format!("a funnel needs 1 to 30 steps, got {n}"),
                 help: "list the steps in order".into(),
             });
         }
+        if self.exclusions.len() > 16 {
+            return Err(Error::Report {
+                message: "at most 16 exclusions".into(),
+                help: "combine events into one exclusion by role".into(),
+            });
+        }
+        for e in &self.exclusions {
+            if e.from_step >= e.to_step || e.to_step >= n {
+                return Err(Error::Report {
+                    message: format!(
+                        "exclusion between steps {} and {} is not a range of this {n}-step funnel",
+                        e.from_step, e.to_step
+                    ),
+                    help: "exclusions need 0 <= from_step < to_step < number of steps (0-based)"
+                        .into(),
+                });
+            }
+            if self.mode != FunnelMode::Ordered {
+                return Err(Error::Report {
+                    message: "exclusions apply to ordered funnels".into(),
+                    help: "use mode ordered with exclusions".into(),
+                });
+            }
+        }
+        if let Some((_, limit)) = &self.breakdown
+            && !(1..=100).contains(limit)
+        {
+            return Err(Error::Report {
+                message: format!("breakdown limit must be 1 to 100, got {limit}"),
+                help: "e.g. 10".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Compile to one row per step (per breakdown value first, when broken down): `step`,
+    /// `name`, `count`, `percentage` (of the previous step; 100 for step 1), `pct_of_first`,
+    /// `avg_seconds_from_previous`, `median_seconds_from_previous` (NULL for unordered funnels).
+    pub fn compile(&self, ctx: &Context) -> Result<Report, Error> {
+        const NAME: &str = "funnel";
+        self.check()?;
         let (mut params, _, _) = ctx.range_params(&self.range)?;
         params.push(Param::new(
             "window_ms",
@@ -142,16 +246,18 @@ impl Funnel {
             ParamValue::Int(self.window_seconds as i64 * 1000),
         ));
         let n = self.steps.len() as i64;
-
-        // The bit mask of steps each event matches.
-        let mut mask: Option<Expr> = None;
-        for (k, step) in self.steps.iter().enumerate() {
-            let names = match &step.event {
+        let matches = |ev: &StepEvent| -> Result<Expr, Error> {
+            let names = match ev {
                 StepEvent::Role(r) => ctx.role_events(NAME, r)?,
                 StepEvent::Name(n) => vec![n.clone()],
             };
-            let mut cond = path(&["e", &ctx.event_column_name()])
-                .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect()));
+            Ok(path(&["e", &ctx.event_column_name()])
+                .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
+        };
+        // The bit mask of steps (bits 0..n) and exclusions (bits 32..) each event matches.
+        let mut bits = Vec::new();
+        for (k, step) in self.steps.iter().enumerate() {
+            let mut cond = matches(&step.event)?;
             for (i, (key, value)) in step.properties.iter().enumerate() {
                 let pname = format!("step{k}_prop{i}");
                 params.push(Param::new(
@@ -159,11 +265,13 @@ impl Funnel {
                     "String",
                     ParamValue::String(value.clone()),
                 ));
-                let props = ctx.properties_column();
                 cond = cond.and(
                     func(
                         "arrayElement",
-                        [path(&["e", &props]), Expr::Str(key.clone())],
+                        [
+                            path(&["e", &ctx.properties_column()]),
+                            Expr::Str(key.clone()),
+                        ],
                     )
                     .eq(Expr::Param {
                         name: pname,
@@ -171,19 +279,28 @@ impl Funnel {
                     }),
                 );
             }
-            let bit = func("multiply", [func("toUInt64", [cond]), Expr::Int(1i64 << k)]);
-            mask = Some(match mask {
-                None => bit,
-                Some(m) => m + bit,
-            });
+            bits.push(func(
+                "multiply",
+                [func("toUInt64", [cond]), Expr::Int(1i64 << k)],
+            ));
         }
-        let mask = mask.expect("at least one step");
+        for (x, e) in self.exclusions.iter().enumerate() {
+            bits.push(func(
+                "multiply",
+                [
+                    func("toUInt64", [matches(&e.event)?]),
+                    Expr::Int(1i64 << (32 + x)),
+                ],
+            ));
+        }
+        let mask = bits
+            .into_iter()
+            .reduce(|a, b| a + b)
+            .expect("at least one step");
         let ts = path(&["e", "timestamp"]);
         ctx.column(NAME, "timestamp")?;
         ctx.column(NAME, "user_id")?;
         ctx.column(NAME, "anonymous_id")?;
-        let identity = ctx.identity_cte()?;
-        let person = ctx.person("e", "i");
         let range_start = Expr::Param {
             name: "range_start".into(),
             ty: "DateTime64(3, 'UTC')".into(),
@@ -196,10 +313,21 @@ impl Funnel {
             name: "window_ms".into(),
             ty: "Int64".into(),
         };
-        let steps = Select::new()
-            .item(person.alias("person"))
+        let bd = match &self.breakdown {
+            Some((c, _)) => func(
+                "toString",
+                [{
+                    ctx.column(NAME, c)?;
+                    path(&["e", c])
+                }],
+            ),
+            None => str_lit(""),
+        };
+        let mut steps = Select::new()
+            .item(ctx.person("e", "i").alias("person"))
             .item(func("toUnixTimestamp64Milli", [ts.clone()]).alias("ms"))
             .item(mask.alias("mask"))
+            .item(bd.alias("bd"))
             .from(ctx.events()?.aliased("e"))
             .join(
                 JoinKind::LeftAny,
@@ -210,89 +338,100 @@ impl Funnel {
             .filter(ts.lt(func(
                 "addMilliseconds",
                 [range_end.clone(), window_ms.clone()],
-            )))
-            .filter(col("mask").ne(int(0)));
-
-        // acc[k+1]: the attempt (start, step times...) that reached step k; x = (ms, mask).
+            )));
+        // Strict funnels must see every event of the person: anything else breaks an attempt.
+        if self.mode != FunnelMode::Strict {
+            steps = steps.filter(col("mask").ne(int(0)));
+        }
+        let end_ms = func("toUnixTimestamp64Milli", [range_end]);
         let x_ms = func("tupleElement", [col("x"), int(1)]);
         let x_mask = func("tupleElement", [col("x"), int(2)]);
-        let acc_at = |i: Expr| func("arrayElement", [col("acc"), i]);
-        let prev = acc_at(col("k"));
-        let cur = acc_at(col("k") + int(1));
-        let first = |a: Expr| func("arrayElement", [a, int(1)]);
-        let last = |a: Expr| func("arrayElement", [a, int(-1)]);
-        let starts_here = col("k")
-            .eq(int(0))
-            .and(x_ms.clone().lt(func("toUnixTimestamp64Milli", [range_end])));
-        let extends = col("k")
-            .gt(int(0))
-            .and(func("notEmpty", [prev.clone()]))
-            .and((x_ms.clone() - first(prev.clone())).le(window_ms))
-            .and(x_ms.clone().ge(last(prev.clone())));
-        let candidate = func("arrayPushBack", [prev.clone(), x_ms.clone()]);
-        let better = func("empty", [cur.clone()]).or(first(prev).gt(first(cur.clone())));
-        let new_level = func(
+        let step_bits = Expr::Int((1i64 << n) - 1);
+        // Same millisecond: lower steps first, then everything else.
+        let order_key = func(
             "if",
             [
-                func("bitTest", [x_mask.clone(), col("k")])
-                    .and(starts_here.clone().or(extends.clone())),
+                func("bitAnd", [x_mask.clone(), step_bits.clone()]).eq(int(0)),
+                Expr::Int(1i64 << 40),
                 func(
-                    "if",
-                    [
-                        col("k").eq(int(0)),
-                        Expr::Array(vec![x_ms.clone()]),
-                        func("if", [better, candidate, cur.clone()]),
-                    ],
+                    "bitAnd",
+                    [x_mask.clone(), func("bitNot", [x_mask.clone()]) + int(1)],
                 ),
-                cur,
             ],
-        );
-        let step_fn = lambda(
-            &["acc", "x"],
-            func(
-                "arrayMap",
-                [lambda(&["k"], new_level), func("range", [int(n)])],
-            ),
-        );
-        // Same millisecond: lower steps first, so "two steps at one timestamp" converts.
-        let lowest_bit = func(
-            "bitAnd",
-            [x_mask.clone(), func("bitNot", [x_mask]) + int(1)],
         );
         let history = func(
             "arraySort",
             [
-                lambda(&["x"], Expr::Tuple(vec![x_ms, lowest_bit])),
+                lambda(&["x"], Expr::Tuple(vec![x_ms.clone(), order_key])),
                 func("groupArray", [Expr::Tuple(vec![col("ms"), col("mask")])]),
             ],
         );
-        let empty_levels = func(
-            "arrayResize",
-            [Expr::Array(vec![func("emptyArrayInt64", [])]), int(n)],
+        let bd_first = func(
+            "argMinIf",
+            [
+                col("bd"),
+                col("ms"),
+                col("bd")
+                    .ne(str_lit(""))
+                    .and(func("bitAnd", [col("mask"), step_bits.clone()]).ne(int(0))),
+            ],
         );
-        let people = Select::new()
-            .item(col("person"))
-            .item(func("arrayFold", [step_fn, history, empty_levels]).alias("levels"))
-            .from(TableRef::cte("steps"))
-            .group_by([col("person")]);
-        let reached = Select::new()
-            .item(col("person"))
-            .item(
-                func(
-                    "arrayCount",
-                    [lambda(&["a"], func("notEmpty", [col("a")])), col("levels")],
+        let fast = self.mode == FunnelMode::Ordered && self.exclusions.is_empty();
+        let people = if fast {
+            Select::new()
+                .item(col("person"))
+                .item(bd_first.alias("bd"))
+                .item(
+                    func(
+                        "arrayFold",
+                        [
+                            self.fold_step(n, &x_ms, &x_mask, &end_ms, &window_ms),
+                            history,
+                            func(
+                                "arrayResize",
+                                [Expr::Array(vec![func("emptyArrayInt64", [])]), int(n)],
+                            ),
+                        ],
+                    )
+                    .alias("levels"),
                 )
-                .alias("level"),
-            )
-            .item(
-                func(
-                    "arrayElement",
-                    [col("levels"), func("greatest", [col("level"), int(1)])],
+                .from(TableRef::cte("steps"))
+                .group_by([col("person")])
+        } else {
+            Select::new()
+                .item(col("person"))
+                .item(bd_first.alias("bd"))
+                .item(history.alias("ev"))
+                .from(TableRef::cte("steps"))
+                .group_by([col("person")])
+        };
+        let reached = if fast {
+            Select::new()
+                .item(col("person"))
+                .item(col("bd"))
+                .item(
+                    func(
+                        "arrayCount",
+                        [lambda(&["a"], func("notEmpty", [col("a")])), col("levels")],
+                    )
+                    .alias("level"),
                 )
-                .alias("times"),
-            )
-            .from(TableRef::cte("people"));
+                .item(
+                    func(
+                        "arrayElement",
+                        [col("levels"), func("greatest", [col("level"), int(1)])],
+                    )
+                    .alias("times"),
+                )
+                .from(TableRef::cte("people"))
+        } else {
+            self.per_start(n, &end_ms, &window_ms)
+        };
         let names: Vec<Expr> = self.steps.iter().map(|s| Expr::Str(s.label())).collect();
+        let (group, partition): (Vec<Expr>, Vec<Expr>) = match &self.breakdown {
+            Some(_) => (vec![col("breakdown"), col("step")], vec![col("breakdown")]),
+            None => (vec![col("step")], vec![]),
+        };
         let count = func("countIf", [col("level").ge(col("step"))]);
         let delta = (func("arrayElement", [col("times"), col("step")])
             - func("arrayElement", [col("times"), col("step") - int(1)]))
@@ -301,13 +440,13 @@ impl Funnel {
         let whole = Some("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING");
         let prev_count = Expr::Over {
             func: Box::new(func("lagInFrame", [count.clone(), int(1), count.clone()])),
-            partition_by: vec![],
+            partition_by: partition.clone(),
             order_by: vec![asc(col("step"))],
             frame: whole,
         };
         let first_count = Expr::Over {
             func: Box::new(func("first_value", [count.clone()])),
-            partition_by: vec![],
+            partition_by: partition,
             order_by: vec![asc(col("step"))],
             frame: whole,
         };
@@ -321,17 +460,10 @@ impl Funnel {
                 ],
             )
         };
-        let query = Select::new()
-            .with("identity", identity)
-            .with("steps", steps)
-            .with("people", people)
-            .with("reached", reached)
-            .item(col("step"))
-            .item(func("arrayElement", [Expr::Array(names), col("step")]).alias("name"))
-            .item(count.clone().alias("count"))
-            .item(pct(prev_count).alias("percentage"))
-            .item(pct(first_count).alias("pct_of_first"))
-            .item(
+        let (avg, median) = if self.mode == FunnelMode::Unordered {
+            (Expr::Raw("NULL".into()), Expr::Raw("NULL".into()))
+        } else {
+            (
                 func(
                     "if",
                     [
@@ -339,10 +471,7 @@ impl Funnel {
                         Expr::Float(0.0),
                         func("avgIf", [delta.clone(), has_prev.clone()]),
                     ],
-                )
-                .alias("avg_seconds_from_previous"),
-            )
-            .item(
+                ),
                 func(
                     "if",
                     [
@@ -354,17 +483,318 @@ impl Funnel {
                             [delta, has_prev],
                         ),
                     ],
-                )
-                .alias("median_seconds_from_previous"),
+                ),
             )
+        };
+        let mut query = Select::new()
+            .with("identity", ctx.identity_cte()?)
+            .with("steps", steps)
+            .with("people", people)
+            .with("reached", reached);
+        if let Some((_, limit)) = &self.breakdown {
+            let top = Select::new()
+                .item(col("bd"))
+                .from(TableRef::cte("reached"))
+                .filter(col("level").ge(int(1)))
+                .group_by([col("bd")])
+                .order_by([desc(func("count", [])), asc(col("bd"))])
+                .limit(int(*limit as i64));
+            query = query.with("top", top).item(
+                func(
+                    "if",
+                    [col("bd").in_(col("top")), col("bd"), str_lit("Other")],
+                )
+                .alias("breakdown"),
+            );
+        }
+        let query = query
+            .item(col("step"))
+            .item(func("arrayElement", [Expr::Array(names), col("step")]).alias("name"))
+            .item(count.clone().alias("count"))
+            .item(pct(prev_count).alias("percentage"))
+            .item(pct(first_count).alias("pct_of_first"))
+            .item(avg.alias("avg_seconds_from_previous"))
+            .item(median.alias("median_seconds_from_previous"))
             .from(TableRef::cte("reached"))
             .array_join(func("range", [int(1), int(n + 1)]).alias("step"))
-            .group_by([col("step")])
-            .order_by([asc(col("step"))]);
+            .group_by(group.clone())
+            .order_by(group.into_iter().map(asc));
         Ok(Report {
             name: NAME.into(),
             query,
             params,
         })
+    }
+
+    /// The ordered fold: `acc[k+1]` is the latest-starting attempt that reached step k.
+    fn fold_step(
+        &self,
+        n: i64,
+        x_ms: &Expr,
+        x_mask: &Expr,
+        end_ms: &Expr,
+        window_ms: &Expr,
+    ) -> Expr {
+        let acc_at = |i: Expr| func("arrayElement", [col("acc"), i]);
+        let prev = acc_at(col("k"));
+        let cur = acc_at(col("k") + int(1));
+        let first = |a: Expr| func("arrayElement", [a, int(1)]);
+        let last = |a: Expr| func("arrayElement", [a, int(-1)]);
+        let starts_here = col("k").eq(int(0)).and(x_ms.clone().lt(end_ms.clone()));
+        let extends = col("k")
+            .gt(int(0))
+            .and(func("notEmpty", [prev.clone()]))
+            .and((x_ms.clone() - first(prev.clone())).le(window_ms.clone()))
+            .and(x_ms.clone().ge(last(prev.clone())));
+        let candidate = func("arrayPushBack", [prev.clone(), x_ms.clone()]);
+        let better = func("empty", [cur.clone()]).or(first(prev).gt(first(cur.clone())));
+        let new_level = func(
+            "if",
+            [
+                func("bitTest", [x_mask.clone(), col("k")]).and(starts_here.or(extends)),
+                func(
+                    "if",
+                    [
+                        col("k").eq(int(0)),
+                        Expr::Array(vec![x_ms.clone()]),
+                        func("if", [better, candidate, cur.clone()]),
+                    ],
+                ),
+                cur,
+            ],
+        );
+        lambda(
+            &["acc", "x"],
+            func(
+                "arrayMap",
+                [lambda(&["k"], new_level), func("range", [int(n)])],
+            ),
+        )
+    }
+
+    /// Every start event followed greedily; the person's level and times from their attempts.
+    fn per_start(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Select {
+        let ev_at = |i: Expr, field: i64| {
+            func(
+                "tupleElement",
+                [func("arrayElement", [col("ev"), i]), int(field)],
+            )
+        };
+        let x_ms = func("tupleElement", [col("x"), int(1)]);
+        let x_mask = func("tupleElement", [col("x"), int(2)]);
+        let t0 = ev_at(col("i"), 1);
+        let in_window = (x_ms.clone() - t0.clone()).le(window_ms.clone());
+        let later = func("arraySlice", [col("ev"), col("i") + int(1)]);
+        let step_bits = Expr::Int((1i64 << n) - 1);
+        let times_of = |a: Expr| func("tupleElement", [a, int(1)]);
+        let (is_start, attempt) = match self.mode {
+            FunnelMode::Ordered => {
+                let len = func("length", [col("acc")]);
+                let grow = len
+                    .clone()
+                    .lt(int(n))
+                    .and(func("bitTest", [x_mask.clone(), len]))
+                    .and(in_window.clone())
+                    .and(x_ms.clone().ge(func("arrayElement", [col("acc"), int(-1)])));
+                (
+                    func("bitTest", [ev_at(col("i"), 2), int(0)]),
+                    func(
+                        "arrayFold",
+                        [
+                            lambda(
+                                &["acc", "x"],
+                                func(
+                                    "if",
+                                    [
+                                        grow,
+                                        func("arrayPushBack", [col("acc"), x_ms.clone()]),
+                                        col("acc"),
+                                    ],
+                                ),
+                            ),
+                            later,
+                            Expr::Array(vec![t0.clone()]),
+                        ],
+                    ),
+                )
+            }
+            FunnelMode::Strict => {
+                let times = func("tupleElement", [col("acc"), int(1)]);
+                let len = func("length", [times.clone()]);
+                let grow = func("tupleElement", [col("acc"), int(2)])
+                    .and(len.clone().lt(int(n)))
+                    .and(func("bitTest", [x_mask.clone(), len]))
+                    .and(in_window.clone());
+                let done = func("length", [times.clone()]).ge(int(n));
+                (
+                    func("bitTest", [ev_at(col("i"), 2), int(0)]),
+                    times_of(func(
+                        "arrayFold",
+                        [
+                            lambda(
+                                &["acc", "x"],
+                                func(
+                                    "if",
+                                    [
+                                        grow,
+                                        Expr::Tuple(vec![
+                                            func("arrayPushBack", [times.clone(), x_ms.clone()]),
+                                            int(1),
+                                        ]),
+                                        func(
+                                            "if",
+                                            [done, col("acc"), Expr::Tuple(vec![times, int(0)])],
+                                        ),
+                                    ],
+                                ),
+                            ),
+                            later,
+                            Expr::Tuple(vec![Expr::Array(vec![t0.clone()]), int(1)]),
+                        ],
+                    )),
+                )
+            }
+            FunnelMode::Unordered => {
+                // The steps done in [t0, t0 + window], as bits; "times" has one entry per step so
+                // the level is its length (times between steps are not defined here).
+                let union = func(
+                    "arrayReduce",
+                    [
+                        str_lit("groupBitOr"),
+                        func(
+                            "arrayMap",
+                            [
+                                lambda(&["x"], func("bitAnd", [x_mask.clone(), step_bits.clone()])),
+                                func(
+                                    "arrayFilter",
+                                    [
+                                        lambda(
+                                            &["x"],
+                                            x_ms.clone().ge(t0.clone()).and(in_window.clone()),
+                                        ),
+                                        col("ev"),
+                                    ],
+                                ),
+                            ],
+                        ),
+                    ],
+                );
+                (
+                    func("bitAnd", [ev_at(col("i"), 2), step_bits.clone()]).ne(int(0)),
+                    func(
+                        "arrayResize",
+                        [Expr::Array(vec![t0.clone()]), func("bitCount", [union])],
+                    ),
+                )
+            }
+        };
+        // Exclusions: strictly after step a, and before step b or (without it) inside the window.
+        let mut excluded = Vec::new();
+        for (x, e) in self.exclusions.iter().enumerate() {
+            let a = Expr::Int(e.from_step as i64 + 1);
+            let b = Expr::Int(e.to_step as i64 + 1);
+            let t = |i: Expr| func("arrayElement", [col("t"), i]);
+            let cond = func("bitTest", [x_mask.clone(), Expr::Int(32 + x as i64)])
+                .and(func("length", [col("t")]).ge(a.clone()))
+                .and(x_ms.clone().gt(t(a)))
+                .and(func(
+                    "if",
+                    [
+                        func("length", [col("t")]).ge(b.clone()),
+                        x_ms.clone().lt(t(b)),
+                        (x_ms.clone() - t(Expr::Int(1))).le(window_ms.clone()),
+                    ],
+                ));
+            excluded.push(func("arrayExists", [lambda(&["x"], cond), col("ev")]));
+        }
+        let clean = excluded
+            .into_iter()
+            .reduce(Expr::or)
+            .map_or(Expr::Int(1), |e| func("not", [e]));
+        let starts = func(
+            "arrayFilter",
+            [
+                lambda(&["i"], is_start.and(t0.lt(end_ms.clone()))),
+                func("arrayEnumerate", [col("ev")]),
+            ],
+        );
+        // (times, clean) per start, oldest start first.
+        let attempts = func(
+            "arrayMap",
+            [
+                lambda(
+                    &["i"],
+                    func(
+                        "arrayMap",
+                        [
+                            lambda(&["t"], Expr::Tuple(vec![col("t"), clean])),
+                            Expr::Array(vec![attempt]),
+                        ],
+                    ),
+                ),
+                starts,
+            ],
+        );
+        let flat = func("arrayFlatten", [attempts]);
+        let len_of = |a: &str| func("length", [func("tupleElement", [col(a), int(1)])]);
+        let max_all = func(
+            "arrayMax",
+            [func(
+                "arrayMap",
+                [
+                    lambda(&["a"], len_of("a")),
+                    func(
+                        "arrayPushBack",
+                        [
+                            col("attempts"),
+                            Expr::Tuple(vec![func("emptyArrayInt64", []), int(1)]),
+                        ],
+                    ),
+                ],
+            )],
+        );
+        let max_clean = func(
+            "arrayMax",
+            [func(
+                "arrayMap",
+                [
+                    lambda(
+                        &["a"],
+                        func(
+                            "if",
+                            [
+                                func("tupleElement", [col("a"), int(2)]),
+                                len_of("a"),
+                                int(0),
+                            ],
+                        ),
+                    ),
+                    func(
+                        "arrayPushBack",
+                        [
+                            col("attempts"),
+                            Expr::Tuple(vec![func("emptyArrayInt64", []), int(1)]),
+                        ],
+                    ),
+                ],
+            )],
+        );
+        let best = func(
+            "arrayLast",
+            [
+                lambda(
+                    &["a"],
+                    func("tupleElement", [col("a"), int(2)]).and(len_of("a").eq(col("level"))),
+                ),
+                col("attempts"),
+            ],
+        );
+        Select::new()
+            .item(col("person"))
+            .item(col("bd"))
+            .item(flat.alias("attempts"))
+            .item(func("if", [max_clean.clone().ge(max_all), max_clean, int(0)]).alias("level"))
+            .item(func("tupleElement", [best, int(1)]).alias("times"))
+            .from(TableRef::cte("people"))
     }
 }
