@@ -163,11 +163,30 @@ fn bad_named_queries_point_at_the_problem() {
 fn funnel_parameters_reach_the_funnel() {
     let schema = common::ecommerce();
     let ctx = Context::new(&schema, None).unwrap();
-    let p = params(&[("steps", "view_item,add_to_cart,purchase"), ("mode", "strict"), ("breakdown", "country"), ("breakdown_limit", "3"), ("days", "7")]);
+    let p = params(&[
+        ("steps", "view_item,add_to_cart,purchase"),
+        ("mode", "strict"),
+        ("breakdown", "country"),
+        ("breakdown_limit", "3"),
+        ("days", "7"),
+    ]);
     let sql = catalog::build(&ctx, "funnel", &p).unwrap().sql();
     assert!(sql.contains("LIMIT 3") && sql.contains("'Other'"), "{sql}");
-    let p = params(&[("steps", "view_item,add_to_cart,purchase"), ("exclude", "remove_from_cart:1:2")]);
-    assert!(catalog::build(&ctx, "funnel", &p).unwrap().sql().contains("bitTest(tupleElement(x, 2), 32)"));
+    let p = params(&[
+        ("steps", "view_item,add_to_cart,purchase"),
+        ("exclude", "remove_from_cart:1:2"),
+    ]);
+    assert!(
+        catalog::build(&ctx, "funnel", &p)
+            .unwrap()
+            .sql()
+            .contains("bitTest(tupleElement(x, 2), 32)")
+    );
     let p = params(&[("exclude", "remove_from_cart:one:2")]);
-    assert!(catalog::build(&ctx, "funnel", &p).unwrap_err().to_string().contains("parameter `exclude`"));
+    assert!(
+        catalog::build(&ctx, "funnel", &p)
+            .unwrap_err()
+            .to_string()
+            .contains("parameter `exclude`")
+    );
 }

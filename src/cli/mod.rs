@@ -322,7 +322,22 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
                 values.insert(k.to_string(), v.to_string());
             }
-            let report = crate::query::catalog::build(&ctx, &report_name, &values)?;
+            let template = queries.join(format!("{name}.sql"));
+            let report = if template.is_file() {
+                let text = std::fs::read_to_string(&template).map_err(|source| Error::Io {
+                    path: template.clone(),
+                    source,
+                })?;
+                crate::query::template::render(
+                    &ctx,
+                    name,
+                    &template.display().to_string(),
+                    &text,
+                    &values,
+                )?
+            } else {
+                crate::query::catalog::build(&ctx, &report_name, &values)?
+            };
             if matches!(format, ReportFormat::Sql) {
                 print!("{}", report.to_sql_file());
                 for p in &report.params {
@@ -370,7 +385,47 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     source,
                 })?;
             }
-            println!("wrote {} SQL files to {}", named.len(), out.display());
+            let mut templates: Vec<PathBuf> = std::fs::read_dir(queries)
+                .map_err(|source| Error::Io {
+                    path: queries.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .collect();
+            templates.sort();
+            for t in &templates {
+                let text = std::fs::read_to_string(t).map_err(|source| Error::Io {
+                    path: t.clone(),
+                    source,
+                })?;
+                let stem = t
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let report = crate::query::template::render(
+                    &ctx,
+                    &stem,
+                    &t.display().to_string(),
+                    &text,
+                    &Default::default(),
+                )?;
+                let path = out.join(format!("{stem}.sql"));
+                let body = report.to_sql_file().replacen(
+                    &format!("-- chx report: {}", report.name),
+                    &format!("-- chx template: {stem}"),
+                    1,
+                );
+                std::fs::write(&path, body).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            println!(
+                "wrote {} SQL files to {}",
+                named.len() + templates.len(),
+                out.display()
+            );
             Ok(())
         }
         Command::Sql {

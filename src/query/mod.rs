@@ -18,6 +18,7 @@ pub mod named;
 mod orders;
 mod overview;
 pub mod reports;
+pub mod template;
 
 use serde::Serialize;
 

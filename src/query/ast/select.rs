@@ -213,11 +213,20 @@ pub struct Select {
     pub(crate) limit: Option<Expr>,
     pub(crate) settings: Vec<(String, String)>,
     pub(crate) union_all: Vec<Select>,
+    /// Text of a query chx did not build (a rendered template), printed as is.
+    pub(crate) raw: Option<String>,
 }
 
 impl Select {
     pub fn new() -> Select {
         Select::default()
+    }
+    /// A query given as text (a rendered, validated template).
+    pub fn raw(sql: String) -> Select {
+        Select {
+            raw: Some(sql),
+            ..Select::default()
+        }
     }
     pub fn with(mut self, name: &str, q: Select) -> Self {
         self.with.push((name.into(), q));
@@ -316,6 +325,9 @@ fn indent(s: &str) -> String {
 
 impl Display for Select {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(raw) = &self.raw {
+            return f.write_str(raw);
+        }
         let pretty = f.alternate();
         let mut out = String::new();
         let (nl, list_sep, list_start) = if pretty {
