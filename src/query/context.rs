@@ -33,6 +33,7 @@ pub struct Context<'s> {
     pub(crate) database: Option<String>,
     pub(crate) tz: Tz,
     pub(crate) now: DateTime<Utc>,
+    pub(crate) rollups: bool,
 }
 
 fn report_error(message: impl Into<String>, help: impl Into<String>) -> Error {
@@ -56,7 +57,16 @@ impl<'s> Context<'s> {
             database: database.map(str::to_string),
             tz,
             now: Utc::now(),
+            rollups: false,
         })
+    }
+
+    /// Let reports read rollup tables where one serves. Rollups sum every event written, so
+    /// this is right when purchases are deduplicated before they are stored (as `chx ingest`
+    /// does); with raw retries in the table, the event-scanning reports stay exact.
+    pub fn with_rollups(mut self, yes: bool) -> Self {
+        self.rollups = yes;
+        self
     }
 
     /// Pin "now" (for `days` ranges), so results are reproducible.

@@ -68,6 +68,15 @@ pub fn revenue_timeseries(
     const NAME: &str = "revenue_timeseries";
     let (params, _, _) = ctx.range_params(range)?;
     let tz = ctx.timezone();
+    if ctx.rollups
+        && let Some(query) = timeseries_from_rollup(ctx, granularity)?
+    {
+        return Ok(Report {
+            name: NAME.into(),
+            query,
+            params,
+        });
+    }
     let orders = counted_events(
         ctx,
         NAME,
@@ -347,4 +356,104 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         query,
         params,
     })
+}
+
+/// A rollup that serves revenue by day and currency: fed by the events table, a `toDate(timestamp)`
+/// Date dimension, `currency` and `event_type` dimensions, `sum(revenue)` and `count()`
+/// measures; only in UTC, since its days are UTC days.
+struct RevenueRollup<'a> {
+    table: &'a str,
+    day: &'a str,
+    revenue: &'a str,
+    count: &'a str,
+}
+
+fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
+    use crate::schema::ir::ViewKind;
+    if ctx.timezone() != "UTC" {
+        return None;
+    }
+    let events = ctx
+        .schema
+        .taxonomy
+        .as_ref()
+        .map_or("events", |t| t.table.as_str());
+    ctx.schema.views.iter().find_map(|v| {
+        let ViewKind::Rollup(r) = &v.kind else {
+            return None;
+        };
+        if v.source != events {
+            return None;
+        }
+        let dim = |expr: &str| {
+            r.dimensions
+                .iter()
+                .find(|d| d.expr.replace(' ', "") == expr)
+                .map(|d| d.name.as_str())
+        };
+        let day = dim("toDate(timestamp)")?;
+        dim("currency").filter(|n| *n == "currency")?;
+        dim("event_type").filter(|n| *n == "event_type")?;
+        let revenue = r
+            .measures
+            .iter()
+            .find(|m| m.agg == "sum" && m.expr.as_deref() == Some("revenue"))?
+            .name
+            .as_str();
+        let count = r.measures.iter().find(|m| m.agg == "count")?.name.as_str();
+        Some(RevenueRollup {
+            table: &v.target,
+            day,
+            revenue,
+            count,
+        })
+    })
+}
+
+fn timeseries_from_rollup(
+    ctx: &Context,
+    granularity: Granularity,
+) -> Result<Option<Select>, Error> {
+    const NAME: &str = "revenue_timeseries";
+    let Some(r) = find_revenue_rollup(ctx) else {
+        return Ok(None);
+    };
+    let day = col(r.day);
+    let bucket = |e: Expr| match granularity {
+        Granularity::Day => e,
+        Granularity::Week => func("toMonday", [e]),
+        Granularity::WeekSunday => func("toStartOfWeek", [e, int(0)]),
+        Granularity::Month => func("toStartOfMonth", [e]),
+    };
+    let start_day = func("toDate", [range_param("range_start")]);
+    let end_day = func("toDate", [range_param("range_end")]);
+    let fill = Fill {
+        from: bucket(start_day.clone()),
+        to: bucket(
+            end_day.clone()
+                - Expr::Interval {
+                    n: Box::new(int(1)),
+                    unit: "DAY",
+                },
+        ) + granularity.step(),
+        step: granularity.step(),
+    };
+    let query = Select::new()
+        .item(bucket(day.clone()).alias("date"))
+        .item(col("currency"))
+        .item(func("sumMerge", [col(r.revenue)]).alias("revenue"))
+        .item(func("countMerge", [col(r.count)]).alias("orders"))
+        .from(ctx.table(r.table)?)
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(day.clone().ge(start_day).and(day.lt(end_day)))
+        .group_by([col("date"), col("currency")])
+        .order_by([
+            asc(col("currency")),
+            OrderItem {
+                expr: col("date"),
+                desc: false,
+                fill: Some(fill),
+            },
+        ]);
+    Ok(Some(query))
 }
