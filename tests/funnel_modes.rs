@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chx::ddl::{self, DdlOptions};
-use chx::query::funnel::{Funnel, FunnelMode, Step, StepEvent};
+use chx::query::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
 use chx::query::{Context, DateRange};
 use serde_json::{Value, json};
 
@@ -237,6 +237,52 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
         ("US", 3, 0),
     ];
     assert_eq!(got, want.map(|(c, s, n)| (c.to_string(), s, n)).to_vec());
+
+    // Last touch: every carter's last value is JP; the one-person values tie and sort by value,
+    // so "" (b7, no country at all) takes the second place.
+    let rows = run(
+        &db,
+        &schema,
+        &three()
+            .breakdown("country", 2)
+            .breakdown_attribution(BreakdownAttribution::LastTouch),
+    );
+    let got: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_i64().unwrap(),
+                r[3].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("DE", 1, 1),
+        ("DE", 2, 0),
+        ("DE", 3, 0),
+        ("JP", 1, 4),
+        ("JP", 2, 4),
+        ("JP", 3, 0),
+        ("Other", 1, 3),
+        ("Other", 2, 0),
+        ("Other", 3, 0),
+    ];
+    assert_eq!(got, want.map(|(c, s, n)| (c.to_string(), s, n)).to_vec());
+    // The value on step 2 (add to cart): JP for carters, "" for the others.
+    let rows = run(
+        &db,
+        &schema,
+        &three()
+            .breakdown("country", 2)
+            .breakdown_attribution(BreakdownAttribution::Step(1)),
+    );
+    let firsts: Vec<(String, i64)> = rows
+        .iter()
+        .filter(|r| r[1] == json!(1))
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[3].as_i64().unwrap()))
+        .collect();
+    assert_eq!(firsts, vec![(String::new(), 4), ("JP".to_string(), 4)]);
 }
 
 /// Reference for the per-start rules (ordered with exclusions, strict, unordered).

@@ -9,7 +9,7 @@ use super::Report;
 use super::attribution::{self, Model};
 use super::cohorts::{self, CohortMode, Retention};
 use super::context::{Context, DateRange};
-use super::funnel::{Funnel, FunnelMode, Step, StepEvent};
+use super::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
 use super::reports::{self, Breakdown, Granularity};
 use crate::error::Error;
 
@@ -225,6 +225,21 @@ pub fn build(
             }
             if let Some(c) = p.get("breakdown") {
                 f = f.breakdown(c, p.number("breakdown_limit", 10, "1 to 100")?);
+                f = f.breakdown_attribution(match p.get("breakdown_attribution") {
+                    None | Some("first_touch") => BreakdownAttribution::FirstTouch,
+                    Some("last_touch") => BreakdownAttribution::LastTouch,
+                    Some(v) => match v.strip_prefix("step:").and_then(|k| k.parse().ok()) {
+                        Some(k) => BreakdownAttribution::Step(k),
+                        None => {
+                            return Err(bad(
+                                name,
+                                "breakdown_attribution",
+                                v,
+                                "first_touch, last_touch or step:N (0-based)",
+                            ));
+                        }
+                    },
+                });
             }
             f.compile(ctx)
         }

@@ -116,6 +116,19 @@ pub struct Funnel {
     pub(crate) mode: FunnelMode,
     pub(crate) exclusions: Vec<Exclusion>,
     pub(crate) breakdown: Option<(String, u32)>,
+    pub(crate) breakdown_attribution: BreakdownAttribution,
+}
+
+/// Which of a person's values a breakdown uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BreakdownAttribution {
+    /// The first non-empty value among the person's step events.
+    #[default]
+    FirstTouch,
+    /// The last non-empty value among the person's step events.
+    LastTouch,
+    /// The first non-empty value on an event of this step (0-based).
+    Step(usize),
 }
 
 /// The default conversion window: 14 days.
@@ -130,6 +143,7 @@ impl Funnel {
             mode: FunnelMode::Ordered,
             exclusions: Vec::new(),
             breakdown: None,
+            breakdown_attribution: BreakdownAttribution::FirstTouch,
         }
     }
 
@@ -171,6 +185,12 @@ impl Funnel {
     /// Break down by an events-table column (first touch), keeping the top `limit` values.
     pub fn breakdown(mut self, column: &str, limit: u32) -> Funnel {
         self.breakdown = Some((column.into(), limit));
+        self
+    }
+
+    /// Which value of a person the breakdown uses (default: first touch).
+    pub fn breakdown_attribution(mut self, a: BreakdownAttribution) -> Funnel {
+        self.breakdown_attribution = a;
         self
     }
 
@@ -221,6 +241,14 @@ impl Funnel {
                     help: "use mode ordered with exclusions".into(),
                 });
             }
+        }
+        if let BreakdownAttribution::Step(k) = self.breakdown_attribution
+            && k >= n
+        {
+            return Err(Error::Report {
+                message: format!("breakdown on step {k} of a {n}-step funnel"),
+                help: "steps are 0-based".into(),
+            });
         }
         if let Some((_, limit)) = &self.breakdown
             && !(1..=100).contains(limit)
@@ -366,14 +394,19 @@ impl Funnel {
                 func("groupArray", [Expr::Tuple(vec![col("ms"), col("mask")])]),
             ],
         );
+        let (pick, on) = match self.breakdown_attribution {
+            BreakdownAttribution::FirstTouch => ("argMinIf", step_bits.clone()),
+            BreakdownAttribution::LastTouch => ("argMaxIf", step_bits.clone()),
+            BreakdownAttribution::Step(k) => ("argMinIf", Expr::Int(1i64 << k)),
+        };
         let bd_first = func(
-            "argMinIf",
+            pick,
             [
                 col("bd"),
                 col("ms"),
                 col("bd")
                     .ne(str_lit(""))
-                    .and(func("bitAnd", [col("mask"), step_bits.clone()]).ne(int(0))),
+                    .and(func("bitAnd", [col("mask"), on]).ne(int(0))),
             ],
         );
         let fast = self.mode == FunnelMode::Ordered && self.exclusions.is_empty();
