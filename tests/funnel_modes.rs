@@ -258,9 +258,9 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
         })
         .collect();
     let want = [
-        ("DE", 1, 1),
-        ("DE", 2, 0),
-        ("DE", 3, 0),
+        ("", 1, 1),
+        ("", 2, 0),
+        ("", 3, 0),
         ("JP", 1, 4),
         ("JP", 2, 4),
         ("JP", 3, 0),
