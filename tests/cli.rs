@@ -252,7 +252,20 @@ fn report_prints_sql_with_parameter_values_and_build_writes_files() {
     );
 
     let dir = scratch("build");
-    let out = chx(&["build", "--out", dir.to_str().unwrap()]);
+    let store = scratch("build_store");
+    let out = chx(&[
+        "--store",
+        store.to_str().unwrap(),
+        "build",
+        "--check",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stdout).contains("(each accepted by ClickHouse's parser)"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let n = std::fs::read_dir(&dir).unwrap().count();
     let queries = std::fs::read_dir(common::repo_path("queries"))

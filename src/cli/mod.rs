@@ -95,6 +95,10 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         /// Pretend it is this instant (RFC 3339) when resolving `days` ranges.
         #[arg(long)]
         now: Option<String>,
+        /// Read rollup tables where one serves (right when purchases are deduplicated before
+        /// they are stored, as `chx ingest` does).
+        #[arg(long)]
+        use_rollups: bool,
     },
     /// Write one SQL file per named query (with a header listing its parameters) for backends
     /// that embed SQL.
@@ -103,6 +107,9 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         queries: PathBuf,
         #[arg(long, default_value = ".chx/sql")]
         out: PathBuf,
+        /// Also check every file with ClickHouse's own parser (needs the engine or --url).
+        #[arg(long)]
+        check: bool,
     },
     /// Run one SQL statement and print its result.
     Sql {
@@ -286,10 +293,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             format,
             queries,
             now,
+            use_rollups,
         } => {
             let s = load_schema(&cli.schema)?;
             let db = database(&cli, Some(&s));
-            let mut ctx = crate::query::Context::new(&s, db.as_deref())?;
+            let mut ctx = crate::query::Context::new(&s, db.as_deref())?.with_rollups(*use_rollups);
             if let Some(now) = now {
                 let t = chrono::DateTime::parse_from_rfc3339(now).map_err(|e| Error::Usage {
                     message: format!("--now `{now}`: {e}"),
@@ -359,7 +367,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             print!("{}", render(&rows, f));
             Ok(())
         }
-        Command::Build { queries, out } => {
+        Command::Build {
+            queries,
+            out,
+            check,
+        } => {
             let s = load_schema(&cli.schema)?;
             let db = database(&cli, Some(&s));
             let ctx = crate::query::Context::new(&s, db.as_deref())?;
@@ -421,8 +433,37 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     source,
                 })?;
             }
+            if *check {
+                let engine = connect(&cli, None)?;
+                for f in std::fs::read_dir(out)
+                    .map_err(|source| Error::Io {
+                        path: out.clone(),
+                        source,
+                    })?
+                    .flatten()
+                {
+                    let text = std::fs::read_to_string(f.path()).map_err(|source| Error::Io {
+                        path: f.path(),
+                        source,
+                    })?;
+                    let sql: String = text
+                        .lines()
+                        .filter(|l| !l.starts_with("-- "))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    engine.format_query(&sql).map_err(|e| Error::Report {
+                        message: format!("{}: {e}", f.path().display()),
+                        help: "fix the query or its template".into(),
+                    })?;
+                }
+            }
+            let checked = if *check {
+                " (each accepted by ClickHouse's parser)"
+            } else {
+                ""
+            };
             println!(
-                "wrote {} SQL files to {}",
+                "wrote {} SQL files to {}{checked}",
                 named.len() + templates.len(),
                 out.display()
             );

@@ -289,7 +289,8 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         .with("identity", ctx.identity_cte()?)
         .with("purchases", purchases)
         .with("firsts", firsts)
-        .with("sizes", sizes)
+        .with("sizes", sizes);
+    let cells = Select::new()
         .item(func("formatDateTime", [path(&["f", "cohort"]), str_lit("%Y-%m")]).alias("month"))
         .item(
             func(
@@ -316,12 +317,47 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
             TableRef::cte("sizes").aliased("z"),
             path(&["f", "cohort"]).eq(path(&["z", "cohort"])),
         )
-        .group_by([col("month"), col("months_since"), col("currency")])
-        .order_by([
-            desc(col("month")),
-            asc(col("months_since")),
-            asc(col("currency")),
-        ]);
+        .group_by([col("month"), col("months_since"), col("currency")]);
+    let cells_sorted = func(
+        "arraySort",
+        [func(
+            "groupArray",
+            [Expr::Tuple(vec![col("months_since"), col("revenue")])],
+        )],
+    );
+    let query = query
+        .with("cells", cells)
+        .item(col("month"))
+        .item(col("currency"))
+        .item(func("any", [col("users")]).alias("users"))
+        .item(
+            func(
+                "mapFromArrays",
+                [
+                    func(
+                        "arrayMap",
+                        [
+                            lambda(
+                                &["x"],
+                                func("toString", [func("tupleElement", [col("x"), int(1)])]),
+                            ),
+                            cells_sorted.clone(),
+                        ],
+                    ),
+                    func(
+                        "arrayMap",
+                        [
+                            lambda(&["x"], func("tupleElement", [col("x"), int(2)])),
+                            cells_sorted,
+                        ],
+                    ),
+                ],
+            )
+            .alias("revenue_by_month"),
+        )
+        .from(TableRef::cte("cells"))
+        .group_by([col("month"), col("currency")])
+        .order_by([desc(col("month")), asc(col("currency"))]);
     Ok(Report {
         name: NAME.into(),
         query,

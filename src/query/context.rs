@@ -271,3 +271,42 @@ impl<'s> Context<'s> {
             }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(yaml: &str) -> Schema {
+        crate::schema::from_source(&crate::diag::Source::new("t.yaml", yaml)).unwrap()
+    }
+
+    #[test]
+    fn days_are_clamped_to_retention_and_resolved_in_the_time_zone() {
+        let s = schema(
+            "timezone: Europe/Berlin\nretention_days: 10\ntables:\n  - name: events\n    columns: [{name: a, type: String}]\n    order_by: a\n",
+        );
+        let now = Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 0).unwrap(); // 01:30 on April 1st in Berlin
+        let ctx = Context::new(&s, None).unwrap().at(now);
+        let (params, start, end) = ctx.range_params(&DateRange::Days(90)).unwrap();
+        assert_eq!(
+            (start.to_string(), end.to_string()),
+            ("2026-03-23".to_string(), "2026-04-01".to_string())
+        );
+        // Berlin is UTC+1 before March 29th and UTC+2 after.
+        assert_eq!(
+            params[0].value,
+            ParamValue::String("2026-03-22 23:00:00.000".into())
+        );
+        assert_eq!(
+            params[1].value,
+            ParamValue::String("2026-04-01 22:00:00.000".into())
+        );
+        let err = ctx
+            .range_params(&DateRange::Between {
+                start: end,
+                end: start,
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("is after its end"));
+    }
+}
