@@ -11,7 +11,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange};
+use super::context::{Context, DateRange, range_param};
 use super::orders::{counted_events, counted_ids};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
@@ -107,14 +107,8 @@ pub fn attribution(
             TableRef::cte("identity").aliased("i"),
             ctx.identity_join("e", "i"),
         );
-    let range_start = Expr::Param {
-        name: "range_start".into(),
-        ty: "DateTime64(3, 'UTC')".into(),
-    };
-    let range_end = Expr::Param {
-        name: "range_end".into(),
-        ty: "DateTime64(3, 'UTC')".into(),
-    };
+    let range_start = range_param("range_start");
+    let range_end = range_param("range_end");
     let touches = Select::new()
         .item(ctx.person("e", "i").alias("person"))
         .item(func("toUnixTimestamp64Milli", [path(&["e", "timestamp"])]).alias("ms"))

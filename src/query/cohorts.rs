@@ -11,7 +11,7 @@ use chrono::Datelike;
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange};
+use super::context::{Context, DateRange, range_param};
 use super::funnel::StepEvent;
 use super::orders::counted_ids_of;
 use super::reports::Granularity;
@@ -80,23 +80,10 @@ impl Retention {
         const NAME: &str = "retention";
         let (params, _, _) = ctx.range_params(&self.range)?;
         let tz = ctx.timezone();
-        let matches = |ev: &StepEvent| -> Result<Expr, Error> {
-            let names = match ev {
-                StepEvent::Role(r) => ctx.role_events(NAME, r)?,
-                StepEvent::Name(n) => vec![n.clone()],
-            };
-            Ok(path(&["e", &ctx.event_column_name()])
-                .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
-        };
+        let matches = |ev: &StepEvent| ctx.matches_event(NAME, ev, "e");
         ctx.column(NAME, "timestamp")?;
-        let range_start = Expr::Param {
-            name: "range_start".into(),
-            ty: "DateTime64(3, 'UTC')".into(),
-        };
-        let range_end = Expr::Param {
-            name: "range_end".into(),
-            ty: "DateTime64(3, 'UTC')".into(),
-        };
+        let range_start = range_param("range_start");
+        let range_end = range_param("range_end");
         let ev = Select::new()
             .item(ctx.person("e", "i").alias("person"))
             .item(path(&["e", "timestamp"]).alias("ts"))
@@ -238,24 +225,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
     };
     let (params, _, _) = ctx.range_params(&range)?;
     let tz = ctx.timezone();
-    let all_txs = Select::new()
-        .item(ctx.column(NAME, "transaction_id")?)
-        .from(ctx.events()?)
-        .filter(ctx.is_role(NAME, "purchase")?);
-    let purchases = Select::new()
-        .item(ctx.person("e", "i").alias("person"))
-        .item(path(&["e", "timestamp"]).alias("ts"))
-        .item(path(&["e", "currency"]).alias("currency"))
-        .item(path(&["e", "revenue"]).alias("revenue"))
-        .from(ctx.events()?.aliased("e"))
-        .join(
-            JoinKind::LeftAny,
-            TableRef::cte("identity").aliased("i"),
-            ctx.identity_join("e", "i"),
-        )
-        .filter(ctx.is_role(NAME, "purchase")?)
-        .filter(path(&["e", "event_id"]).in_(col("counted")))
-        .limit_by(int(1), vec![path(&["e", "event_id"])]);
+    let (counted, purchases) = history_purchases(ctx, NAME)?;
     let firsts = Select::new()
         .item(col("person"))
         .item(func("toStartOfMonth", [func("min", [col("ts")]), str_lit(tz)]).alias("cohort"))
@@ -263,13 +233,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         .group_by([col("person")])
         .having(col("cohort").ge(func(
             "toStartOfMonth",
-            [
-                Expr::Param {
-                    name: "range_start".into(),
-                    ty: "DateTime64(3, 'UTC')".into(),
-                },
-                str_lit(tz),
-            ],
+            [range_param("range_start"), str_lit(tz)],
         )));
     let sizes = Select::new()
         .item(col("cohort"))
@@ -277,15 +241,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         .from(TableRef::cte("firsts"))
         .group_by([col("cohort")]);
     let query = Select::new()
-        .with(
-            "counted",
-            counted_ids_of(
-                ctx,
-                NAME,
-                &["purchase"],
-                Some(Expr::Subquery(Box::new(all_txs))),
-            )?,
-        )
+        .with("counted", counted)
         .with("identity", ctx.identity_cte()?)
         .with("purchases", purchases)
         .with("firsts", firsts)
@@ -371,23 +327,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
 /// `purchase_frequency` (orders per person).
 pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
     const NAME: &str = "lifetime_value";
-    let all_txs = Select::new()
-        .item(ctx.column(NAME, "transaction_id")?)
-        .from(ctx.events()?)
-        .filter(ctx.is_role(NAME, "purchase")?);
-    let purchases = Select::new()
-        .item(ctx.person("e", "i").alias("person"))
-        .item(path(&["e", "currency"]).alias("currency"))
-        .item(path(&["e", "revenue"]).alias("revenue"))
-        .from(ctx.events()?.aliased("e"))
-        .join(
-            JoinKind::LeftAny,
-            TableRef::cte("identity").aliased("i"),
-            ctx.identity_join("e", "i"),
-        )
-        .filter(ctx.is_role(NAME, "purchase")?)
-        .filter(path(&["e", "event_id"]).in_(col("counted")))
-        .limit_by(int(1), vec![path(&["e", "event_id"])]);
+    let (counted, purchases) = history_purchases(ctx, NAME)?;
     let per_person = Select::new()
         .item(col("person"))
         .item(col("currency"))
@@ -396,15 +336,7 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
         .from(TableRef::cte("purchases"))
         .group_by([col("person"), col("currency")]);
     let query = Select::new()
-        .with(
-            "counted",
-            counted_ids_of(
-                ctx,
-                NAME,
-                &["purchase"],
-                Some(Expr::Subquery(Box::new(all_txs))),
-            )?,
-        )
+        .with("counted", counted)
         .with("identity", ctx.identity_cte()?)
         .with("purchases", purchases)
         .with("per_person", per_person)
@@ -426,4 +358,34 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
         query,
         params: Vec::new(),
     })
+}
+
+/// Every counted purchase of all history with its stitched person: the `counted` and
+/// `purchases` CTEs of cohort and lifetime reports.
+fn history_purchases(ctx: &Context, report: &str) -> Result<(Select, Select), Error> {
+    let all_txs = Select::new()
+        .item(ctx.column(report, "transaction_id")?)
+        .from(ctx.events()?)
+        .filter(ctx.is_role(report, "purchase")?);
+    let counted = counted_ids_of(
+        ctx,
+        report,
+        &["purchase"],
+        Some(Expr::Subquery(Box::new(all_txs))),
+    )?;
+    let purchases = Select::new()
+        .item(ctx.person("e", "i").alias("person"))
+        .item(path(&["e", "timestamp"]).alias("ts"))
+        .item(path(&["e", "currency"]).alias("currency"))
+        .item(path(&["e", "revenue"]).alias("revenue"))
+        .from(ctx.events()?.aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        )
+        .filter(ctx.is_role(report, "purchase")?)
+        .filter(path(&["e", "event_id"]).in_(col("counted")))
+        .limit_by(int(1), vec![path(&["e", "event_id"])]);
+    Ok((counted, purchases))
 }

@@ -26,6 +26,14 @@ impl Default for DateRange {
     }
 }
 
+/// `{range_start:DateTime64(3, 'UTC')}` / `{range_end:…}`: the bounds every report's range becomes.
+pub(crate) fn range_param(name: &str) -> Expr {
+    Expr::Param {
+        name: name.into(),
+        ty: "DateTime64(3, 'UTC')".into(),
+    }
+}
+
 /// A schema bound to a database, a clock and a time zone: the input of every report builder.
 #[derive(Clone, Debug)]
 pub struct Context<'s> {
@@ -261,14 +269,23 @@ impl<'s> Context<'s> {
     /// `timestamp >= {range_start} AND timestamp < {range_end}`.
     pub(crate) fn in_range(&self, ts: Expr) -> Expr {
         ts.clone()
-            .ge(Expr::Param {
-                name: "range_start".into(),
-                ty: "DateTime64(3, 'UTC')".into(),
-            })
-            .and(ts.lt(Expr::Param {
-                name: "range_end".into(),
-                ty: "DateTime64(3, 'UTC')".into(),
-            }))
+            .ge(range_param("range_start"))
+            .and(ts.lt(range_param("range_end")))
+    }
+
+    /// `alias.event_type IN (...)` for a role's events or one event name.
+    pub(crate) fn matches_event(
+        &self,
+        report: &str,
+        event: &super::funnel::StepEvent,
+        alias: &str,
+    ) -> Result<Expr, Error> {
+        let names = match event {
+            super::funnel::StepEvent::Role(r) => self.role_events(report, r)?,
+            super::funnel::StepEvent::Name(n) => vec![n.clone()],
+        };
+        Ok(path(&[alias, &self.event_column_name()])
+            .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
     }
 }
 

@@ -34,7 +34,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange};
+use super::context::{Context, DateRange, range_param};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
@@ -274,14 +274,7 @@ impl Funnel {
             ParamValue::Int(self.window_seconds as i64 * 1000),
         ));
         let n = self.steps.len() as i64;
-        let matches = |ev: &StepEvent| -> Result<Expr, Error> {
-            let names = match ev {
-                StepEvent::Role(r) => ctx.role_events(NAME, r)?,
-                StepEvent::Name(n) => vec![n.clone()],
-            };
-            Ok(path(&["e", &ctx.event_column_name()])
-                .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
-        };
+        let matches = |ev: &StepEvent| ctx.matches_event(NAME, ev, "e");
         // The bit mask of steps (bits 0..n) and exclusions (bits 32..) each event matches.
         let mut bits = Vec::new();
         for (k, step) in self.steps.iter().enumerate() {
@@ -329,14 +322,8 @@ impl Funnel {
         ctx.column(NAME, "timestamp")?;
         ctx.column(NAME, "user_id")?;
         ctx.column(NAME, "anonymous_id")?;
-        let range_start = Expr::Param {
-            name: "range_start".into(),
-            ty: "DateTime64(3, 'UTC')".into(),
-        };
-        let range_end = Expr::Param {
-            name: "range_end".into(),
-            ty: "DateTime64(3, 'UTC')".into(),
-        };
+        let range_start = range_param("range_start");
+        let range_end = range_param("range_end");
         let window_ms = Expr::Param {
             name: "window_ms".into(),
             ty: "Int64".into(),

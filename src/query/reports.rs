@@ -3,7 +3,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange};
+use super::context::{Context, DateRange, range_param};
 use super::orders::{counted_events, counted_ids};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
@@ -48,13 +48,6 @@ impl Granularity {
                 unit: "MONTH",
             },
         }
-    }
-}
-
-fn range_param(name: &str) -> Expr {
-    Expr::Param {
-        name: name.into(),
-        ty: "DateTime64(3, 'UTC')".into(),
     }
 }
 
