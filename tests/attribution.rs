@@ -6,8 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chx::ddl::{self, DdlOptions};
+use chrono::{NaiveDate, TimeZone, Utc};
 use chx::query::attribution::{self, Model};
 use chx::query::{Context, DateRange};
 use serde_json::json;
@@ -33,13 +32,8 @@ const CHANNELS: [(&str, &str, &str); 4] = [
 ];
 
 fn fixture() -> Vec<Ev> {
-    let mut seed = 0x1234_5678_9ABC_DEF1u64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = common::Rng(0x1234_5678_9ABC_DEF1u64);
+    let mut rnd = |n: u64| rng.below(n);
     let base = Utc
         .with_ymd_and_hms(2026, 2, 1, 0, 0, 0)
         .unwrap()
@@ -100,19 +94,12 @@ fn fixture() -> Vec<Ev> {
 }
 
 fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>) {
-    let db = common::test_db(name);
-    let schema = common::ecommerce();
-    for s in ddl::compile(
-        &schema,
-        &DdlOptions::new().database(&db.name).if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db(name);
     let events = fixture();
     let body: String = events
         .iter()
         .map(|e| {
-            let ts = DateTime::<Utc>::from_timestamp_millis(e.ms).unwrap().format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+            let ts = common::ts_text(e.ms);
             json!({"event_id": e.id, "event_type": e.kind, "timestamp": ts, "user_id": e.user, "anonymous_id": e.anon, "transaction_id": e.tx,
                    "revenue": e.revenue, "currency": e.currency, "utm_campaign": e.channel.0, "utm_source": e.channel.1, "utm_medium": e.channel.2})
             .to_string()

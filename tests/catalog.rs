@@ -19,16 +19,7 @@ fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[test]
 fn every_catalogue_report_runs_on_the_engine() {
-    let db = common::test_db("catalogue");
-    let schema = common::ecommerce();
-    for s in chx::ddl::compile(
-        &schema,
-        &chx::ddl::DdlOptions::new()
-            .database(&db.name)
-            .if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db("catalogue");
     let text = std::fs::read_to_string(common::repo_path("schema/examples/events.ndjson")).unwrap();
     chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();

@@ -7,7 +7,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use chx::ddl::{self, DdlOptions};
 use chx::query::cohorts::{self, CohortMode, Retention};
 use chx::query::funnel::StepEvent;
 use chx::query::reports::Granularity;
@@ -27,13 +26,8 @@ struct P {
 }
 
 fn fixture() -> Vec<P> {
-    let mut seed = 0xDEAD_BEEF_CAFE_F00Du64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = common::Rng(0xDEAD_BEEF_CAFE_F00Du64);
+    let mut rnd = |n: u64| rng.below(n);
     let start = Utc
         .with_ymd_and_hms(2025, 10, 1, 0, 0, 0)
         .unwrap()
@@ -109,19 +103,12 @@ fn fixture() -> Vec<P> {
 }
 
 fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<P>) {
-    let db = common::test_db(name);
-    let schema = common::ecommerce();
-    for s in ddl::compile(
-        &schema,
-        &DdlOptions::new().database(&db.name).if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db(name);
     let events = fixture();
     let body: String = events
         .iter()
         .map(|e| {
-            let ts = DateTime::<Utc>::from_timestamp_millis(e.ms).unwrap().format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+            let ts = common::ts_text(e.ms);
             json!({"event_id": e.id, "event_type": e.kind, "timestamp": ts, "user_id": e.user, "anonymous_id": e.anon, "transaction_id": e.tx, "revenue": e.revenue, "currency": e.currency}).to_string() + "\n"
         })
         .collect();

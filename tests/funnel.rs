@@ -5,8 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use chx::ddl::{self, DdlOptions};
+use chrono::NaiveDate;
 use chx::query::funnel::{Funnel, Step};
 use chx::query::{Context, DateRange};
 use serde_json::{Value, json};
@@ -27,7 +26,7 @@ fn insert(db: &common::TestDb, events: &[E]) {
     let body: String = events
         .iter()
         .map(|e| {
-            let ts = DateTime::<Utc>::from_timestamp_millis(e.ms).unwrap().format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+            let ts = common::ts_text(e.ms);
             json!({"event_type": e.kind, "timestamp": ts, "user_id": e.user, "anonymous_id": e.anon, "transaction_id": if e.kind == "purchase" { format!("tx_{}_{}", e.user, e.ms) } else { String::new() }}).to_string() + "\n"
         })
         .collect();
@@ -37,14 +36,7 @@ fn insert(db: &common::TestDb, events: &[E]) {
 }
 
 fn setup(name: &str) -> (common::TestDb, chx::schema::Schema) {
-    let db = common::test_db(name);
-    let schema = common::ecommerce();
-    for s in ddl::compile(
-        &schema,
-        &DdlOptions::new().database(&db.name).if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db(name);
     (db, schema)
 }
 
@@ -324,13 +316,8 @@ fn reference(
 fn random_journeys_match_the_reference() {
     let (db, schema) = setup("funnel_random");
     let kinds = ["view_item", "add_to_cart", "begin_checkout", "purchase"];
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = common::Rng(0x2545_F491_4F6C_DD1Du64);
+    let mut rnd = |n: u64| rng.below(n);
     let users: Vec<&'static str> = (0..150)
         .map(|i| &*Box::leak(format!("u{i}").into_boxed_str()))
         .collect();

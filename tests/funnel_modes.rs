@@ -6,7 +6,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chx::ddl::{self, DdlOptions};
 use chx::query::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
 use chx::query::{Context, DateRange};
 use serde_json::{Value, json};
@@ -33,14 +32,7 @@ fn e(user: &str, kind: &'static str, ms: i64) -> E {
 }
 
 fn setup(name: &str, events: &[E]) -> (common::TestDb, chx::schema::Schema) {
-    let db = common::test_db(name);
-    let schema = common::ecommerce();
-    for s in ddl::compile(
-        &schema,
-        &DdlOptions::new().database(&db.name).if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db(name);
     let body: String = events
         .iter()
         .map(|e| {
@@ -391,13 +383,8 @@ fn random_journeys_match_the_reference_in_every_mode() {
         "search",
         "remove_from_cart",
     ];
-    let mut seed = 0x0123_4567_89AB_CDEFu64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = common::Rng(0x0123_4567_89AB_CDEFu64);
+    let mut rnd = |n: u64| rng.below(n);
     let mut events = Vec::new();
     for u in 0..200 {
         let mut ms = t("2026-02-27", 0, 0) + rnd(36 * 86_400) as i64 * 1000;

@@ -8,7 +8,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use chx::ddl::{self, DdlOptions};
 use chx::query::reports::{self, Breakdown, Granularity};
 use chx::query::{Context, DateRange, Report};
 use serde_json::{Value, json};
@@ -52,19 +51,7 @@ fn channel_of(person: &str) -> (&'static str, &'static str, &'static str) {
     CHANNELS[n % CHANNELS.len()]
 }
 
-/// A small deterministic generator (xorshift), so the fixture is the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::Rng;
 
 const START: &str = "2026-03-01";
 const END: &str = "2026-03-31";
@@ -263,14 +250,7 @@ struct Fixture {
 }
 
 fn load(name: &str) -> Fixture {
-    let db = common::test_db(name);
-    let schema = common::ecommerce();
-    for s in ddl::compile(
-        &schema,
-        &DdlOptions::new().database(&db.name).if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db(name);
     let events = fixture();
     let body: String = events
         .iter()
@@ -757,14 +737,7 @@ fn revenue_by_channel_matches_rust() {
 
 #[test]
 fn user_journey_follows_the_person_across_login() {
-    let db = common::test_db("user_journey");
-    let schema = common::ecommerce();
-    for s in ddl::compile(
-        &schema,
-        &DdlOptions::new().database(&db.name).if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db("user_journey");
     let rows = [
         json!({"event_id": "00000000-0000-4000-8000-000000000001", "event_type": "view_item", "timestamp": "2026-01-15 10:30:00.000", "anonymous_id": "anon_1", "items": [{"item_id": "sku_1", "item_name": "T-Shirt", "price": 2499, "quantity": 1}]}),
         json!({"event_id": "00000000-0000-4000-8000-000000000002", "event_type": "add_to_cart", "timestamp": "2026-01-15 10:31:00.000", "anonymous_id": "anon_1", "items": [{"item_id": "sku_1", "item_name": "", "price": 2499, "quantity": 1}]}),

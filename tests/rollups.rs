@@ -10,23 +10,9 @@ use serde_json::json;
 
 #[test]
 fn revenue_timeseries_from_the_rollup_equals_the_raw_version() {
-    let db = common::test_db("rollup_timeseries");
-    let schema = common::ecommerce();
-    for s in chx::ddl::compile(
-        &schema,
-        &chx::ddl::DdlOptions::new()
-            .database(&db.name)
-            .if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
-    let mut seed = 0xABCD_EF01_2345_6789u64;
-    let mut rnd = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let (db, schema) = common::shop_db("rollup_timeseries");
+    let mut rng = common::Rng(0xABCD_EF01_2345_6789u64);
+    let mut rnd = |n: u64| rng.below(n);
     let mut lines = Vec::new();
     for i in 0..400 {
         let day = 1 + rnd(60);

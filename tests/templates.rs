@@ -34,16 +34,7 @@ fn templates() -> Vec<(String, String)> {
 
 #[test]
 fn shipped_templates_render_run_and_are_snapshotted() {
-    let db = common::test_db("templates");
-    let schema = common::ecommerce();
-    for s in chx::ddl::compile(
-        &schema,
-        &chx::ddl::DdlOptions::new()
-            .database(&db.name)
-            .if_not_exists(true),
-    ) {
-        db.engine.run(s.to_statement()).unwrap();
-    }
+    let (db, schema) = common::shop_db("templates");
     let text = std::fs::read_to_string(common::repo_path("schema/examples/events.ndjson")).unwrap();
     chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();

@@ -129,3 +129,49 @@ pub fn assert_no_unreferenced_snapshots(group: &str, expected: &[String]) {
         dir.display()
     );
 }
+
+/// A fresh database named after the test with the shipped schema applied.
+pub fn shop_db(test_name: &str) -> (TestDb, Schema) {
+    let db = test_db(test_name);
+    let schema = ecommerce();
+    let opts = chx::ddl::DdlOptions::new()
+        .database(&db.name)
+        .if_not_exists(true);
+    for s in chx::ddl::compile(&schema, &opts) {
+        db.engine
+            .run(s.to_statement())
+            .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+    }
+    (db, schema)
+}
+
+/// Insert JSON objects into a table of the test database (bypassing ingest, traps included).
+pub fn insert(db: &TestDb, table: &str, rows: impl IntoIterator<Item = serde_json::Value>) {
+    let body: String = rows.into_iter().map(|r| r.to_string() + "\n").collect();
+    db.engine
+        .insert_json_rows(
+            &format!("{}.{}", quote::ident(&db.name), quote::ident(table)),
+            &body,
+        )
+        .unwrap();
+}
+
+/// `YYYY-MM-DD hh:mm:ss.fff` (UTC) for epoch milliseconds, as the events table takes it.
+pub fn ts_text(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+/// A small deterministic generator (xorshift) so fixtures are the same on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
