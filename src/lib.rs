@@ -44,6 +44,7 @@ pub mod diag;
 pub mod engine;
 pub mod error;
 pub mod ingest;
+pub mod migrate;
 pub mod query;
 pub mod schema;
 pub mod sql;

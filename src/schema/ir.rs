@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::taxonomy::Taxonomy;
 use super::types::ChType;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Schema {
     pub name: String,
     /// Database the tables live in unless a command says otherwise.
@@ -37,7 +37,7 @@ impl Schema {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     pub name: String,
     pub comment: Option<String>,
@@ -63,7 +63,7 @@ impl Table {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Column {
     pub name: String,
     pub ty: ChType,
@@ -97,7 +97,7 @@ impl Column {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ColumnDefault {
     None,
     Default(String),
@@ -105,7 +105,7 @@ pub enum ColumnDefault {
     Alias(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TableEngine {
     MergeTree,
     ReplacingMergeTree {
@@ -164,7 +164,7 @@ impl TableEngine {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Index {
     pub name: String,
     pub expr: String,
@@ -172,14 +172,14 @@ pub struct Index {
     pub granularity: u64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Projection {
     pub name: String,
     pub query: String,
 }
 
 /// A materialized view: reads inserts into `source`, writes rows into `target`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct View {
     pub name: String,
     pub source: String,
@@ -188,7 +188,7 @@ pub struct View {
     pub kind: ViewKind,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ViewKind {
     /// One target row per element of an array column.
     ExplodeArray {
@@ -215,28 +215,28 @@ pub enum ViewKind {
 }
 
 /// Where a table name stands in a hand-written SELECT, so the DDL compiler can qualify it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TableRef {
     pub table: String,
     pub offset: usize,
     pub len: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rollup {
     pub dimensions: Vec<Dimension>,
     pub measures: Vec<Measure>,
     pub filter: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Dimension {
     pub name: String,
     pub expr: String,
     pub ty: ChType,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measure {
     pub name: String,
     /// Aggregate function name, e.g. `sum`, `uniqExact`, `count`.

@@ -83,7 +83,7 @@ pub const PRESETS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Taxonomy {
     /// The table events are stored in and the columns that hold the type and free properties.
     pub table: String,
@@ -94,7 +94,7 @@ pub struct Taxonomy {
     pub roles: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventType {
     pub name: String,
     pub description: Option<String>,
@@ -105,7 +105,7 @@ pub struct EventType {
     pub properties: Vec<Property>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Property {
     pub name: String,
     pub ty: ChType,

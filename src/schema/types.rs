@@ -232,6 +232,21 @@ impl fmt::Display for ChType {
     }
 }
 
+/// Types travel as their ClickHouse text (state files, JSON output).
+impl serde::Serialize for ChType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ChType::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format!("type `{text}`: {}", e.message)))
+    }
+}
+
 struct Parser<'a> {
     s: &'a str,
     pos: usize,
