@@ -21,6 +21,9 @@ pub struct Step {
     pub unsafe_reason: Option<String>,
     /// Drops or narrows data: refused unless `--allow-destructive`.
     pub destructive: bool,
+    /// Resuming at this step must restart at that (0-based) step: a copy that failed
+    /// part-way has to start again from an empty table.
+    pub restart_at: Option<usize>,
 }
 
 impl Step {
@@ -29,6 +32,7 @@ impl Step {
             sql,
             unsafe_reason: None,
             destructive: false,
+            restart_at: None,
         }
     }
     fn destructive(sql: String, why: String) -> Step {
@@ -36,6 +40,7 @@ impl Step {
             sql,
             unsafe_reason: Some(why),
             destructive: true,
+            restart_at: None,
         }
     }
 }
@@ -511,11 +516,15 @@ fn rebuild(
         "rebuilds {} ({why}): copies every row into a new table and swaps it in",
         new.name
     );
+    let first = p.steps.len();
     p.steps.push(Step::destructive(
         format!("DROP TABLE IF EXISTS {}{cluster}", q(opts, &shadow)),
         why.clone(),
     ));
-    p.steps.push(Step::destructive(create, why.clone()));
+    p.steps.push(Step {
+        restart_at: Some(first),
+        ..Step::destructive(create, why.clone())
+    });
     let common: Vec<String> = new
         .columns
         .iter()
@@ -551,16 +560,19 @@ fn rebuild(
         })
         .map(|c| quote::ident(&c.name))
         .collect();
-    p.steps.push(Step::destructive(
-        format!(
-            "INSERT INTO {} ({}) SELECT {} FROM {}",
-            q(opts, &shadow),
-            targets.join(", "),
-            common.join(", "),
-            q(opts, &name)
-        ),
-        why.clone(),
-    ));
+    p.steps.push(Step {
+        restart_at: Some(first),
+        ..Step::destructive(
+            format!(
+                "INSERT INTO {} ({}) SELECT {} FROM {}",
+                q(opts, &shadow),
+                targets.join(", "),
+                common.join(", "),
+                q(opts, &name)
+            ),
+            why.clone(),
+        )
+    });
     p.steps.push(Step::destructive(
         format!(
             "EXCHANGE TABLES {} AND {}{cluster}",

@@ -5,6 +5,7 @@
 //! → files in `migrations/` (`NNNN_name.sql`, plus `schema.state.json`, the schema the latest
 //! migration produces, which the next `migrate new` diffs against).
 
+pub mod apply;
 pub mod diff;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::ddl::DdlOptions;
 use crate::error::Error;
 use crate::schema::Schema;
 
+pub use apply::{Applied, Migrator, Problem, verify};
 pub use diff::{Plan, Step, plan};
 
 /// The state file beside the migrations.
@@ -117,10 +119,14 @@ pub fn render(name: &str, version: u32, plan: &Plan) -> String {
         }
     }
     for (i, s) in plan.steps.iter().enumerate() {
+        let destructive = if s.destructive { " (destructive)" } else { "" };
+        let restart = s
+            .restart_at
+            .map(|j| format!(" (resume at step {})", j + 1))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "\n-- step {}{}\n{};\n",
+            "\n-- step {}{destructive}{restart}\n{};\n",
             i + 1,
-            if s.destructive { " (destructive)" } else { "" },
             s.sql
         ));
     }
