@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -39,14 +39,14 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Write the migrations to versions `from..upto` (0-based) into `dir`, for database `db`.
-fn write_range(dir: &PathBuf, db: &str, from: usize, upto: usize) {
+fn write_range(dir: &Path, db: &str, from: usize, upto: usize) {
     let opts = DdlOptions::new().database(db);
     for (i, v) in versions().iter().enumerate().take(upto).skip(from) {
         migrate::new_migration(dir, &format!("v{:02}", i + 1), v, &opts).unwrap();
     }
 }
 
-fn write(dir: &PathBuf, db: &str, upto: usize) {
+fn write(dir: &Path, db: &str, upto: usize) {
     write_range(dir, db, 0, upto);
 }
 
