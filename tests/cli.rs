@@ -307,3 +307,68 @@ fn report_runs_on_the_store() {
     assert_eq!(rows[0]["revenue"], 1950);
     assert_eq!(rows[0]["currency"], "EUR");
 }
+
+#[test]
+fn migrate_new_apply_status_and_drift_through_the_cli() {
+    let store = scratch("migrate_store");
+    let dir = scratch("migrate_dir");
+    let (s, d) = (store.to_str().unwrap(), dir.to_str().unwrap());
+    let out = chx(&["migrate", "new", "init", "--dir", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).ends_with("0001_init.sql\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = chx(&["migrate", "new", "again", "--dir", d]);
+    assert!(
+        text(&again.stdout).starts_with("nothing to migrate"),
+        "{}",
+        text(&again.stdout)
+    );
+    let out = chx(&["--store", s, "migrate", "apply", "--dir", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "applied 1 migration(s) to `shop`: 0001\n"
+    );
+    let out = chx(&["--store", s, "migrate", "status", "--dir", d]);
+    assert!(
+        text(&out.stdout).starts_with("0001 init"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).trim_end().ends_with("applied"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = chx(&["--store", s, "migrate", "verify", "--dir", d]);
+    assert_eq!(
+        text(&out.stdout),
+        "ok: 1 applied migration(s) match their files\n"
+    );
+    let out = chx(&["--store", s, "migrate", "diff", "--live"]);
+    assert_eq!(
+        text(&out.stdout),
+        "no drift: `shop` matches schema/ecommerce.yaml\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        chx(&[
+            "--store",
+            s,
+            "sql",
+            "ALTER TABLE shop.events ADD COLUMN junk String"
+        ])
+        .status
+        .success()
+    );
+    let out = chx(&["--store", s, "migrate", "diff", "--live"]);
+    assert!(
+        text(&out.stdout).contains("- column events.junk: String"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -216,3 +216,16 @@ fn migrate_new_writes_a_file_then_nothing() {
     );
     assert_eq!(migrate::state(&dir).unwrap().unwrap(), v[1].1);
 }
+
+#[test]
+fn the_splitter_follows_clickhouse_quoting() {
+    let text = "CREATE TABLE t (a String COMMENT 'it\\'s; fine', b String COMMENT 'x'';y') ENGINE = Memory;\n-- done; really\nSELECT `we;ird`, \"q;\" FROM t /* ; */;";
+    assert_eq!(
+        migrate::statements(text).unwrap(),
+        [
+            "CREATE TABLE t (a String COMMENT 'it\\'s; fine', b String COMMENT 'x'';y') ENGINE = Memory",
+            "SELECT `we;ird`, \"q;\" FROM t"
+        ]
+    );
+    assert!(migrate::statements("SELECT 'open").is_err());
+}

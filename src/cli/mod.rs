@@ -111,6 +111,9 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         #[arg(long)]
         check: bool,
     },
+    /// Versioned migrations: new, plan, apply, status, verify, diff --live, unlock.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// Run one SQL statement and print its result.
     Sql {
         /// The statement; use {name:Type} placeholders with --param name=value.
@@ -121,6 +124,55 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// Diff the schema against the state the migrations produce (offline) and write the next
+    /// migrations/NNNN_NAME.sql; says so and writes nothing when nothing changed.
+    New {
+        name: String,
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+        /// Write statements for a cluster (ON CLUSTER, Replicated engines).
+        #[arg(long)]
+        cluster: Option<String>,
+    },
+    /// Show what is pending: migration files not applied, and schema changes not yet in a file.
+    Plan {
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// Apply pending migrations in order (refuses destructive ones without --allow-destructive).
+    Apply {
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+        /// Print the statements that would run.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        allow_destructive: bool,
+    },
+    /// Applied / pending / modified / missing / dirty migrations.
+    Status {
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// Check the applied history against the files (edited or deleted files are errors).
+    Verify {
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// Compare the live database with the schema (drift), or with `--live` absent, with the
+    /// migrations' state.
+    Diff {
+        #[arg(long)]
+        live: bool,
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+    /// Break a migration lock left by a process that died.
+    Unlock,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -469,6 +521,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
+        Command::Migrate(cmd) => migrate_command(&cli, cmd),
         Command::Sql {
             query,
             format,
@@ -595,6 +648,161 @@ pub fn report(e: Error) -> String {
             let _ =
                 miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, &other);
             out
+        }
+    }
+}
+
+fn migrate_command(cli: &Cli, cmd: &MigrateCommand) -> Result<(), Error> {
+    use crate::migrate::{self, Migrator, Problem};
+    let schema = load_schema(&cli.schema)?;
+    let db = database(cli, Some(&schema)).unwrap_or_else(|| "default".into());
+    match cmd {
+        MigrateCommand::New { name, dir, cluster } => {
+            let mut opts = DdlOptions::new().database(db);
+            if let Some(c) = cluster {
+                opts = opts.cluster(c.clone());
+            }
+            match migrate::new_migration(dir, name, &schema, &opts)? {
+                Some(path) => println!("wrote {}", path.display()),
+                None => println!(
+                    "nothing to migrate: {} matches the migrations' state",
+                    cli.schema.display()
+                ),
+            }
+            Ok(())
+        }
+        MigrateCommand::Plan { dir } => {
+            let files = migrate::list(dir)?;
+            let state = migrate::state(dir)?;
+            let changes = match &state {
+                Some(old) => migrate::plan(old, &schema, &DdlOptions::new().database(&db)).changes,
+                None => vec!["no migrations yet: `chx migrate new init` writes the first".into()],
+            };
+            let engine = connect(cli, None)?;
+            let m = Migrator::new(&engine, &db, None);
+            m.ensure()?;
+            let history = m.history()?;
+            let pending: Vec<&migrate::MigrationFile> = files
+                .iter()
+                .filter(|f| !history.iter().any(|a| a.version == f.version && a.complete))
+                .collect();
+            println!("{} pending migration(s) for `{db}`:", pending.len());
+            for f in pending {
+                println!("  {}", f.path.display());
+                for s in migrate::statements(&f.text)? {
+                    println!("    {};", s.lines().next().unwrap_or_default());
+                }
+            }
+            if !changes.is_empty() {
+                println!("schema changes not in a migration yet:");
+                for c in changes {
+                    println!("  {c}");
+                }
+            }
+            Ok(())
+        }
+        MigrateCommand::Apply {
+            dir,
+            dry_run,
+            allow_destructive,
+        } => {
+            if *dry_run {
+                for f in migrate::list(dir)? {
+                    println!("-- {}", f.path.display());
+                    for s in migrate::statements(&f.text)? {
+                        println!("{s};");
+                    }
+                }
+                return Ok(());
+            }
+            let engine = connect(cli, None)?;
+            let applied = Migrator::new(&engine, &db, None).apply(dir, *allow_destructive)?;
+            if applied.is_empty() {
+                println!("`{db}` is up to date");
+            } else {
+                println!(
+                    "applied {} migration(s) to `{db}`: {}",
+                    applied.len(),
+                    applied
+                        .iter()
+                        .map(|v| format!("{v:04}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
+        }
+        MigrateCommand::Status { dir } | MigrateCommand::Verify { dir } => {
+            let engine = connect(cli, None)?;
+            let m = Migrator::new(&engine, &db, None);
+            m.ensure()?;
+            let history = m.history()?;
+            let files = migrate::list(dir)?;
+            let problems = migrate::verify(&history, &files);
+            if matches!(cmd, MigrateCommand::Status { .. }) {
+                for f in &files {
+                    let state = match history.iter().find(|a| a.version == f.version) {
+                        Some(a) if a.complete && a.checksum == f.checksum => "applied".to_string(),
+                        Some(a) if a.complete => "MODIFIED since applied".to_string(),
+                        Some(a) => format!(
+                            "DIRTY at statement {}",
+                            a.failed.as_ref().map_or(0, |f| f.0)
+                        ),
+                        None => "pending".to_string(),
+                    };
+                    println!("{:04} {:<30} {state}", f.version, f.name);
+                }
+                for p in &problems {
+                    if let Problem::Missing { .. } = p {
+                        println!("{p}");
+                    }
+                }
+                return Ok(());
+            }
+            if problems.is_empty() {
+                println!(
+                    "ok: {} applied migration(s) match their files",
+                    history.len()
+                );
+                Ok(())
+            } else {
+                Err(Error::Usage {
+                    message: problems
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                })
+            }
+        }
+        MigrateCommand::Diff { live, dir } => {
+            let lines = if *live {
+                let engine = connect(cli, None)?;
+                migrate::drift(&engine, &schema, &db)?
+            } else {
+                match migrate::state(dir)? {
+                    Some(old) => {
+                        migrate::plan(&old, &schema, &DdlOptions::new().database(&db)).changes
+                    }
+                    None => vec!["no migrations yet".into()],
+                }
+            };
+            if lines.is_empty() {
+                println!("no drift: `{db}` matches {}", cli.schema.display());
+            } else {
+                for l in lines {
+                    println!("{l}");
+                }
+            }
+            Ok(())
+        }
+        MigrateCommand::Unlock => {
+            let engine = connect(cli, None)?;
+            let m = Migrator::new(&engine, &db, None);
+            m.ensure()?;
+            m.break_lock()?;
+            println!("released every migration lock of `{db}`");
+            Ok(())
         }
     }
 }

@@ -176,40 +176,179 @@ pub fn new_migration(
     Ok(Some(path))
 }
 
-/// Split a migration file into statements at top-level semicolons, with sqlparser's tokenizer
-/// (safe inside strings and comments); comment-only pieces are dropped.
+/// Split a migration file into statements at top-level semicolons. A small lexer with
+/// ClickHouse's rules (quotes with backslash escapes and doubled quotes, back-quoted and
+/// double-quoted names, `--` and `/* */` comments), so a `;` inside any of them never splits;
+/// comment-only pieces are dropped and the statements keep their original text.
 pub fn statements(text: &str) -> Result<Vec<String>, Error> {
-    use sqlparser::dialect::ClickHouseDialect;
-    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
-    let tokens = Tokenizer::new(&ClickHouseDialect {}, text)
-        .tokenize()
-        .map_err(|e| Error::Usage {
-            message: format!("cannot split the migration into statements: {e}"),
-        })?;
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut i = 0usize;
     let mut meaningful = false;
-    for t in tokens {
-        match &t {
-            Token::SemiColon => {
-                if meaningful {
-                    out.push(cur.trim().to_string());
+    let mut piece = String::new();
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'\'' | b'"' | b'`' => {
+                let open = i;
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => {
+                            return Err(Error::Usage {
+                                message: format!(
+                                    "unterminated quote starting at byte {open} of the migration"
+                                ),
+                            });
+                        }
+                        Some(b'\\') => i += 2,
+                        Some(&q) if q == c && bytes.get(i + 1) == Some(&c) => i += 2,
+                        Some(&q) if q == c => {
+                            i += 1;
+                            break;
+                        }
+                        Some(_) => i += 1,
+                    }
                 }
-                cur.clear();
-                meaningful = false;
-            }
-            Token::Whitespace(
-                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
-            ) => {}
-            Token::Whitespace(_) => cur.push_str(&t.to_string()),
-            _ => {
+                piece.push_str(&text[open..i]);
                 meaningful = true;
-                cur.push_str(&t.to_string());
+                continue;
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..]
+                    .find("*/")
+                    .map(|e| i + 2 + e + 2)
+                    .ok_or_else(|| Error::Usage {
+                        message: "unterminated /* comment in the migration".into(),
+                    })?;
+                i = end;
+                continue;
+            }
+            b';' => {
+                if meaningful {
+                    out.push(piece.trim().to_string());
+                }
+                piece.clear();
+                meaningful = false;
+                i += 1;
+                continue;
+            }
+            _ => {
+                if !c.is_ascii_whitespace() {
+                    meaningful = true;
+                }
+                // Copy one UTF-8 character.
+                let len = text[i..].chars().next().map_or(1, char::len_utf8);
+                piece.push_str(&text[i..i + len]);
+                i += len;
             }
         }
     }
     if meaningful {
-        out.push(cur.trim().to_string());
+        out.push(piece.trim().to_string());
     }
     Ok(out)
+}
+
+/// What `system` says about a database's objects, as comparable lines (database name removed).
+pub fn introspect(engine: &crate::engine::Engine, database: &str) -> Result<Vec<String>, Error> {
+    use crate::sql::Statement;
+    let q = |sql: &str| engine.run(Statement::new(sql).param("db", "String", database));
+    let mut out = Vec::new();
+    let tables = q(
+        "SELECT name, engine, sorting_key, partition_key, primary_key, replaceRegexpAll(engine_full, 'SETTINGS.*', '') AS engine_full FROM system.tables WHERE database = {db:String} AND name NOT LIKE 'chx_migration%' ORDER BY name",
+    )?;
+    for r in tables.rows {
+        let v: Vec<String> = r
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
+            .collect();
+        out.push(format!(
+            "table {}: engine {}, ORDER BY {}, PARTITION BY {}, PRIMARY KEY {} ({})",
+            v[0], v[1], v[2], v[3], v[4], v[5]
+        ));
+    }
+    let columns = q(
+        "SELECT table, name, type, default_kind, default_expression, comment, compression_codec FROM system.columns WHERE database = {db:String} AND table NOT LIKE 'chx_migration%' ORDER BY table, position",
+    )?;
+    for r in columns.rows {
+        let v: Vec<String> = r
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
+            .collect();
+        out.push(format!(
+            "column {}.{}: {} {} {} comment '{}' codec {}",
+            v[0], v[1], v[2], v[3], v[4], v[5], v[6]
+        ));
+    }
+    let indexes = q(
+        "SELECT table, name, type_full, expr, toString(granularity) FROM system.data_skipping_indices WHERE database = {db:String} ORDER BY table, name",
+    )?;
+    for r in indexes.rows {
+        let v: Vec<String> = r
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
+            .collect();
+        out.push(format!(
+            "index {}.{}: {} {} granularity {}",
+            v[0], v[1], v[2], v[3], v[4]
+        ));
+    }
+    let views = q(
+        "SELECT name, replaceAll(as_select, database || '.', '') FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView' ORDER BY name",
+    )?;
+    for r in views.rows {
+        out.push(format!(
+            "view {}: {}",
+            r[0].as_str().unwrap_or_default(),
+            r[1].as_str().unwrap_or_default()
+        ));
+    }
+    Ok(out
+        .into_iter()
+        .map(|l| l.replace(&format!("{database}."), ""))
+        .collect())
+}
+
+/// Drift between a live database and the schema: the schema is applied to a scratch database
+/// on the same server, both are introspected, and the lines that differ are returned
+/// (`- live only`, `+ schema only`). Empty means no drift.
+pub fn drift(
+    engine: &crate::engine::Engine,
+    schema: &Schema,
+    database: &str,
+) -> Result<Vec<String>, Error> {
+    let scratch = format!("{database}__chx_drift");
+    let q = crate::sql::quote::ident(&scratch);
+    engine.run(format!("DROP DATABASE IF EXISTS {q}"))?;
+    let result = (|| {
+        for s in crate::ddl::compile(schema, &DdlOptions::new().database(&scratch)) {
+            engine.run(s.to_statement())?;
+        }
+        let want = introspect(engine, &scratch)?;
+        let live = introspect(engine, database)?;
+        let norm = |v: Vec<String>, db: &str| -> Vec<String> {
+            v.into_iter().map(|l| l.replace(db, "DB")).collect()
+        };
+        let (want, live) = (norm(want, &scratch), norm(live, database));
+        let mut out: Vec<String> = live
+            .iter()
+            .filter(|l| !want.contains(l))
+            .map(|l| format!("- {l}"))
+            .collect();
+        out.extend(
+            want.iter()
+                .filter(|l| !live.contains(l))
+                .map(|l| format!("+ {l}")),
+        );
+        Ok(out)
+    })();
+    engine.run(format!("DROP DATABASE IF EXISTS {q}"))?;
+    result
 }
