@@ -229,3 +229,36 @@ fn the_splitter_follows_clickhouse_quoting() {
     );
     assert!(migrate::statements("SELECT 'open").is_err());
 }
+
+#[test]
+fn cluster_migrations_are_snapshotted_and_parse() {
+    let versions = versions();
+    let opts = DdlOptions::new().database("shop").cluster("shop_cluster");
+    let engine = common::engine();
+    let mut previous = Schema {
+        tables: vec![],
+        views: vec![],
+        ..versions[0].1.clone()
+    };
+    let mut names = Vec::new();
+    for (i, (stem, schema)) in versions.iter().enumerate() {
+        let plan = migrate::plan(&previous, schema, &opts);
+        let name = stem.split_once('_').map_or(stem.as_str(), |(_, n)| n);
+        let text = migrate::render(name, i as u32 + 1, &plan);
+        for stmt in migrate::statements(&text).unwrap() {
+            assert!(
+                stmt.contains("ON CLUSTER shop_cluster") || stmt.starts_with("INSERT INTO"),
+                "{stmt}"
+            );
+            engine
+                .format_query(&stmt)
+                .unwrap_or_else(|e| panic!("{stem}: {e}\n{stmt}"));
+        }
+        let snap = format!("{:04}_{name}", i + 1);
+        common::snapshots("migrations_cluster")
+            .bind(|| insta::assert_snapshot!(snap.clone(), text));
+        names.push(snap);
+        previous = schema.clone();
+    }
+    common::assert_no_unreferenced_snapshots("migrations_cluster", &names);
+}

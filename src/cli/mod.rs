@@ -691,6 +691,27 @@ fn migrate_command(cli: &Cli, cmd: &MigrateCommand) -> Result<(), Error> {
                 println!("  {}", f.path.display());
                 for s in migrate::statements(&f.text)? {
                     println!("    {};", s.lines().next().unwrap_or_default());
+                    // A rebuild copies a table: say how much.
+                    if s.starts_with("INSERT INTO ")
+                        && let Some(source) = s.rsplit(" FROM ").next()
+                    {
+                        let (sdb, table) = source
+                            .trim()
+                            .split_once('.')
+                            .unwrap_or((db.as_str(), source.trim()));
+                        let size = engine.run(
+                            crate::sql::Statement::new("SELECT sum(rows), formatReadableSize(sum(bytes_on_disk)) FROM system.parts WHERE active AND database = {d:String} AND table = {t:String}")
+                                .param("d", "String", sdb.trim_matches('`'))
+                                .param("t", "String", table.trim_matches('`')),
+                        )?;
+                        if let Some(r) = size.rows.first() {
+                            println!(
+                                "      (moves {} rows, {})",
+                                r[0],
+                                r[1].as_str().unwrap_or_default()
+                            );
+                        }
+                    }
                 }
             }
             if !changes.is_empty() {

@@ -242,6 +242,9 @@ pub fn plan(old: &Schema, new: &Schema, opts: &DdlOptions) -> Plan {
                         .replacen("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
                         .replace("IF NOT EXISTS IF NOT EXISTS", "IF NOT EXISTS"),
                 ));
+                if let Some(dist) = distributed(&new_views, &t.name) {
+                    p.steps.push(Step::safe(dist));
+                }
                 p.changes.push(format!("table {}: created", t.name));
             }
             Some(o) => match rebuild_reason(o, t) {
@@ -253,6 +256,12 @@ pub fn plan(old: &Schema, new: &Schema, opts: &DdlOptions) -> Plan {
     // 3. Tables that went away.
     for t in &old.tables {
         if new.table(&t.name).is_none() {
+            if opts.cluster.is_some() {
+                p.steps.push(Step::safe(format!(
+                    "DROP TABLE IF EXISTS {}{cluster}",
+                    q(opts, &t.name)
+                )));
+            }
             p.steps.push(Step::destructive(
                 format!(
                     "DROP TABLE IF EXISTS {}{cluster}",
@@ -283,10 +292,33 @@ pub fn plan(old: &Schema, new: &Schema, opts: &DdlOptions) -> Plan {
     p
 }
 
+/// The Distributed front of a table in cluster mode (`CREATE ... IF NOT EXISTS`), if any.
+fn distributed(compiled: &[ddl::DdlStatement], name: &str) -> Option<String> {
+    compiled
+        .iter()
+        .find(|s| s.name == name && s.kind == ddl::ObjectKind::DistributedTable)
+        .map(|s| {
+            s.sql
+                .replacen("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
+                .replace("IF NOT EXISTS IF NOT EXISTS", "IF NOT EXISTS")
+        })
+}
+
 fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
     let table = q(opts, &opts.storage_name(&new.name));
     let cluster = opts.on_cluster();
     let alter = |what: String| format!("ALTER TABLE {table}{cluster} {what}");
+    // In cluster mode the Distributed front gets the same column changes.
+    let front = opts.cluster.as_ref().map(|_| q(opts, &new.name));
+    let mirror = |p: &mut Plan, what: &str, destructive: Option<String>| {
+        if let Some(f) = &front {
+            let sql = format!("ALTER TABLE {f}{cluster} {what}");
+            p.steps.push(match destructive {
+                Some(why) => Step::destructive(sql, why),
+                None => Step::safe(sql),
+            });
+        }
+    };
     let renamed: Vec<(&str, &str)> = new
         .columns
         .iter()
@@ -297,12 +329,16 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
                 .map(|from| (from, c.name.as_str()))
         })
         .collect();
+    // Column changes for the Distributed front, applied once the local table has them.
+    let mut front_after: Vec<(String, Option<String>)> = Vec::new();
     for (from, to) in &renamed {
-        p.steps.push(Step::safe(alter(format!(
+        let what = format!(
             "RENAME COLUMN IF EXISTS {} TO {}",
             quote::ident(from),
             quote::ident(to)
-        ))));
+        );
+        p.steps.push(Step::safe(alter(what.clone())));
+        front_after.push((what, None));
         p.changes
             .push(format!("table {}: column {from} renamed to {to}", new.name));
     }
@@ -331,10 +367,11 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
                 });
                 let add = format!("ADD COLUMN IF NOT EXISTS {}{after}", column_def(c));
                 if key_columns.contains(&c.name.as_str()) {
-                    with_key.push(add);
+                    with_key.push(add.clone());
                 } else {
-                    p.steps.push(Step::safe(alter(add)));
+                    p.steps.push(Step::safe(alter(add.clone())));
                 }
+                front_after.push((add, None));
                 p.changes.push(format!(
                     "table {}: column {} added ({})",
                     new.name, c.name, c.ty
@@ -345,19 +382,23 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
                 oc.name = c.name.clone();
                 oc.renamed_from = c.renamed_from.clone();
                 if oc != *c {
-                    if oc.ty != c.ty && !widens(&oc.ty, &c.ty) {
-                        p.steps.push(Step::destructive(
-                            alter(format!("MODIFY COLUMN {}", column_def(c))),
-                            format!(
-                                "narrows {}.{} from {} to {}: values may not fit",
-                                new.name, c.name, oc.ty, c.ty
-                            ),
-                        ));
-                    } else {
-                        p.steps.push(Step::safe(alter(format!(
-                            "MODIFY COLUMN {}",
-                            column_def(c)
-                        ))));
+                    let what = format!("MODIFY COLUMN {}", column_def(c));
+                    let narrowing = (oc.ty != c.ty && !widens(&oc.ty, &c.ty)).then(|| {
+                        format!(
+                            "narrows {}.{} from {} to {}: values may not fit",
+                            new.name, c.name, oc.ty, c.ty
+                        )
+                    });
+                    p.steps.push(match &narrowing {
+                        Some(why) => Step::destructive(alter(what.clone()), why.clone()),
+                        None => Step::safe(alter(what.clone())),
+                    });
+                    if oc.ty != c.ty {
+                        mirror(
+                            p,
+                            &format!("MODIFY COLUMN {} {}", quote::ident(&c.name), c.ty),
+                            narrowing,
+                        );
                     }
                     p.changes
                         .push(format!("table {}: column {} modified", new.name, c.name));
@@ -379,6 +420,9 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
             new.name
         ));
     }
+    for (what, why) in front_after {
+        mirror(p, &what, why);
+    }
     for c in &old.columns {
         let kept = new.columns.iter().any(|n| {
             n.name == c.name
@@ -387,8 +431,10 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
                     .any(|(from, to)| *from == c.name && *to == n.name)
         });
         if !kept {
+            let what = format!("DROP COLUMN IF EXISTS {}", quote::ident(&c.name));
+            mirror(p, &what, None);
             p.steps.push(Step::destructive(
-                alter(format!("DROP COLUMN IF EXISTS {}", quote::ident(&c.name))),
+                alter(what),
                 format!("drops column {}.{} and its data", new.name, c.name),
             ));
             p.changes
@@ -585,5 +631,15 @@ fn rebuild(
         format!("DROP TABLE IF EXISTS {}{cluster}", q(opts, &shadow)),
         why,
     ));
+    if opts.cluster.is_some()
+        && let Some(dist) = distributed(compiled, &new.name)
+    {
+        // The front's columns follow the new definition.
+        p.steps.push(Step::safe(format!(
+            "DROP TABLE IF EXISTS {}{cluster}",
+            q(opts, &new.name)
+        )));
+        p.steps.push(Step::safe(dist));
+    }
     p.changes.push(format!("table {}: rebuilt", new.name));
 }
