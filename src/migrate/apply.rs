@@ -314,6 +314,7 @@ impl<'a> Migrator<'a> {
             .collect();
         // Refuse before running anything: nothing is half-applied because of a later file.
         if !allow_destructive {
+            let mut refusals = Vec::new();
             for m in &pending {
                 let destructive: Vec<String> = m
                     .text
@@ -328,14 +329,20 @@ impl<'a> Migrator<'a> {
                     })
                     .collect();
                 if !destructive.is_empty() {
-                    return Err(Error::Usage {
-                        message: format!(
-                            "refusing to apply {}: it has destructive steps ({}); pass --allow-destructive after reviewing it",
-                            m.path.display(),
-                            destructive.join(", ")
-                        ),
-                    });
+                    refusals.push(format!(
+                        "  {}: {}",
+                        m.path.display(),
+                        destructive.join(", ")
+                    ));
                 }
+            }
+            if !refusals.is_empty() {
+                return Err(Error::Usage {
+                    message: format!(
+                        "refusing to apply: these migrations have destructive steps (nothing was run):\n{}\npass --allow-destructive after reviewing them",
+                        refusals.join("\n")
+                    ),
+                });
             }
         }
         let mut applied = Vec::new();
