@@ -230,7 +230,7 @@ fn two_appliers_cannot_interleave() {
     let err = b.lock(60).unwrap_err().to_string();
     snapshot_error(
         "concurrent_apply",
-        &err.split(", until ").next().unwrap(),
+        err.split(", until ").next().unwrap(),
         &db.name,
         Path::new("/nowhere"),
     );
