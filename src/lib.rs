@@ -13,6 +13,8 @@
 //! | compile | [`ddl`] | [`ddl::compile`] | `Schema` + [`ddl::DdlOptions`] → [`ddl::DdlStatement`]s in dependency order (single node or cluster) |
 //! | run | [`engine`] | [`engine::Engine::run`] | a [`sql::Statement`] (SQL text + typed `{name:Type}` parameters) → [`engine::Rows`] |
 //! | ingest | [`ingest`] | [`ingest::ingest`] | NDJSON track bodies → validated rows in the events table |
+//! | report | [`query`] | [`query::catalog::build`] | report name + parameters → [`query::Report`] (own SQL AST, typed parameters) |
+//! | migrate | [`migrate`] | [`migrate::plan`] | old schema state + new schema → ordered [`migrate::Plan`] (pure), then [`migrate::Migrator::apply`] |
 //!
 //! Around them: [`diag`] (problems with spans, codes and hints, rendered by miette), [`sql`]
 //! (the one place that escapes text, and typed parameters), [`error`] (the crate's error enum),

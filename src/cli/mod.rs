@@ -147,6 +147,9 @@ pub enum MigrateCommand {
     Apply {
         #[arg(long, default_value = "migrations")]
         dir: PathBuf,
+        /// Keep the history on a cluster (ON CLUSTER, replicated history table).
+        #[arg(long)]
+        cluster: Option<String>,
         /// Print the statements that would run.
         #[arg(long)]
         dry_run: bool,
@@ -726,6 +729,7 @@ fn migrate_command(cli: &Cli, cmd: &MigrateCommand) -> Result<(), Error> {
             dir,
             dry_run,
             allow_destructive,
+            cluster,
         } => {
             if *dry_run {
                 for f in migrate::list(dir)? {
@@ -737,7 +741,8 @@ fn migrate_command(cli: &Cli, cmd: &MigrateCommand) -> Result<(), Error> {
                 return Ok(());
             }
             let engine = connect(cli, None)?;
-            let applied = Migrator::new(&engine, &db, None).apply(dir, *allow_destructive)?;
+            let applied =
+                Migrator::new(&engine, &db, cluster.as_deref()).apply(dir, *allow_destructive)?;
             if applied.is_empty() {
                 println!("`{db}` is up to date");
             } else {

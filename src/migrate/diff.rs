@@ -559,7 +559,7 @@ fn rebuild(
         .replacen(&q(opts, &name), &q(opts, &shadow), 1)
         .replacen("CREATE TABLE IF NOT EXISTS ", "CREATE TABLE ", 1);
     let why = format!(
-        "rebuilds {} ({why}): copies every row into a new table and swaps it in",
+        "rebuilds {} ({why}): copies every row into a new table and swaps it in; pause writers, rows inserted during the copy are not carried over",
         new.name
     );
     let first = p.steps.len();
