@@ -266,15 +266,23 @@ fn cluster_migrations_are_snapshotted_and_parse() {
 #[test]
 fn shipped_migrations_match_the_shipped_schema() {
     let dir = common::repo_path("migrations");
-    let state = migrate::state(&dir).unwrap().expect("migrations/schema.state.json");
+    let state = migrate::state(&dir)
+        .unwrap()
+        .expect("migrations/schema.state.json");
     let schema = common::ecommerce();
     let pending = migrate::plan(&state, &schema, &DdlOptions::new().database("shop"));
-    assert!(pending.is_empty(), "schema/ecommerce.yaml changed without a migration: run `chx migrate new NAME`\n{:?}", pending.changes);
+    assert!(
+        pending.is_empty(),
+        "schema/ecommerce.yaml changed without a migration: run `chx migrate new NAME`\n{:?}",
+        pending.changes
+    );
     // Applying the shipped files gives what compiling the schema gives.
     let db = common::test_db("shipped_migrations");
     for f in migrate::list(&dir).unwrap() {
         for stmt in migrate::statements(&f.text).unwrap() {
-            db.engine.run(stmt.replace("shop.", &format!("{}.", db.name))).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+            db.engine
+                .run(stmt.replace("shop.", &format!("{}.", db.name)))
+                .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
         }
     }
     let fresh = common::test_db("shipped_fresh");

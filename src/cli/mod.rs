@@ -770,10 +770,13 @@ fn migrate_command(cli: &Cli, cmd: &MigrateCommand) -> Result<(), Error> {
                     let state = match history.iter().find(|a| a.version == f.version) {
                         Some(a) if a.complete && a.checksum == f.checksum => "applied".to_string(),
                         Some(a) if a.complete => "MODIFIED since applied".to_string(),
-                        Some(a) => format!(
-                            "DIRTY at statement {}",
-                            a.failed.as_ref().map_or(0, |f| f.0)
-                        ),
+                        Some(a) => match &a.failed {
+                            Some((k, error)) => format!("DIRTY at statement {k}: {error}"),
+                            None => format!(
+                                "DIRTY after statement {} (interrupted)",
+                                a.done.iter().max().copied().unwrap_or(0)
+                            ),
+                        },
                         None => "pending".to_string(),
                     };
                     println!("{:04} {:<30} {state}", f.version, f.name);
