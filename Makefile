@@ -14,7 +14,7 @@ STORE    := .chx/store
 SCHEMA   := schema/ecommerce.yaml
 EVENTS   := schema/examples/events.ndjson
 
-.PHONY: engine build demo test lint fmt clean-store
+.PHONY: engine build demo test lint fmt clean-store bench
 
 ## engine: the embedded ClickHouse (chdb-core wheel, pinned) in a project-local venv
 engine: $(VENV)/.chdb-installed
@@ -37,14 +37,8 @@ demo: engine build
 	@$(CHX) --schema $(SCHEMA) --store $(STORE) sql "SELECT event_type, count() AS events, uniqExact(person_id) AS people FROM events GROUP BY event_type ORDER BY events DESC, event_type"
 	@echo; echo "== revenue per day and currency, from the revenue_daily rollup (minor units)"
 	@$(CHX) --schema $(SCHEMA) --store $(STORE) sql "SELECT day, event_type, currency, sumMerge(amount) AS amount_minor, uniqExactMerge(transactions) AS orders, sumMerge(items_sold) AS items FROM revenue_daily GROUP BY day, event_type, currency ORDER BY day, event_type, currency"
-	@echo; echo "== items sold per product (event_items, filled by a materialized view)"
-	@$(CHX) --schema $(SCHEMA) --store $(STORE) sql "SELECT item_id, any(item_name) AS name, currency, sum(quantity) AS units, sum(price * quantity) AS revenue_minor FROM event_items WHERE event_type = {type:String} GROUP BY item_id, currency ORDER BY item_id" --param type=purchase
-	@echo; echo "== search terms (event_properties, filled by a materialized view)"
-	@$(CHX) --schema $(SCHEMA) --store $(STORE) sql "SELECT value AS search_term, count() AS searches FROM event_properties WHERE key = 'search_term' GROUP BY value"
-	@echo; echo "== chx report overview (Jan-Feb 2026, per currency, minor units)"
-	@$(CHX) --schema $(SCHEMA) --store $(STORE) report overview --param start=2026-01-01 --param end=2026-02-28
-	@echo; echo "== chx report funnel"
-	@$(CHX) --schema $(SCHEMA) --store $(STORE) report funnel --param start=2026-01-01 --param end=2026-02-28
+	@echo; echo "== chx demo: a generated shop of about 1M events in a fresh chx_demo database, every report"
+	@$(CHX) --schema $(SCHEMA) --store $(STORE) demo --events 1000000
 	@echo; echo "== chx build: one SQL file per named query in queries/"
 	@$(CHX) --schema $(SCHEMA) build --out .chx/sql
 
@@ -61,3 +55,7 @@ fmt:
 
 clean-store:
 	rm -rf $(STORE)
+
+## bench: speed of the compiler and of every report on generated data (never part of `make test`)
+bench: engine
+	cargo bench --bench chx

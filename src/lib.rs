@@ -45,6 +45,7 @@ pub mod ddl;
 pub mod diag;
 pub mod engine;
 pub mod error;
+pub mod generate;
 pub mod ingest;
 pub mod migrate;
 pub mod query;

@@ -372,3 +372,46 @@ fn migrate_new_apply_status_and_drift_through_the_cli() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn generate_and_demo_through_the_cli() {
+    let store = scratch("gen_store");
+    let s = store.to_str().unwrap();
+    let ndjson = scratch("gen_ndjson").with_extension("ndjson");
+    let out = chx(&[
+        "--store",
+        s,
+        "generate",
+        "--events",
+        "20000",
+        "--days",
+        "30",
+        "--seed",
+        "9",
+        "--ndjson",
+        ndjson.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("generated 20000 events into `shop`"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ndjson).unwrap().lines().count(),
+        20000
+    );
+    let out = chx(&["--store", s, "demo", "--events", "20000", "--sql"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    for (name, _) in chx::query::catalog::REPORTS {
+        assert!(
+            printed.contains(&format!("== {name} (")),
+            "{name} missing from the demo"
+        );
+    }
+    assert!(
+        printed.contains("-- chx report: funnel"),
+        "--sql prints the SQL"
+    );
+}

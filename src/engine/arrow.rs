@@ -262,3 +262,18 @@ pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> V
         (_, v) => v,
     }
 }
+
+/// A batch as JSONEachRow text (for backends without Arrow ingest).
+pub(crate) fn batch_to_ndjson(batch: &arrow_array::RecordBatch) -> Result<String, String> {
+    let schema = batch.schema();
+    let mut out = String::new();
+    for r in 0..batch.num_rows() {
+        let mut obj = Map::new();
+        for (f, c) in schema.fields().iter().zip(batch.columns()) {
+            obj.insert(f.name().clone(), value(c.as_ref(), r));
+        }
+        out.push_str(&serde_json::to_string(&obj).map_err(|e| e.to_string())?);
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use adbc_core::options::{AdbcVersion, OptionDatabase};
-use adbc_core::{Connection, Database, Driver, Statement as _};
+use adbc_core::{Connection, Database, Driver, Optionable, Statement as _};
 use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver};
 
 use super::{Backend, Rows, arrow};
@@ -209,6 +209,53 @@ fn refine_types(conn: &mut ManagedConnection, sql: &str, rows: &mut Rows) {
 }
 
 impl Backend for EmbeddedBackend {
+    /// ADBC ingest fills every column by position, so the batch lands in a staging table of
+    /// its own shape first and moves into the target by column name (defaults fill the rest).
+    fn insert_arrow(
+        &self,
+        database: &str,
+        table: &str,
+        batch: arrow_array::RecordBatch,
+    ) -> Result<(), Error> {
+        use adbc_core::options::{IngestMode, OptionStatement};
+        static STAGING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let staging = format!(
+            "__chx_ingest_{}_{}",
+            std::process::id(),
+            STAGING.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let columns: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| quote::ident(f.name()))
+            .collect();
+        let target = format!("{}.{}", quote::ident(database), quote::ident(table));
+        let staged = format!("{}.{}", quote::ident(database), quote::ident(&staging));
+        let err = |e: adbc_core::error::Error| {
+            Error::from_server(e.message, &format!("ADBC ingest into {staged}"))
+        };
+        {
+            let mut conn = lock(&self.conn);
+            let mut st = conn.new_statement().map_err(err)?;
+            st.set_option(OptionStatement::TargetTable, staging.as_str().into())
+                .map_err(err)?;
+            st.set_option(OptionStatement::TargetDbSchema, database.into())
+                .map_err(err)?;
+            st.set_option(OptionStatement::IngestMode, IngestMode::Create.into())
+                .map_err(err)?;
+            st.bind(batch).map_err(err)?;
+            st.execute_update().map_err(err)?;
+        }
+        let moved = self.run(&Statement::new(format!("INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged} SETTINGS optimize_on_insert = 0, max_insert_threads = 2", cols = columns.join(", "))));
+        let dropped = self.run(&Statement::new(format!(
+            "DROP TABLE IF EXISTS {staged} SYNC"
+        )));
+        moved?;
+        dropped?;
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         format!(
             "embedded ClickHouse (chdb) at {}",

@@ -31,6 +31,26 @@ pub trait Backend: Send + Sync {
     fn run(&self, stmt: &Statement) -> Result<Rows, Error>;
     /// Insert newline-delimited JSON objects (`JSONEachRow`) into a table.
     fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error>;
+
+    /// Bulk-insert an Arrow batch into `database.table` (columns matched by name; the table's
+    /// defaults fill the rest). The embedded engine takes it through ADBC ingest; others get
+    /// it as JSONEachRow.
+    fn insert_arrow(
+        &self,
+        database: &str,
+        table: &str,
+        batch: arrow_array::RecordBatch,
+    ) -> Result<(), Error> {
+        let rows = arrow::batch_to_ndjson(&batch).map_err(|message| Error::Engine { message })?;
+        self.insert_json_rows(
+            &format!(
+                "{}.{}",
+                crate::sql::quote::ident(database),
+                crate::sql::quote::ident(table)
+            ),
+            &rows,
+        )
+    }
 }
 
 /// Where to find ClickHouse.
@@ -110,6 +130,18 @@ impl Engine {
             self.backend.run(stmt).map_err(|e| e.at_statement(i))?;
         }
         Ok(())
+    }
+
+    pub fn insert_arrow(
+        &self,
+        database: &str,
+        table: &str,
+        batch: arrow_array::RecordBatch,
+    ) -> Result<(), Error> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.backend.insert_arrow(database, table, batch)
     }
 
     pub fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error> {

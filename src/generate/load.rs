@@ -1,0 +1,102 @@
+//! Streaming generated events into the engine (Arrow batches through ADBC ingest on the
+//! embedded engine) and, optionally, into an NDJSON file in the ingest format.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use super::{Batch, Generator, Options, to_track_json};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::schema::Schema;
+
+/// Rows per Arrow batch: large enough for fast ingest (fewer, bigger parts: measured 240k
+/// events/s at 262k rows against 190k/s at 65k), small enough for flat memory.
+const BATCH_ROWS: usize = 262_144;
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LoadReport {
+    pub events: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+}
+
+/// Generate `opts.events` events into `database.events` (the taxonomy's table).
+pub fn load(
+    engine: &Engine,
+    schema: &Schema,
+    database: &str,
+    opts: &Options,
+    ndjson: Option<&Path>,
+) -> Result<LoadReport, Error> {
+    let table = schema
+        .taxonomy
+        .as_ref()
+        .map_or("events", |t| t.table.as_str())
+        .to_string();
+    let started = Instant::now();
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(opts.events);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut file = match ndjson {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+            |source| Error::Io {
+                path: p.to_path_buf(),
+                source,
+            },
+        )?)),
+        None => None,
+    };
+    let mut g = Generator::new(opts.clone());
+    let mut batch = Batch::new();
+    let mut failure: Option<Error> = None;
+    let flush = |batch: &mut Batch| -> Result<(), Error> {
+        let n = batch.len() as u64;
+        engine.insert_arrow(database, &table, batch.finish())?;
+        bar.inc(n);
+        Ok(())
+    };
+    loop {
+        let more = g.next_session(&mut |e| {
+            batch.push(e);
+            if let Some(f) = file.as_mut() {
+                let exp = schema.currency_exponent(e.currency).unwrap_or(2);
+                if let Err(source) = writeln!(f, "{}", to_track_json(e, exp)) {
+                    failure.get_or_insert(Error::Io {
+                        path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
+                        source,
+                    });
+                }
+            }
+        });
+        if let Some(e) = failure.take() {
+            return Err(e);
+        }
+        if batch.len() >= BATCH_ROWS || (!more && !batch.is_empty()) {
+            flush(&mut batch)?;
+        }
+        if !more {
+            break;
+        }
+    }
+    if let Some(mut f) = file {
+        f.flush().map_err(|source| Error::Io {
+            path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
+            source,
+        })?;
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(LoadReport {
+        events: g.emitted(),
+        seconds,
+        events_per_second: g.emitted() as f64 / seconds.max(1e-9),
+    })
+}

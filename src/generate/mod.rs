@@ -1,0 +1,501 @@
+//! A synthetic shop: users and sessions over channels, devices and countries; Zipf product
+//! popularity over a catalogue with categories, brands and variants; funnel drop-off from
+//! view to purchase; coupons, shipping and tax; currencies by country (JPY included); refunds
+//! days later; repeat purchasers; anonymous visitors who log in at checkout; duplicate purchase
+//! deliveries; late events; weekly and daily seasonality. Deterministic for a seed; streamed in
+//! batches, so memory stays flat whatever the size.
+
+mod batch;
+mod load;
+mod rng;
+
+pub use batch::{Batch, Event, Item, to_track_json};
+pub use load::{LoadReport, load};
+pub use rng::{Rng, Weighted};
+
+use chrono::{Datelike, NaiveDate};
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub events: u64,
+    pub days: u32,
+    pub seed: u64,
+    /// First day (UTC).
+    pub start: NaiveDate,
+}
+
+const CATEGORIES: [&str; 12] = [
+    "Apparel",
+    "Shoes",
+    "Bags",
+    "Home",
+    "Kitchen",
+    "Beauty",
+    "Toys",
+    "Books",
+    "Garden",
+    "Sports",
+    "Electronics",
+    "Jewelry",
+];
+const BRANDS: [&str; 16] = [
+    "Acme",
+    "Northwind",
+    "Contoso",
+    "Umbra",
+    "Lumen",
+    "Kite",
+    "Orbit",
+    "Fable",
+    "Nimbus",
+    "Pike",
+    "Quill",
+    "Rowan",
+    "Sable",
+    "Tide",
+    "Vale",
+    "Wren",
+];
+const VARIANTS: [&str; 6] = ["S", "M", "L", "XL", "Red", "Blue"];
+/// (country, currency, minor units per USD cent ×100, share of users)
+const COUNTRIES: [(&str, &str, i64, f64); 7] = [
+    ("US", "USD", 100, 0.40),
+    ("GB", "GBP", 79, 0.12),
+    ("DE", "EUR", 92, 0.15),
+    ("FR", "EUR", 92, 0.10),
+    ("JP", "JPY", 150, 0.10),
+    ("CA", "CAD", 136, 0.08),
+    ("AU", "AUD", 152, 0.05),
+];
+/// (campaign, source, medium, referrer, share of sessions)
+const CHANNELS: [(&str, &str, &str, &str, f64); 6] = [
+    ("", "", "", "", 0.35),
+    ("", "google", "organic", "https://www.google.com/", 0.20),
+    ("spring-sale", "email", "newsletter", "", 0.15),
+    (
+        "brand-search",
+        "google",
+        "cpc",
+        "https://www.google.com/",
+        0.15,
+    ),
+    (
+        "summer-drop",
+        "instagram",
+        "social",
+        "https://instagram.com/",
+        0.10,
+    ),
+    (
+        "",
+        "partner-blog",
+        "referral",
+        "https://blog.example.org/",
+        0.05,
+    ),
+];
+const DEVICES: [(&str, &str, f64); 4] = [
+    ("mobile", "ios", 0.35),
+    ("mobile", "android", 0.25),
+    ("desktop", "web", 0.32),
+    ("tablet", "ios", 0.08),
+];
+const COUPONS: [&str; 3] = ["SAVE10", "WELCOME", "VIP20"];
+const SEARCHES: [&str; 8] = [
+    "hoodie", "sneakers", "gift", "sale", "linen", "lamp", "mug", "backpack",
+];
+
+struct Product {
+    id: String,
+    name: String,
+    category: &'static str,
+    brand: &'static str,
+    variant: &'static str,
+    /// USD cents.
+    price: i64,
+}
+
+/// The event stream; call [`Generator::next_session`] until it returns `false`.
+pub struct Generator {
+    opts: Options,
+    rng: Rng,
+    products: Vec<Product>,
+    popularity: Weighted,
+    users: Weighted,
+    days: Weighted,
+    hours: Weighted,
+    countries: Weighted,
+    channels: Weighted,
+    devices: Weighted,
+    emitted: u64,
+    sessions: u64,
+    orders: u64,
+    /// Refunds and duplicate deliveries to emit later in the stream (late events).
+    delayed: Vec<Event>,
+}
+
+impl Generator {
+    pub fn new(opts: Options) -> Self {
+        let mut rng = Rng::new(opts.seed);
+        let n_products = 2_000usize;
+        let products = (0..n_products)
+            .map(|i| {
+                let category = CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize];
+                Product {
+                    id: format!("sku_{i:05}"),
+                    name: format!("{category} item {i}"),
+                    category,
+                    brand: BRANDS[rng.below(BRANDS.len() as u64) as usize],
+                    variant: VARIANTS[rng.below(VARIANTS.len() as u64) as usize],
+                    price: 499 + (rng.unit().powi(3) * 19_500.0) as i64,
+                }
+            })
+            .collect();
+        let n_users = (opts.events / 25).max(500) as usize;
+        // Weekly seasonality (weekends busier) with a slow upward trend.
+        let days = Weighted::new((0..opts.days.max(1)).map(|d| {
+            let day = opts.start + chrono::Duration::days(d as i64);
+            let weekly = [1.0, 0.95, 0.95, 1.0, 1.1, 1.3, 1.2]
+                [day.weekday().num_days_from_monday() as usize];
+            weekly * (1.0 + d as f64 / 365.0)
+        }));
+        // Daily curve: quiet nights, evening peak.
+        let hours = Weighted::new((0..24).map(|h| {
+            [
+                0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 0.9, 1.0, 1.0, 1.1, 1.2, 1.1, 1.0, 1.0,
+                1.1, 1.2, 1.4, 1.6, 1.7, 1.5, 1.0, 0.5,
+            ][h]
+        }));
+        Generator {
+            rng,
+            products,
+            popularity: Weighted::zipf(n_products, 1.07),
+            users: Weighted::zipf(n_users, 0.6),
+            days,
+            hours,
+            countries: Weighted::new(COUNTRIES.iter().map(|c| c.3)),
+            channels: Weighted::new(CHANNELS.iter().map(|c| c.4)),
+            devices: Weighted::new(DEVICES.iter().map(|d| d.2)),
+            emitted: 0,
+            sessions: 0,
+            orders: 0,
+            delayed: Vec::new(),
+            opts,
+        }
+    }
+
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    fn emit(&mut self, e: Event, out: &mut impl FnMut(&Event)) -> bool {
+        if self.emitted >= self.opts.events {
+            return false;
+        }
+        out(&e);
+        self.emitted += 1;
+        self.emitted < self.opts.events
+    }
+
+    /// Generate one session (and any delayed events now due); `false` once N events are out.
+    pub fn next_session(&mut self, out: &mut impl FnMut(&Event)) -> bool {
+        if self.emitted >= self.opts.events {
+            return false;
+        }
+        // Late arrivals: refunds and retries queued by earlier sessions, emitted out of order.
+        if self.delayed.len() > 64 || (self.sessions.is_multiple_of(16) && !self.delayed.is_empty())
+        {
+            let pending = std::mem::take(&mut self.delayed);
+            for e in pending {
+                if !self.emit(e, out) {
+                    return false;
+                }
+            }
+        }
+        self.sessions += 1;
+        let r = &mut self.rng;
+        let user = self.users.sample(r);
+        // A user always shops from the same country (and so in the same currency).
+        let (country, currency, rate, _) =
+            COUNTRIES[self.countries.sample(&mut Rng::new(user as u64))];
+        let (campaign, source, medium, referrer, _) = CHANNELS[self.channels.sample(r)];
+        let (device_type, platform, _) = DEVICES[self.devices.sample(r)];
+        let day = self.days.sample(r) as i64;
+        let start = (self.opts.start + chrono::Duration::days(day))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+            + self.hours.sample(r) as i64 * 3_600_000
+            + r.below(3_600_000) as i64;
+        let known = r.chance(0.4);
+        let session_id = format!("s{}", self.sessions);
+        let anonymous_id = format!("a{user}_{}", platform);
+        let user_id = format!("u{user}");
+        let base = Event {
+            session_id: session_id.clone(),
+            anonymous_id: anonymous_id.clone(),
+            user_id: if known {
+                user_id.clone()
+            } else {
+                String::new()
+            },
+            currency,
+            utm: (campaign, source, medium),
+            referrer,
+            country,
+            device_type,
+            platform,
+            ..Event::default()
+        };
+        let mut t = start;
+        let mut step = |r: &mut Rng| {
+            t += 5_000 + r.below(240_000) as i64;
+            t
+        };
+        // USD cents × rate/100: cents for two-decimal currencies, whole yen for JPY (rate 150).
+        let price_of = |p: &Product| p.price * rate / 100;
+        let item_of = |p: &Product, q: u32| Item {
+            item_id: p.id.clone(),
+            item_name: p.name.clone(),
+            item_category: p.category,
+            item_brand: p.brand,
+            item_variant: p.variant,
+            price: price_of(p),
+            quantity: q,
+        };
+        let mut events = Vec::new();
+        for _ in 0..1 + self.rng.below(3) {
+            let ms = step(&mut self.rng);
+            events.push(Event {
+                ms,
+                event_type: "page_view",
+                page_url: "https://shop.example.com/".into(),
+                ..base.clone()
+            });
+        }
+        if self.rng.chance(0.2) {
+            let ms = step(&mut self.rng);
+            let term = SEARCHES[self.rng.below(SEARCHES.len() as u64) as usize];
+            events.push(Event {
+                ms,
+                event_type: "search",
+                properties: vec![("search_term", term.to_string())],
+                ..base.clone()
+            });
+        }
+        let mut viewed = Vec::new();
+        let views = 1 + (self.rng.unit().ln().abs() * 1.5) as usize;
+        for _ in 0..views.min(8) {
+            let p = self.popularity.sample(&mut self.rng);
+            viewed.push(p);
+            let ms = step(&mut self.rng);
+            events.push(Event {
+                ms,
+                event_type: "view_item",
+                items: vec![item_of(&self.products[p], 1)],
+                ..base.clone()
+            });
+        }
+        let mut logged_in = known;
+        if self.rng.chance(0.32) {
+            let cart_id = format!("c{}", self.sessions);
+            let mut cart: Vec<Item> = Vec::new();
+            for &p in viewed.iter().take(1 + self.rng.below(2) as usize) {
+                let item = item_of(&self.products[p], 1 + self.rng.below(3) as u32);
+                let ms = step(&mut self.rng);
+                events.push(Event {
+                    ms,
+                    event_type: "add_to_cart",
+                    cart_id: cart_id.clone(),
+                    items: vec![item.clone()],
+                    ..base.clone()
+                });
+                cart.push(item);
+            }
+            if cart.len() > 1 && self.rng.chance(0.15) {
+                let removed = cart.pop().expect("two items");
+                let ms = step(&mut self.rng);
+                events.push(Event {
+                    ms,
+                    event_type: "remove_from_cart",
+                    cart_id: cart_id.clone(),
+                    items: vec![removed],
+                    ..base.clone()
+                });
+            }
+            let mut funnel = |p: f64,
+                              kind: &'static str,
+                              me: &mut Self,
+                              events: &mut Vec<Event>,
+                              logged_in: &mut bool|
+             -> bool {
+                if !me.rng.chance(p) {
+                    return false;
+                }
+                if kind == "begin_checkout" && !*logged_in {
+                    *logged_in = true; // anonymous visitors log in at checkout
+                }
+                let ms = step(&mut me.rng);
+                let user = if *logged_in {
+                    user_id.clone()
+                } else {
+                    String::new()
+                };
+                events.push(Event {
+                    ms,
+                    event_type: kind,
+                    cart_id: cart_id.clone(),
+                    user_id: user,
+                    ..base.clone()
+                });
+                true
+            };
+            if funnel(0.75, "view_cart", self, &mut events, &mut logged_in)
+                && funnel(0.62, "begin_checkout", self, &mut events, &mut logged_in)
+                && funnel(0.8, "add_payment_info", self, &mut events, &mut logged_in)
+                && self.rng.chance(0.72)
+            {
+                self.orders += 1;
+                let subtotal: i64 = cart.iter().map(|i| i.price * i.quantity as i64).sum();
+                let coupon = if self.rng.chance(0.15) {
+                    COUPONS[self.rng.below(3) as usize]
+                } else {
+                    ""
+                };
+                let discount = if coupon.is_empty() { 0 } else { subtotal / 10 };
+                let shipping = if subtotal > 5_000 * rate / 100 {
+                    0
+                } else {
+                    499 * rate / 100
+                };
+                let tax = if country == "US" {
+                    (subtotal - discount) * 8 / 100
+                } else {
+                    0
+                };
+                let ms = step(&mut self.rng);
+                let purchase = Event {
+                    ms,
+                    event_type: "purchase",
+                    user_id: user_id.clone(),
+                    cart_id: cart_id.clone(),
+                    transaction_id: format!("o{}", self.orders),
+                    revenue: subtotal - discount + shipping + tax,
+                    discount,
+                    shipping,
+                    tax,
+                    coupon_code: coupon,
+                    items: cart,
+                    ..base.clone()
+                };
+                if self.rng.chance(0.02) {
+                    // A retry of the same order minutes later: counted once.
+                    self.delayed.push(Event {
+                        ms: ms + 30_000 + self.rng.below(600_000) as i64,
+                        ..purchase.clone()
+                    });
+                }
+                if self.rng.chance(0.06) {
+                    let full = self.rng.chance(0.5);
+                    let amount = if full {
+                        purchase.revenue
+                    } else {
+                        purchase.revenue / 2
+                    };
+                    let later = ms + (1 + self.rng.below(20) as i64) * 86_400_000;
+                    self.delayed.push(Event {
+                        ms: later,
+                        event_type: "refund",
+                        revenue: amount,
+                        discount: 0,
+                        shipping: 0,
+                        tax: 0,
+                        coupon_code: "",
+                        items: Vec::new(),
+                        cart_id: String::new(),
+                        ..purchase.clone()
+                    });
+                }
+                events.push(purchase);
+            }
+        }
+        for e in events {
+            if !self.emit(e, out) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: u64, n: u64) -> Vec<Event> {
+        let mut g = Generator::new(Options {
+            events: n,
+            days: 30,
+            seed,
+            start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        });
+        let mut out = Vec::new();
+        while g.next_session(&mut |e| out.push(e.clone())) {}
+        out
+    }
+
+    #[test]
+    fn exactly_n_events_deterministically() {
+        let a = run(1, 5_000);
+        let b = run(1, 5_000);
+        assert_eq!(a.len(), 5_000);
+        assert_eq!(
+            a.iter()
+                .map(|e| (e.ms, e.event_type, e.revenue))
+                .collect::<Vec<_>>(),
+            b.iter()
+                .map(|e| (e.ms, e.event_type, e.revenue))
+                .collect::<Vec<_>>()
+        );
+        let c = run(2, 5_000);
+        assert_ne!(
+            a.iter().map(|e| e.ms).collect::<Vec<_>>(),
+            c.iter().map(|e| e.ms).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_funnel_narrows_and_the_traps_are_there() {
+        let ev = run(3, 200_000);
+        let count = |k: &str| ev.iter().filter(|e| e.event_type == k).count();
+        assert!(
+            count("view_item") > count("add_to_cart")
+                && count("add_to_cart") > count("begin_checkout")
+                && count("begin_checkout") > count("purchase")
+        );
+        assert!(count("refund") > 0 && count("search") > 0 && count("remove_from_cart") > 0);
+        let txs: Vec<&str> = ev
+            .iter()
+            .filter(|e| e.event_type == "purchase")
+            .map(|e| e.transaction_id.as_str())
+            .collect();
+        let unique: std::collections::HashSet<&&str> = txs.iter().collect();
+        assert!(unique.len() < txs.len(), "duplicate purchase deliveries");
+        assert!(ev.iter().any(|e| e.currency == "JPY") && ev.iter().any(|e| e.currency == "EUR"));
+        assert!(
+            ev.windows(2).any(|w| w[1].ms < w[0].ms),
+            "out-of-order arrival"
+        );
+        // Anonymous visitors who log in mid-journey: the same anonymous id, with and without user.
+        assert!(
+            ev.iter()
+                .any(|e| e.user_id.is_empty() && !e.anonymous_id.is_empty())
+        );
+        assert!(
+            ev.iter()
+                .any(|e| e.event_type == "begin_checkout" && !e.user_id.is_empty())
+        );
+    }
+}

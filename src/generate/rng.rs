@@ -1,0 +1,96 @@
+//! Deterministic randomness for the generator: SplitMix64, and Zipf / weighted choices by
+//! binary search over cumulative weights.
+
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((self.next_u64() as u128 * n.max(1) as u128) >> 64) as u64
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1).max(1) as u64) as i64
+    }
+}
+
+/// Sampling by cumulative weights.
+pub struct Weighted {
+    cumulative: Vec<f64>,
+}
+
+impl Weighted {
+    pub fn new(weights: impl IntoIterator<Item = f64>) -> Self {
+        let mut total = 0.0;
+        let cumulative = weights
+            .into_iter()
+            .map(|w| {
+                total += w;
+                total
+            })
+            .collect();
+        Weighted { cumulative }
+    }
+
+    /// Zipf over `n` ranks with exponent `s`: rank 0 is the most popular.
+    pub fn zipf(n: usize, s: f64) -> Self {
+        Weighted::new((1..=n).map(|k| 1.0 / (k as f64).powf(s)))
+    }
+
+    pub fn sample(&self, rng: &mut Rng) -> usize {
+        let total = *self.cumulative.last().unwrap_or(&1.0);
+        let x = rng.unit() * total;
+        self.cumulative
+            .partition_point(|c| *c <= x)
+            .min(self.cumulative.len() - 1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.cumulative.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cumulative.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_and_skewed() {
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        assert_eq!(
+            (0..5).map(|_| a.next_u64()).collect::<Vec<_>>(),
+            (0..5).map(|_| b.next_u64()).collect::<Vec<_>>()
+        );
+        let z = Weighted::zipf(100, 1.1);
+        let mut counts = [0u32; 100];
+        for _ in 0..20_000 {
+            counts[z.sample(&mut a)] += 1;
+        }
+        assert!(counts[0] > counts[9] * 5 && counts[9] > counts[99]);
+    }
+}
