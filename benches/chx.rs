@@ -35,7 +35,11 @@ fn micros<F: FnMut()>(iterations: usize, mut f: F) -> f64 {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -44,7 +48,10 @@ fn main() {
         println!("benchmarks run with `cargo bench --bench chx` (or `make bench`)");
         return;
     }
-    let events: u64 = std::env::var("CHX_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let events: u64 = std::env::var("CHX_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let root = env!("CARGO_MANIFEST_DIR");
     let text = std::fs::read_to_string(format!("{root}/schema/ecommerce.yaml")).unwrap();
     let mut out = String::new();
@@ -78,13 +85,24 @@ fn main() {
     // 2. Data: a generated shop in the embedded engine.
     let store = format!("{}/chx-bench-store", env!("CARGO_TARGET_TMPDIR"));
     let _ = std::fs::remove_dir_all(&store);
-    let engine = Engine::connect(&Target::Embedded { store: store.into() }, None).unwrap();
+    let engine = Engine::connect(
+        &Target::Embedded {
+            store: store.into(),
+        },
+        None,
+    )
+    .unwrap();
     for s in ddl::compile(&schema, &DdlOptions::new().database("bench")) {
         engine.run(s.to_statement()).unwrap();
     }
     let days = 120u32;
     let today = chrono::Utc::now().date_naive();
-    let opts = chx::generate::Options { events, days, seed: 11, start: today - chrono::Duration::days(days as i64 - 1) };
+    let opts = chx::generate::Options {
+        events,
+        days,
+        seed: 11,
+        start: today - chrono::Duration::days(days as i64 - 1),
+    };
     let load = chx::generate::load(&engine, &schema, "bench", &opts, None).unwrap();
     engine.run("OPTIMIZE TABLE bench.events FINAL").unwrap();
     let disk = engine
@@ -114,9 +132,16 @@ fn main() {
         let (ms, rows) = time_ms(&r.statement());
         runs.push((name.to_string(), ms, rows));
     }
-    let rollup_ctx = Context::new(&schema, Some("bench")).unwrap().with_rollups(true);
+    let rollup_ctx = Context::new(&schema, Some("bench"))
+        .unwrap()
+        .with_rollups(true);
     let raw_ts = catalog::build(&ctx, "revenue-timeseries", &params("revenue-timeseries")).unwrap();
-    let rolled_ts = catalog::build(&rollup_ctx, "revenue-timeseries", &params("revenue-timeseries")).unwrap();
+    let rolled_ts = catalog::build(
+        &rollup_ctx,
+        "revenue-timeseries",
+        &params("revenue-timeseries"),
+    )
+    .unwrap();
     let (raw_ms, _) = time_ms(&raw_ts.statement());
     let (rolled_ms, _) = time_ms(&rolled_ts.statement());
 
@@ -124,23 +149,56 @@ fn main() {
     let version = engine.version().unwrap();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(out, "# chx benchmarks\n");
-    let _ = writeln!(out, "Measured in one run by `cargo bench --bench chx` on this machine ({cores} cores), ClickHouse {version} (chdb-core 26.9.0, embedded), release build, {events} generated events over {days} days. Regenerate with `make bench`; numbers are for comparison within one run, not targets asserted anywhere.\n");
-    let _ = writeln!(out, "## Compiler\n\n| what | median µs |\n| --- | --- |\n| parse + validate ecommerce.yaml | {parse:.1} |\n| compile its DDL | {compile:.1} |");
+    let _ = writeln!(
+        out,
+        "Measured in one run by `cargo bench --bench chx` on this machine ({cores} cores), ClickHouse {version} (chdb-core 26.9.0, embedded), release build, {events} generated events over {days} days. Regenerate with `make bench`; numbers are for comparison within one run, not targets asserted anywhere.\n"
+    );
+    let _ = writeln!(
+        out,
+        "## Compiler\n\n| what | median µs |\n| --- | --- |\n| parse + validate ecommerce.yaml | {parse:.1} |\n| compile its DDL | {compile:.1} |"
+    );
     for (name, us) in &build_us {
         let _ = writeln!(out, "| build + render report `{name}` | {us:.1} |");
     }
-    let _ = writeln!(out, "\n## Ingestion\n\n| what | value |\n| --- | --- |\n| generated and loaded | {} events in {:.2} s: **{:.0} events/s** (Arrow through ADBC ingest, 4 materialized views fed) |\n| peak RSS of this process | {:.0} MiB |", load.events, load.seconds, load.events_per_second, peak_rss_mib());
-    let _ = writeln!(out, "\n| table | rows | bytes on disk | bytes per event |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        out,
+        "\n## Ingestion\n\n| what | value |\n| --- | --- |\n| generated and loaded | {} events in {:.2} s: **{:.0} events/s** (Arrow through ADBC ingest, 4 materialized views fed) |\n| peak RSS of this process | {:.0} MiB |",
+        load.events,
+        load.seconds,
+        load.events_per_second,
+        peak_rss_mib()
+    );
+    let _ = writeln!(
+        out,
+        "\n| table | rows | bytes on disk | bytes per event |\n| --- | --- | --- | --- |"
+    );
     for r in &disk.rows {
         let bytes = r[2].as_f64().unwrap_or_default();
-        let _ = writeln!(out, "| {} | {} | {} | {:.1} |", r[0].as_str().unwrap_or_default(), r[1], bytes, bytes / events as f64);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} |",
+            r[0].as_str().unwrap_or_default(),
+            r[1],
+            bytes,
+            bytes / events as f64
+        );
     }
-    let _ = writeln!(out, "\n## Reports (last 30 days)\n\nFloor: `{floor_sql}` — {floor_ms:.1} ms.\n\n| report | median ms | rows | × floor |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        out,
+        "\n## Reports (last 30 days)\n\nFloor: `{floor_sql}` — {floor_ms:.1} ms.\n\n| report | median ms | rows | × floor |\n| --- | --- | --- | --- |"
+    );
     for (name, ms, rows) in &runs {
         let _ = writeln!(out, "| {name} | {ms:.1} | {rows} | {:.2} |", ms / floor_ms);
     }
-    let _ = writeln!(out, "\n## Rollup\n\n| revenue-timeseries | median ms |\n| --- | --- |\n| scanning events (24 h dedupe) | {raw_ms:.1} |\n| reading revenue_daily | {rolled_ms:.1} |\n| ratio | {:.3} |", rolled_ms / raw_ms);
-    let _ = writeln!(out, "\n## Not measured yet\n\nThe seed recipes' SQL on their own table shape (JSON string properties), the 10M-event size, and bytes read per query (the embedded engine's query log) — see the issue notes.");
+    let _ = writeln!(
+        out,
+        "\n## Rollup\n\n| revenue-timeseries | median ms |\n| --- | --- |\n| scanning events (24 h dedupe) | {raw_ms:.1} |\n| reading revenue_daily | {rolled_ms:.1} |\n| ratio | {:.3} |",
+        rolled_ms / raw_ms
+    );
+    let _ = writeln!(
+        out,
+        "\n## Not measured yet\n\nThe seed recipes' SQL on their own table shape (JSON string properties), the 10M-event size, and bytes read per query (the embedded engine's query log) — see the issue notes."
+    );
     std::fs::write(format!("{root}/benches/RESULTS.md"), &out).unwrap();
     print!("{out}");
 }
