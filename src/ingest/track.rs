@@ -368,22 +368,11 @@ fn parse_item(
     i: usize,
     event_currency: &str,
 ) -> Result<Value, String> {
-    const KNOWN: &[&str] = &[
-        "item_id",
-        "item_name",
-        "item_category",
-        "item_brand",
-        "item_variant",
-        "item_list_name",
-        "item_list_id",
-        "item_image_url",
-        "price",
-        "quantity",
-        "currency",
-        "coupon_code",
-        "discount",
-    ];
-    if let Some(k) = item.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    const NUMERIC: [&str; 4] = ["price", "quantity", "currency", "discount"];
+    if let Some(k) = item
+        .keys()
+        .find(|k| !ITEM_STRINGS.contains(&k.as_str()) && !NUMERIC.contains(&k.as_str()))
+    {
         return Err(format!("unknown field `items[{i}].{k}`"));
     }
     let mut out = Map::new();
