@@ -16,6 +16,9 @@
 //! | report | [`query`] | [`query::catalog::build`] | report name + parameters → [`query::Report`] (own SQL AST, typed parameters) |
 //! | migrate | [`migrate`] | [`migrate::plan`] | old schema state + new schema → ordered [`migrate::Plan`] (pure), then [`migrate::Migrator::apply`] |
 //!
+//! Beside them, [`generate`] streams a synthetic shop's events into the engine (the demo and the
+//! benchmarks).
+//!
 //! Around them: [`diag`] (problems with spans, codes and hints, rendered by miette), [`sql`]
 //! (the one place that escapes text, and typed parameters), [`error`] (the crate's error enum),
 //! [`cli`] (a thin clap layer over these calls). [`engine`] is the only code that talks to
