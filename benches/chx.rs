@@ -218,7 +218,7 @@ fn main() {
     }
     let _ = writeln!(
         out,
-        "\n## Not measured yet\n\nThe seed recipes' SQL on their own table shape (JSON string properties), the 10M-event size, and bytes read per query (the embedded engine's query log) — see the issue notes."
+        "\n## Not measured yet\n\nThe seed recipes' SQL on their own table shape (JSON string properties), and bytes read per query (the embedded engine's query log) — see the issue notes."
     );
     std::fs::write(format!("{root}/benches/RESULTS.md"), &out).unwrap();
     print!("{out}");
