@@ -334,13 +334,17 @@ fn random_journeys_match_the_reference() {
                 kind: kinds[k],
                 ms,
             });
-            k = match rnd(10) {
+            // Repeats (the runs chx drops before its fold) are common, as in shop traffic.
+            k = match rnd(12) {
                 0..=5 => (k + 1).min(3),
-                6 => k,
-                7 => 0,
+                6..=8 => k,
+                9 => 0,
                 _ => rnd(4) as usize,
             };
-            ms += (1 + rnd(36 * 3600)) as i64 * 1000;
+            // One in five events shares the previous one's millisecond (ties order by step).
+            if rnd(5) != 0 {
+                ms += (1 + rnd(36 * 3600)) as i64 * 1000;
+            }
         }
     }
     insert(&db, &events);

@@ -401,12 +401,13 @@ impl Funnel {
             Select::new()
                 .item(col("person"))
                 .item(bd_first.alias("bd"))
+                .item(history.alias("history"))
                 .item(
                     func(
                         "arrayFold",
                         [
                             self.fold_step(n, &x_ms, &x_mask, &end_ms, &window_ms),
-                            history,
+                            no_op_events_dropped(&end_ms),
                             func(
                                 "arrayResize",
                                 [Expr::Array(vec![func("emptyArrayInt64", [])]), int(n)],
@@ -817,4 +818,45 @@ impl Funnel {
             .item(func("tupleElement", [best, int(1)]).alias("times"))
             .from(TableRef::cte("people"))
     }
+}
+
+/// `history` without the events the ordered fold would not act on, which makes the fold (the
+/// funnel's cost) about a third cheaper on shop traffic, where most events are repeated views.
+/// Exact because the fold's state after the kept events is the same:
+/// - a step-0-only event directly followed by another in-range step-0-only event: the later one
+///   replaces the step-0 attempt and nothing in between could have used the earlier one;
+/// - a single-step event (not step 0) directly after an event with the same mask: the step below
+///   is unchanged since the first, so the second either fails the same way or finds an attempt
+///   with the same start already at its step, which the fold keeps.
+fn no_op_events_dropped(end_ms: &Expr) -> Expr {
+    let h = col("history");
+    let none = Expr::Tuple(vec![func("toInt64", [int(0)]), func("toUInt64", [int(0)])]);
+    let next = func(
+        "arrayPushBack",
+        [func("arrayPopFront", [h.clone()]), none.clone()],
+    );
+    let prev = func("arrayPushFront", [func("arrayPopBack", [h.clone()]), none]);
+    let ms = |t: &str| func("tupleElement", [col(t), int(1)]);
+    let mask = |t: &str| func("tupleElement", [col(t), int(2)]);
+    let superseded_start = mask("x")
+        .eq(int(1))
+        .and(mask("y").eq(int(1)))
+        .and(ms("y").lt(end_ms.clone()));
+    let single_bit = func("bitAnd", [mask("x"), mask("x") - int(1)]).eq(int(0));
+    let repeated_step = mask("x")
+        .gt(int(1))
+        .and(single_bit)
+        .and(mask("x").eq(mask("w")));
+    func(
+        "arrayFilter",
+        [
+            lambda(
+                &["x", "y", "w"],
+                Expr::Not(Box::new(superseded_start.or(repeated_step))),
+            ),
+            h,
+            next,
+            prev,
+        ],
+    )
 }
