@@ -152,10 +152,11 @@ pub fn attribution(
             )
             .alias("ts"),
         )
-        .from(TableRef::cte("order_people").aliased("o"))
+        // Touches outnumber orders by far: they are the probe side, the orders the hash table.
+        .from(TableRef::cte("touches").aliased("t"))
         .join(
-            JoinKind::Left,
-            TableRef::cte("touches").aliased("t"),
+            JoinKind::Right,
+            TableRef::cte("order_people").aliased("o"),
             path(&["o", "person"]).eq(path(&["t", "person"])),
         )
         .group_by([path(&["o", "event_id"])]);
@@ -293,56 +294,50 @@ pub fn attribution(
         .item(col("currency"))
         .item(func("sum", [col("credit")]).alias("revenue"))
         .item(func("sum", [col("share")]).alias("orders"))
-        .item(Expr::Int(1).alias("attributed"))
+        .item(func("notEmpty", [col("ts")]).alias("attributed"))
         .from(TableRef::cte("credited"))
-        .array_join(col("ts").alias("touch"))
+        // An order without touches is one row with an empty channel, its whole revenue
+        // (`credits` is `[revenue]` then) and a share of 1: a single pass over `credited`
+        // (ClickHouse evaluates a CTE once per reference, and `per_order` is the costly join).
+        .array_join(
+            func(
+                "if",
+                [
+                    func("empty", [col("ts")]),
+                    Expr::Array(vec![Expr::Tuple(vec![
+                        func("toInt64", [int(0)]),
+                        Expr::Tuple(vec![str_lit(""), str_lit(""), str_lit("")]),
+                    ])]),
+                    col("ts"),
+                ],
+            )
+            .alias("touch"),
+        )
         .array_join(col("credits").alias("credit"))
         .array_join(
             func(
-                "arrayMap",
+                "if",
                 [
-                    lambda(&["x"], col("x") / func("arraySum", [col("w")])),
-                    col("w"),
+                    func("empty", [col("ts")]),
+                    Expr::Array(vec![Expr::Float(1.0)]),
+                    func(
+                        "arrayMap",
+                        [
+                            lambda(&["x"], col("x") / func("arraySum", [col("w")])),
+                            col("w"),
+                        ],
+                    ),
                 ],
             )
             .alias("share"),
         )
-        .filter(func("notEmpty", [col("ts")]))
         .group_by([
             col("campaign"),
             col("source"),
             col("medium"),
             col("currency"),
+            col("attributed"),
         ]);
-    let unattributed = Select::new()
-        .item(str_lit("").alias("campaign"))
-        .item(str_lit("").alias("source"))
-        .item(str_lit("").alias("medium"))
-        .item(col("currency"))
-        .item(func("sum", [col("revenue")]).alias("revenue"))
-        .item(func("toFloat64", [func("count", [])]).alias("orders"))
-        .item(Expr::Int(0).alias("attributed"))
-        .from(TableRef::cte("credited"))
-        .filter(func("empty", [col("ts")]))
-        .group_by([col("currency")]);
-    let totals = Select::new()
-        .item(col("currency"))
-        .item(func("sum", [col("revenue")]).alias("total"))
-        .from(TableRef::cte("orders"))
-        .group_by([col("currency")]);
-    let both = TableRef::Subquery {
-        query: Box::new(
-            Select::new()
-                .item(Expr::Star)
-                .from(TableRef::cte("attributed_rows"))
-                .union_all(
-                    Select::new()
-                        .item(Expr::Star)
-                        .from(TableRef::cte("unattributed_rows")),
-                ),
-        ),
-        alias: "a".into(),
-    };
     let query = Select::new()
         .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
         .with("identity", ctx.identity_cte()?)
@@ -351,9 +346,7 @@ pub fn attribution(
         .with("touches", touches)
         .with("per_order", per_order)
         .with("credited", credited)
-        .with("attributed_rows", attributed)
-        .with("unattributed_rows", unattributed)
-        .with("totals", totals)
+        .with("channel_rows", attributed)
         .item(path(&["a", "campaign"]).alias("campaign"))
         .item(path(&["a", "source"]).alias("source"))
         .item(path(&["a", "medium"]).alias("medium"))
@@ -361,16 +354,15 @@ pub fn attribution(
         .item(path(&["a", "revenue"]).alias("revenue"))
         .item(path(&["a", "orders"]).alias("orders"))
         .item(
-            (Expr::Float(100.0) * path(&["a", "revenue"]) / path(&["t", "total"]))
-                .alias("pct_of_total"),
+            // Credits sum exactly to each order's revenue, so the rows of a currency add up to
+            // its total.
+            (Expr::Float(100.0) * path(&["a", "revenue"])
+                / func("sum", [path(&["a", "revenue"])])
+                    .over(vec![path(&["a", "currency"])], vec![]))
+            .alias("pct_of_total"),
         )
         .item(func("toBool", [path(&["a", "attributed"])]).alias("attributed"))
-        .from(both)
-        .join_using(
-            JoinKind::Inner,
-            TableRef::cte("totals").aliased("t"),
-            &["currency"],
-        )
+        .from(TableRef::cte("channel_rows").aliased("a"))
         .order_by([
             asc(col("currency")),
             desc(col("attributed")),

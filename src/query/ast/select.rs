@@ -150,6 +150,9 @@ impl Display for TableRef {
 pub enum JoinKind {
     Inner,
     Left,
+    /// `RIGHT JOIN`: ClickHouse builds its hash table from the right side, so the small side
+    /// goes there while every row of it is kept.
+    Right,
     /// `LEFT ANY JOIN`: at most one right row per left row.
     LeftAny,
     /// `ASOF LEFT JOIN`: the closest right row by the last ON condition.
@@ -169,6 +172,7 @@ impl Display for Join {
         let kind = match self.kind {
             JoinKind::Inner => "INNER JOIN",
             JoinKind::Left => "LEFT JOIN",
+            JoinKind::Right => "RIGHT JOIN",
             JoinKind::LeftAny => "LEFT ANY JOIN",
             JoinKind::AsofLeft => "ASOF LEFT JOIN",
         };
