@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use chx::query::attribution::{self, Model};
 use chx::query::{Context, DateRange};
 use serde_json::json;
@@ -34,16 +34,10 @@ const CHANNELS: [(&str, &str, &str); 4] = [
 fn fixture() -> Vec<Ev> {
     let mut rng = common::Rng(0x1234_5678_9ABC_DEF1u64);
     let mut rnd = |n: u64| rng.below(n);
-    let base = Utc
-        .with_ymd_and_hms(2026, 2, 1, 0, 0, 0)
-        .unwrap()
-        .timestamp_millis();
+    let base = common::utc_ms(2026, 2, 1);
     let mut out = Vec::new();
-    let mut n = 0;
-    let mut id = || {
-        n += 1;
-        format!("00000000-0000-4000-8000-{n:012}")
-    };
+    let mut ids = common::EventIds::default();
+    let mut id = || ids.next_id();
     for p in 0..60 {
         let user = format!("u{p}");
         let anon = format!("a{p}");
@@ -215,14 +209,8 @@ fn every_model_matches_rust_and_credits_add_up() {
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();
     let (start, end): (NaiveDate, NaiveDate) =
         ("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap());
-    let from = Utc
-        .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
-        .unwrap()
-        .timestamp_millis();
-    let to = Utc
-        .with_ymd_and_hms(2026, 4, 1, 0, 0, 0)
-        .unwrap()
-        .timestamp_millis();
+    let from = common::utc_ms(2026, 3, 1);
+    let to = common::utc_ms(2026, 4, 1);
     let models = [
         Model::LastClick,
         Model::FirstClick,

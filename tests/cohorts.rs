@@ -28,16 +28,10 @@ struct P {
 fn fixture() -> Vec<P> {
     let mut rng = common::Rng(0xDEAD_BEEF_CAFE_F00Du64);
     let mut rnd = |n: u64| rng.below(n);
-    let start = Utc
-        .with_ymd_and_hms(2025, 10, 1, 0, 0, 0)
-        .unwrap()
-        .timestamp_millis();
+    let start = common::utc_ms(2025, 10, 1);
     let mut out = Vec::new();
-    let mut n = 0;
-    let mut id = || {
-        n += 1;
-        format!("00000000-0000-4000-8000-{n:012}")
-    };
+    let mut ids = common::EventIds::default();
+    let mut id = || ids.next_id();
     for p in 0..70 {
         let user = format!("u{p}");
         let currency = ["USD", "EUR", "JPY"][p % 3];

@@ -74,11 +74,8 @@ fn fixture() -> Vec<Ev> {
         ("sku_4", "Socks", 799),
     ];
     let mut out = Vec::new();
-    let mut n = 0u64;
-    let mut id = || {
-        n += 1;
-        format!("00000000-0000-4000-8000-{n:012}")
-    };
+    let mut ids = common::EventIds::default();
+    let mut id = || ids.next_id();
     // 120 orders spread from 2026-02-27 to 2026-04-02 (some outside the range on purpose).
     for i in 0..120 {
         let day = -2 + rng.below(35) as i64;

@@ -164,6 +164,26 @@ pub fn ts_text(ms: i64) -> String {
         .to_string()
 }
 
+/// Epoch milliseconds of midnight UTC on a date, for fixtures.
+pub fn utc_ms(y: i32, m: u32, d: u32) -> i64 {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(y, m, d, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// Numbered UUIDs for fixture events (`…-000000000001` first), so rows are easy to trace.
+#[derive(Default)]
+pub struct EventIds(u64);
+
+impl EventIds {
+    pub fn next_id(&mut self) -> String {
+        self.0 += 1;
+        format!("00000000-0000-4000-8000-{:012}", self.0)
+    }
+}
+
 /// A small deterministic generator (xorshift) so fixtures are the same on every run.
 pub struct Rng(pub u64);
 
