@@ -231,11 +231,7 @@ fn every_model_matches_rust_and_credits_add_up() {
                     )
                 });
             }
-            let rows = db
-                .engine
-                .run(r.statement())
-                .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
-                .rows;
+            let rows = db.report_rows(&r);
             let want = reference(&events, model, window as i64 * 86_400_000, from, to);
             let mut got: BTreeMap<(Option<Channel>, String), (i64, f64)> = BTreeMap::new();
             let mut totals: BTreeMap<String, i64> = BTreeMap::new();

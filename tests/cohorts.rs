@@ -236,11 +236,7 @@ fn retention_matches_rust_in_every_mode() {
             })
             .compile(&ctx)
             .unwrap();
-        let rows = db
-            .engine
-            .run(r.statement())
-            .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
-            .rows;
+        let rows = db.report_rows(&r);
         let got: Vec<(NaiveDate, i64, i64, i64)> = rows
             .iter()
             .map(|r| {
@@ -293,11 +289,7 @@ fn revenue_cohorts_and_ltv_match_rust() {
     let r = cohorts::revenue_cohorts(&ctx, 6).unwrap();
     common::snapshots("cohorts")
         .bind(|| insta::assert_snapshot!("revenue_cohorts.6_months", r.to_sql_file()));
-    let rows = db
-        .engine
-        .run(r.statement())
-        .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
-        .rows;
+    let rows = db.report_rows(&r);
     let orders = counted(&events);
     let month = |ms: i64| day(ms).with_day(1).unwrap();
     let mut first: BTreeMap<String, NaiveDate> = BTreeMap::new();

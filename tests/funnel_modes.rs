@@ -62,10 +62,7 @@ fn run(db: &common::TestDb, schema: &chx::schema::Schema, f: &Funnel) -> Vec<Vec
     let r = f
         .compile(&Context::new(schema, Some(&db.name)).unwrap())
         .unwrap();
-    db.engine
-        .run(r.statement())
-        .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
-        .rows
+    db.report_rows(&r)
 }
 
 fn counts(rows: &[Vec<Value>]) -> Vec<i64> {

@@ -80,6 +80,16 @@ pub struct TestDb {
     pub engine: Engine,
 }
 
+impl TestDb {
+    /// Runs a report and returns its rows; a failure shows the SQL that failed.
+    pub fn report_rows(&self, r: &chx::query::Report) -> Vec<Vec<serde_json::Value>> {
+        self.engine
+            .run(r.statement())
+            .unwrap_or_else(|e| panic!("{e}\n{}", r.sql()))
+            .rows
+    }
+}
+
 pub fn test_db(test_name: &str) -> TestDb {
     let name = format!("t_{test_name}");
     let root = engine();
