@@ -831,32 +831,32 @@ impl Funnel {
 fn no_op_events_dropped(end_ms: &Expr) -> Expr {
     let h = col("history");
     let none = Expr::Tuple(vec![func("toInt64", [int(0)]), func("toUInt64", [int(0)])]);
-    let next = func(
+    let nexts = func(
         "arrayPushBack",
         [func("arrayPopFront", [h.clone()]), none.clone()],
     );
-    let prev = func("arrayPushFront", [func("arrayPopBack", [h.clone()]), none]);
+    let prevs = func("arrayPushFront", [func("arrayPopBack", [h.clone()]), none]);
     let ms = |t: &str| func("tupleElement", [col(t), int(1)]);
     let mask = |t: &str| func("tupleElement", [col(t), int(2)]);
     let superseded_start = mask("x")
         .eq(int(1))
-        .and(mask("y").eq(int(1)))
-        .and(ms("y").lt(end_ms.clone()));
+        .and(mask("next").eq(int(1)))
+        .and(ms("next").lt(end_ms.clone()));
     let single_bit = func("bitAnd", [mask("x"), mask("x") - int(1)]).eq(int(0));
     let repeated_step = mask("x")
         .gt(int(1))
         .and(single_bit)
-        .and(mask("x").eq(mask("w")));
+        .and(mask("x").eq(mask("prev")));
     func(
         "arrayFilter",
         [
             lambda(
-                &["x", "y", "w"],
+                &["x", "next", "prev"],
                 Expr::Not(Box::new(superseded_start.or(repeated_step))),
             ),
             h,
-            next,
-            prev,
+            nexts,
+            prevs,
         ],
     )
 }
