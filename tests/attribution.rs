@@ -125,23 +125,11 @@ fn reference(
     from: i64,
     to: i64,
 ) -> BTreeMap<(Option<Channel>, &'static str), (i64, f64)> {
-    let mut by_tx: BTreeMap<&str, Vec<&Ev>> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.kind == "purchase") {
-        by_tx.entry(&e.tx).or_default().push(e);
-    }
-    let mut orders = Vec::new();
-    for (_, mut v) in by_tx {
-        v.sort_by_key(|e| e.ms);
-        let mut last: Option<i64> = None;
-        for e in v {
-            if last.is_none_or(|l| e.ms - l >= 86_400_000) {
-                last = Some(e.ms);
-                if e.ms >= from && e.ms < to {
-                    orders.push(e);
-                }
-            }
-        }
-    }
+    let purchases = events.iter().filter(|e| e.kind == "purchase");
+    let orders: Vec<&Ev> = common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms)
+        .into_iter()
+        .filter(|e| e.ms >= from && e.ms < to)
+        .collect();
     let mut out: BTreeMap<(Option<Channel>, &str), (i64, f64)> = BTreeMap::new();
     for o in orders {
         let who = person(o, events);

@@ -125,22 +125,11 @@ fn person(e: &P, events: &[P]) -> String {
 
 /// Purchases after the 24 h transaction rule.
 fn counted(events: &[P]) -> Vec<P> {
-    let mut by_tx: BTreeMap<&str, Vec<&P>> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.kind == "purchase") {
-        by_tx.entry(&e.tx).or_default().push(e);
-    }
-    let mut out = Vec::new();
-    for (_, mut v) in by_tx {
-        v.sort_by_key(|e| e.ms);
-        let mut last: Option<i64> = None;
-        for e in v {
-            if last.is_none_or(|l| e.ms - l >= 86_400_000) {
-                last = Some(e.ms);
-                out.push(e.clone());
-            }
-        }
-    }
-    out
+    let purchases = events.iter().filter(|e| e.kind == "purchase");
+    common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms)
+        .into_iter()
+        .cloned()
+        .collect()
 }
 
 fn day(ms: i64) -> NaiveDate {

@@ -278,30 +278,15 @@ fn counted(events: &[Ev], kind: &str, from: i64, to: i64) -> Vec<Ev> {
         .filter(|e| e.kind == kind && e.ms >= from && e.ms < to)
         .map(|e| e.tx.as_str())
         .collect();
-    let mut by_tx: BTreeMap<&str, Vec<&Ev>> = BTreeMap::new();
     let mut seen_ids = BTreeSet::new();
-    for e in events
-        .iter()
-        .filter(|e| e.kind == kind && in_range_txs.contains(e.tx.as_str()))
-    {
-        if seen_ids.insert(e.id.clone()) {
-            by_tx.entry(&e.tx).or_default().push(e);
-        }
-    }
-    let mut out = Vec::new();
-    for (_, mut evs) in by_tx {
-        evs.sort_by_key(|e| e.ms);
-        let mut last: Option<i64> = None;
-        for e in evs {
-            if last.is_none_or(|l| e.ms - l >= 86_400_000) {
-                last = Some(e.ms);
-                if e.ms >= from && e.ms < to {
-                    out.push(e.clone());
-                }
-            }
-        }
-    }
-    out
+    let delivered = events.iter().filter(|e| {
+        e.kind == kind && in_range_txs.contains(e.tx.as_str()) && seen_ids.insert(e.id.clone())
+    });
+    common::counted_within_24h(delivered, |e| &e.tx, |e| e.ms)
+        .into_iter()
+        .filter(|e| e.ms >= from && e.ms < to)
+        .cloned()
+        .collect()
 }
 
 fn run(f: &Fixture, r: &Report) -> Vec<Vec<Value>> {

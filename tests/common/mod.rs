@@ -174,6 +174,31 @@ pub fn ts_text(ms: i64) -> String {
         .to_string()
 }
 
+/// The 24 h transaction rule, written plainly as the reference for chx's SQL: per transaction,
+/// in time order, an event counts when it comes at least 24 h after the last one that counted.
+pub fn counted_within_24h<'a, T>(
+    events: impl IntoIterator<Item = &'a T>,
+    tx: impl Fn(&T) -> &str,
+    ms: impl Fn(&T) -> i64,
+) -> Vec<&'a T> {
+    let mut by_tx: std::collections::BTreeMap<&str, Vec<&'a T>> = Default::default();
+    for e in events {
+        by_tx.entry(tx(e)).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for (_, mut v) in by_tx {
+        v.sort_by_key(|e| ms(e));
+        let mut last: Option<i64> = None;
+        for e in v {
+            if last.is_none_or(|l| ms(e) - l >= 86_400_000) {
+                last = Some(ms(e));
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
 /// Epoch milliseconds of midnight UTC on a date, for fixtures.
 pub fn utc_ms(y: i32, m: u32, d: u32) -> i64 {
     use chrono::TimeZone;
