@@ -69,6 +69,19 @@ fn counts(rows: &[Vec<Value>]) -> Vec<i64> {
     rows.iter().map(|r| r[2].as_i64().unwrap()).collect()
 }
 
+/// A breakdown's rows as (value, step, persons).
+fn value_step_count(rows: &[Vec<Value>]) -> Vec<(String, i64, i64)> {
+    rows.iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_i64().unwrap(),
+                r[3].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn three() -> Funnel {
     Funnel::new([
         Step::role("view_item"),
@@ -202,16 +215,7 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
     }
     let (db, schema) = setup("funnel_breakdown", &events);
     let rows = run(&db, &schema, &three().breakdown("country", 2));
-    let got: Vec<(String, i64, i64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r[0].as_str().unwrap().to_string(),
-                r[1].as_i64().unwrap(),
-                r[3].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let got = value_step_count(&rows);
     // b6 has no country on its view but "JP" on its cart: its first non-empty value is JP, so
     // Other holds FR, JP and "" at step 1 and only b6 at step 2.
     let want = [
@@ -236,16 +240,7 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
             .breakdown("country", 2)
             .breakdown_attribution(BreakdownAttribution::LastTouch),
     );
-    let got: Vec<(String, i64, i64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r[0].as_str().unwrap().to_string(),
-                r[1].as_i64().unwrap(),
-                r[3].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let got = value_step_count(&rows);
     let want = [
         ("", 1, 1),
         ("", 2, 0),
