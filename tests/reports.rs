@@ -535,20 +535,8 @@ fn overview_matches_rust() {
         per.entry(e.currency).or_default()[4] += e.revenue;
     }
     let in_range = |e: &&Ev| e.ms >= from && e.ms < to;
-    let carts: BTreeSet<&str> = f
-        .events
-        .iter()
-        .filter(in_range)
-        .filter(|e| e.kind == "add_to_cart" && !e.cart.is_empty())
-        .map(|e| e.cart.as_str())
-        .collect();
-    let bought: BTreeSet<&str> = f
-        .events
-        .iter()
-        .filter(|e| e.kind == "purchase")
-        .map(|e| e.cart.as_str())
-        .collect();
-    let abandoned = carts.iter().filter(|c| !bought.contains(*c)).count();
+    let (carts, abandoned) = carts_and_abandoned(&f.events, from, to);
+    let abandoned = abandoned.len();
     let viewers: BTreeSet<&str> = f
         .events
         .iter()
@@ -597,31 +585,34 @@ fn overview_matches_rust() {
     );
 }
 
+/// Carts started (add to cart) in the range, and those no purchase ever completed.
+fn carts_and_abandoned(events: &[Ev], from: i64, to: i64) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let carts: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.ms >= from && e.ms < to)
+        .filter(|e| e.kind == "add_to_cart" && !e.cart.is_empty())
+        .map(|e| e.cart.as_str())
+        .collect();
+    let bought: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.kind == "purchase")
+        .map(|e| e.cart.as_str())
+        .collect();
+    let abandoned = carts
+        .iter()
+        .copied()
+        .filter(|c| !bought.contains(c))
+        .collect();
+    (carts, abandoned)
+}
+
 #[test]
 fn cart_abandonment_matches_rust() {
     let f = load("cart_abandonment");
     let (range, from, to) = range();
     let r = reports::cart_abandonment(&ctx(&f), &range).unwrap();
     snapshot(&r, "default");
-    let in_range = |e: &&Ev| e.ms >= from && e.ms < to;
-    let carts: BTreeSet<&str> = f
-        .events
-        .iter()
-        .filter(in_range)
-        .filter(|e| e.kind == "add_to_cart" && !e.cart.is_empty())
-        .map(|e| e.cart.as_str())
-        .collect();
-    let bought: BTreeSet<&str> = f
-        .events
-        .iter()
-        .filter(|e| e.kind == "purchase")
-        .map(|e| e.cart.as_str())
-        .collect();
-    let abandoned: BTreeSet<&str> = carts
-        .iter()
-        .copied()
-        .filter(|c| !bought.contains(c))
-        .collect();
+    let (carts, abandoned) = carts_and_abandoned(&f.events, from, to);
     let mut value: BTreeMap<&str, i64> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for e in f.events.iter().filter(|e| {
