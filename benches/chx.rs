@@ -308,8 +308,12 @@ fn recipes(
         out,
         "\n## {events} events: chx against the seed recipes\n\nThe recipes run on their own table (JSON string properties, loaded from the same events). chx's reports also dedupe orders, stitch identities and keep currencies apart, which the recipes do not.\n\n| question | chx ms | recipe ms | chx / recipe |\n| --- | --- | --- | --- |"
     );
+    // The funnel is compared with two baselines: time chx's statement once, not once per row.
+    let mut chx_ms: BTreeMap<String, f64> = BTreeMap::new();
     for (q, chx_stmt, recipe_sql) in rows {
-        let (a, _) = time_ms(&chx_stmt);
+        let a = *chx_ms
+            .entry(chx_stmt.sql.clone())
+            .or_insert_with(|| time_ms(&chx_stmt).0);
         let (b, _) = time_ms(&Statement::new(recipe_sql));
         let _ = writeln!(out, "| {q} | {a:.1} | {b:.1} | {:.2} |", a / b);
     }
