@@ -211,6 +211,9 @@ fn refine_types(conn: &mut ManagedConnection, sql: &str, rows: &mut Rows) {
 impl Backend for EmbeddedBackend {
     /// ADBC ingest fills every column by position, so the batch lands in a staging table of
     /// its own shape first and moves into the target by column name (defaults fill the rest).
+    /// The staging table is in memory and already has the target's column types: measured on
+    /// the shop's events, ADBC's own `Create` (a MergeTree of plain Strings) made the ingest
+    /// 2.5× and the move 1.6× slower (LowCardinality conversions, compressing twice).
     fn insert_arrow(
         &self,
         database: &str,
@@ -224,30 +227,53 @@ impl Backend for EmbeddedBackend {
             std::process::id(),
             STAGING.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let columns: Vec<String> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| quote::ident(f.name()))
-            .collect();
         let target = format!("{}.{}", quote::ident(database), quote::ident(table));
         let staged = format!("{}.{}", quote::ident(database), quote::ident(&staging));
+        let types = self.run(
+            &Statement::new(
+                "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+            )
+            .param("db", "String", database)
+            .param("t", "String", table),
+        )?;
+        let type_of = |name: &str| {
+            types
+                .rows
+                .iter()
+                .find(|r| r[0].as_str() == Some(name))
+                .and_then(|r| r[1].as_str())
+        };
+        let mut columns = Vec::new();
+        let mut definitions = Vec::new();
+        for f in batch.schema().fields() {
+            let Some(ty) = type_of(f.name()) else {
+                return Err(Error::Engine {
+                    message: format!("{target} has no column {:?} to load into", f.name()),
+                });
+            };
+            columns.push(quote::ident(f.name()));
+            definitions.push(format!("{} {ty}", quote::ident(f.name())));
+        }
+        self.run(&Statement::new(format!(
+            "CREATE TABLE {staged} ({}) ENGINE = Memory",
+            definitions.join(", ")
+        )))?;
         let err = |e: adbc_core::error::Error| {
             Error::from_server(e.message, &format!("ADBC ingest into {staged}"))
         };
-        {
+        let ingested = (|| {
             let mut conn = lock(&self.conn);
             let mut st = conn.new_statement().map_err(err)?;
             st.set_option(OptionStatement::TargetTable, staging.as_str().into())
                 .map_err(err)?;
             st.set_option(OptionStatement::TargetDbSchema, database.into())
                 .map_err(err)?;
-            st.set_option(OptionStatement::IngestMode, IngestMode::Create.into())
+            st.set_option(OptionStatement::IngestMode, IngestMode::Append.into())
                 .map_err(err)?;
             st.bind(batch).map_err(err)?;
-            st.execute_update().map_err(err)?;
-        }
-        let moved = self.run(&Statement::new(format!("INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged} SETTINGS optimize_on_insert = 0, max_insert_threads = 2", cols = columns.join(", "))));
+            st.execute_update().map_err(err)
+        })();
+        let moved = ingested.and_then(|_| self.run(&Statement::new(format!("INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged} SETTINGS optimize_on_insert = 0, max_insert_threads = 2", cols = columns.join(", ")))));
         let dropped = self.run(&Statement::new(format!(
             "DROP TABLE IF EXISTS {staged} SYNC"
         )));

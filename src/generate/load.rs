@@ -54,49 +54,76 @@ pub fn load(
         )?)),
         None => None,
     };
-    let mut g = Generator::new(opts.clone());
-    let mut batch = Batch::new();
-    let mut failure: Option<Error> = None;
-    let flush = |batch: &mut Batch| -> Result<(), Error> {
-        let n = batch.len() as u64;
-        engine.insert_arrow(database, &table, batch.finish())?;
-        bar.inc(n);
-        Ok(())
-    };
-    loop {
-        let more = g.next_session(&mut |e| {
-            batch.push(e);
-            if let Some(f) = file.as_mut() {
-                let exp = schema.currency_exponent(e.currency).unwrap_or(2);
-                if let Err(source) = writeln!(f, "{}", to_track_json(e, exp)) {
-                    failure.get_or_insert(Error::Io {
-                        path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
-                        source,
-                    });
+    // The generator runs on its own thread, one batch ahead of the engine (a rendezvous of
+    // finished batches keeps memory at about two batches): the two cores overlap generating
+    // with ClickHouse's insert instead of taking turns.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
+    let opts = opts.clone();
+    let (generated, inserted) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<u64, Error> {
+            let mut g = Generator::new(opts);
+            let mut batch = Batch::new();
+            let mut failure: Option<Error> = None;
+            loop {
+                let more = g.next_session(&mut |e| {
+                    batch.push(e);
+                    if let Some(f) = file.as_mut() {
+                        let exp = schema.currency_exponent(e.currency).unwrap_or(2);
+                        if let Err(source) = writeln!(f, "{}", to_track_json(e, exp)) {
+                            failure.get_or_insert(Error::Io {
+                                path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
+                                source,
+                            });
+                        }
+                    }
+                });
+                if let Some(e) = failure.take() {
+                    return Err(e);
+                }
+                if (batch.len() >= BATCH_ROWS || (!more && !batch.is_empty()))
+                    && tx.send(batch.finish()).is_err()
+                {
+                    // The engine side stopped on an error; it reports it.
+                    break;
+                }
+                if !more {
+                    break;
                 }
             }
+            drop(tx);
+            if let Some(mut f) = file {
+                f.flush().map_err(|source| Error::Io {
+                    path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
+                    source,
+                })?;
+            }
+            Ok(g.emitted())
         });
-        if let Some(e) = failure.take() {
-            return Err(e);
+        let mut inserted = Ok(());
+        for b in rx.iter() {
+            let n = b.num_rows() as u64;
+            if let Err(e) = engine.insert_arrow(database, &table, b) {
+                inserted = Err(e);
+                break;
+            }
+            bar.inc(n);
         }
-        if batch.len() >= BATCH_ROWS || (!more && !batch.is_empty()) {
-            flush(&mut batch)?;
-        }
-        if !more {
-            break;
-        }
-    }
-    if let Some(mut f) = file {
-        f.flush().map_err(|source| Error::Io {
-            path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
-            source,
-        })?;
-    }
+        // Dropping the receiver makes a blocked producer's send fail, so it stops.
+        drop(rx);
+        let generated = producer.join().unwrap_or_else(|_| {
+            Err(Error::Engine {
+                message: "the generator thread panicked".into(),
+            })
+        });
+        (generated, inserted)
+    });
+    inserted?;
+    let emitted = generated?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     Ok(LoadReport {
-        events: g.emitted(),
+        events: emitted,
         seconds,
-        events_per_second: g.emitted() as f64 / seconds.max(1e-9),
+        events_per_second: emitted as f64 / seconds.max(1e-9),
     })
 }

@@ -13,6 +13,9 @@ pub use batch::{Batch, Event, Item, to_track_json};
 pub use load::{LoadReport, load};
 pub use rng::{Rng, Weighted};
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use chrono::{Datelike, NaiveDate};
 
 /// What to generate.
@@ -132,7 +135,35 @@ pub struct Generator {
     sessions: u64,
     orders: u64,
     /// Refunds and duplicate deliveries to emit later in the stream (late events).
-    delayed: Vec<Event>,
+    delayed: BinaryHeap<Reverse<Delayed>>,
+    delays: u64,
+}
+
+/// An event queued for later delivery, ordered by time (then by queueing order: deterministic).
+struct Delayed {
+    ms: i64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.ms, self.seq) == (other.ms, other.seq)
+    }
+}
+
+impl Eq for Delayed {}
+
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Delayed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.ms, self.seq).cmp(&(other.ms, other.seq))
+    }
 }
 
 impl Generator {
@@ -180,9 +211,19 @@ impl Generator {
             emitted: 0,
             sessions: 0,
             orders: 0,
-            delayed: Vec::new(),
+            delayed: BinaryHeap::new(),
+            delays: 0,
             opts,
         }
+    }
+
+    fn delay(&mut self, event: Event) {
+        self.delays += 1;
+        self.delayed.push(Reverse(Delayed {
+            ms: event.ms,
+            seq: self.delays,
+            event,
+        }));
     }
 
     pub fn emitted(&self) -> u64 {
@@ -203,16 +244,6 @@ impl Generator {
         if self.emitted >= self.opts.events {
             return false;
         }
-        // Late arrivals: refunds and retries queued by earlier sessions, emitted out of order.
-        if self.delayed.len() > 64 || (self.sessions.is_multiple_of(16) && !self.delayed.is_empty())
-        {
-            let pending = std::mem::take(&mut self.delayed);
-            for e in pending {
-                if !self.emit(e, out) {
-                    return false;
-                }
-            }
-        }
         self.sessions += 1;
         let r = &mut self.rng;
         let user = self.users.sample(r);
@@ -221,7 +252,11 @@ impl Generator {
             COUNTRIES[self.countries.sample(&mut Rng::new(user as u64))];
         let (campaign, source, medium, referrer, _) = CHANNELS[self.channels.sample(r)];
         let (device_type, platform, _) = DEVICES[self.devices.sample(r)];
-        let day = self.days.sample(r) as i64;
+        // Days in order, as a live stream arrives (each day's share of the events follows its
+        // weight); within a day sessions start at random hours, so events are out of order.
+        let day = self
+            .days
+            .at(self.emitted as f64 / self.opts.events.max(1) as f64) as i64;
         let start = (self.opts.start + chrono::Duration::days(day))
             .and_hms_opt(0, 0, 0)
             .expect("midnight")
@@ -229,6 +264,17 @@ impl Generator {
             .timestamp_millis()
             + self.hours.sample(r) as i64 * 3_600_000
             + r.below(3_600_000) as i64;
+        // Late arrivals: refunds and retries queued by earlier sessions, delivered once the
+        // stream has reached their time (after events of later sessions that day).
+        while self.delayed.peek().is_some_and(|d| d.0.ms <= start) {
+            let Some(Reverse(d)) = self.delayed.pop() else {
+                break;
+            };
+            if !self.emit(d.event, out) {
+                return false;
+            }
+        }
+        let r = &mut self.rng;
         let known = r.chance(0.4);
         let session_id = format!("s{}", self.sessions);
         let anonymous_id = format!("a{user}_{}", platform);
@@ -392,10 +438,11 @@ impl Generator {
                 };
                 if self.rng.chance(0.02) {
                     // A retry of the same order minutes later: counted once.
-                    self.delayed.push(Event {
+                    let retry = Event {
                         ms: ms + 30_000 + self.rng.below(600_000) as i64,
                         ..purchase.clone()
-                    });
+                    };
+                    self.delay(retry);
                 }
                 if self.rng.chance(0.06) {
                     let full = self.rng.chance(0.5);
@@ -405,7 +452,7 @@ impl Generator {
                         purchase.revenue / 2
                     };
                     let later = ms + (1 + self.rng.below(20) as i64) * 86_400_000;
-                    self.delayed.push(Event {
+                    self.delay(Event {
                         ms: later,
                         event_type: "refund",
                         revenue: amount,

@@ -66,6 +66,15 @@ impl Weighted {
             .min(self.cumulative.len() - 1)
     }
 
+    /// The index where `fraction` (0..1) of the total weight is reached: walking fractions
+    /// upwards visits every index in order, each for a share of the walk equal to its weight.
+    pub fn at(&self, fraction: f64) -> usize {
+        let total = *self.cumulative.last().unwrap_or(&1.0);
+        self.cumulative
+            .partition_point(|c| *c <= fraction * total)
+            .min(self.cumulative.len() - 1)
+    }
+
     pub fn len(&self) -> usize {
         self.cumulative.len()
     }
