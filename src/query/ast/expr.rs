@@ -248,19 +248,55 @@ impl From<i64> for Expr {
     }
 }
 
-pub(super) fn join<T: Display>(items: &[T], sep: &str) -> String {
-    items
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(sep)
+/// `items` separated by `sep`, printed straight into the output: the printer builds no
+/// intermediate strings, so rendering stays linear in the size of the query.
+pub(super) struct Joined<'a, T>(&'a [T], &'a str);
+
+pub(super) fn join<'a, T: Display>(items: &'a [T], sep: &'a str) -> Joined<'a, T> {
+    Joined(items, sep)
 }
 
-fn wrap(e: &Expr, min: u8) -> String {
-    if e.precedence() < min {
-        format!("({e})")
-    } else {
-        e.to_string()
+impl<T: Display> Display for Joined<'_, T> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.1)?;
+            }
+            write!(f, "{item}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Identifiers separated by `sep`, each quoted when it needs to be.
+pub(super) struct Idents<'a>(pub(super) &'a [String], pub(super) &'a str);
+
+impl Display for Idents<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.1)?;
+            }
+            f.write_str(&quote::ident(name))?;
+        }
+        Ok(())
+    }
+}
+
+/// `e`, in parentheses when it binds looser than `min`.
+struct Wrapped<'a>(&'a Expr, u8);
+
+fn wrap(e: &Expr, min: u8) -> Wrapped<'_> {
+    Wrapped(e, min)
+}
+
+impl Display for Wrapped<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.0.precedence() < self.1 {
+            write!(f, "({})", self.0)
+        } else {
+            write!(f, "{}", self.0)
+        }
     }
 }
 
@@ -268,12 +304,7 @@ impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Col(c) => f.write_str(&quote::ident(c)),
-            Expr::Path(p) => f.write_str(
-                &p.iter()
-                    .map(|x| quote::ident(x))
-                    .collect::<Vec<_>>()
-                    .join("."),
-            ),
+            Expr::Path(p) => write!(f, "{}", Idents(p, ".")),
             Expr::Param { name, ty } => write!(f, "{{{name}:{ty}}}"),
             Expr::Str(s) => f.write_str(&quote::string_literal(s)),
             Expr::Int(v) => write!(f, "{v}"),
@@ -291,7 +322,7 @@ impl Display for Expr {
                 // except for the same associative operator (`a AND (b AND c)` = `a AND b AND c`).
                 let assoc = matches!(op, BinOp::And | BinOp::Or | BinOp::Add | BinOp::Mul)
                     && matches!(r.as_ref(), Expr::Bin { op: rop, .. } if rop == op);
-                let right = if assoc { r.to_string() } else { wrap(r, p + 1) };
+                let right = wrap(r, if assoc { 0 } else { p + 1 });
                 write!(f, "{} {} {right}", wrap(l, p), op.text())
             }
             Expr::Not(e) => write!(f, "NOT {}", wrap(e, 3)),
@@ -307,14 +338,7 @@ impl Display for Expr {
             }
             Expr::Lambda { params, body } => match params.as_slice() {
                 [one] => write!(f, "{} -> {body}", quote::ident(one)),
-                many => write!(
-                    f,
-                    "({}) -> {body}",
-                    many.iter()
-                        .map(|p| quote::ident(p))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                many => write!(f, "({}) -> {body}", Idents(many, ", ")),
             },
             Expr::Tuple(items) => write!(
                 f,
@@ -324,17 +348,17 @@ impl Display for Expr {
             ),
             Expr::Array(items) => write!(f, "[{}]", join(items, ", ")),
             Expr::In { expr, set, negated } => {
-                let set = match set.as_ref() {
-                    // A value list: `IN ('a')`, without the one-element tuple's comma.
-                    Expr::Tuple(items) => format!("({})", join(items, ", ")),
-                    other => other.to_string(),
-                };
                 write!(
                     f,
-                    "{} {}IN {set}",
+                    "{} {}IN ",
                     wrap(expr, 4),
                     if *negated { "NOT " } else { "" }
-                )
+                )?;
+                match set.as_ref() {
+                    // A value list: `IN ('a')`, without the one-element tuple's comma.
+                    Expr::Tuple(items) => write!(f, "({})", join(items, ", ")),
+                    other => write!(f, "{other}"),
+                }
             }
             Expr::Interval { n, unit } => write!(f, "INTERVAL {} {unit}", wrap(n, 10)),
             Expr::Raw(s) => write!(f, "({s})"),
@@ -345,17 +369,20 @@ impl Display for Expr {
                 order_by,
                 frame,
             } => {
-                let mut parts = Vec::new();
+                write!(f, "{func} OVER (")?;
+                let mut sep = "";
                 if !partition_by.is_empty() {
-                    parts.push(format!("PARTITION BY {}", join(partition_by, ", ")));
+                    write!(f, "PARTITION BY {}", join(partition_by, ", "))?;
+                    sep = " ";
                 }
                 if !order_by.is_empty() {
-                    parts.push(format!("ORDER BY {}", join(order_by, ", ")));
+                    write!(f, "{sep}ORDER BY {}", join(order_by, ", "))?;
+                    sep = " ";
                 }
                 if let Some(frame) = frame {
-                    parts.push(frame.to_string());
+                    write!(f, "{sep}{frame}")?;
                 }
-                write!(f, "{func} OVER ({})", parts.join(" "))
+                f.write_str(")")
             }
             Expr::Star => f.write_str("*"),
         }

@@ -3,7 +3,7 @@
 use std::fmt::{self, Display, Formatter, Write};
 
 use super::Expr;
-use super::expr::join;
+use super::expr::{Idents, join};
 use crate::sql::quote;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -136,8 +136,9 @@ impl Display for TableRef {
             }
             TableRef::Subquery { query, alias } => {
                 if f.alternate() {
-                    let inner = format!("{query:#}");
-                    write!(f, "(\n{}\n) AS {}", indent(&inner), quote::ident(alias))
+                    f.write_str("(\n")?;
+                    write!(Indent::new(f), "{query:#}")?;
+                    write!(f, "\n) AS {}", quote::ident(alias))
                 } else {
                     write!(f, "({query}) AS {}", quote::ident(alias))
                 }
@@ -185,15 +186,7 @@ impl Display for Join {
             write!(f, " ON {on}")?;
         }
         if !self.using.is_empty() {
-            write!(
-                f,
-                " USING ({})",
-                self.using
-                    .iter()
-                    .map(|u| quote::ident(u))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )?;
+            write!(f, " USING ({})", Idents(&self.using, ", "))?;
         }
         Ok(())
     }
@@ -320,11 +313,43 @@ impl Select {
     }
 }
 
-fn indent(s: &str) -> String {
-    s.lines()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Writes through to `inner` with four spaces at the start of every line: nested queries print
+/// straight into the output, indented on the way.
+struct Indent<'a, 'b> {
+    inner: &'a mut Formatter<'b>,
+    line_start: bool,
+}
+
+impl<'a, 'b> Indent<'a, 'b> {
+    fn new(inner: &'a mut Formatter<'b>) -> Self {
+        Indent {
+            inner,
+            line_start: true,
+        }
+    }
+}
+
+impl Write for Indent<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for (i, line) in s.split('\n').enumerate() {
+            if i > 0 {
+                if self.line_start {
+                    // An empty line keeps its indentation, as before.
+                    self.inner.write_str("    ")?;
+                }
+                self.inner.write_char('\n')?;
+                self.line_start = true;
+            }
+            if !line.is_empty() {
+                if self.line_start {
+                    self.inner.write_str("    ")?;
+                    self.line_start = false;
+                }
+                self.inner.write_str(line)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Display for Select {
@@ -333,104 +358,86 @@ impl Display for Select {
             return f.write_str(raw);
         }
         let pretty = f.alternate();
-        let mut out = String::new();
         let (nl, list_sep, list_start) = if pretty {
             ("\n", ",\n    ", "\n    ")
         } else {
             (" ", ", ", " ")
         };
         if !self.with.is_empty() {
-            out.push_str("WITH");
-            let ctes: Vec<String> = self
-                .with
-                .iter()
-                .map(|(name, q)| {
-                    if pretty {
-                        format!(
-                            "{} AS (\n{}\n)",
-                            quote::ident(name),
-                            indent(&format!("{q:#}"))
-                        )
-                    } else {
-                        format!("{} AS ({q})", quote::ident(name))
-                    }
-                })
-                .collect();
-            if pretty {
-                out.push('\n');
-                out.push_str(&ctes.join(",\n"));
-            } else {
-                out.push(' ');
-                out.push_str(&ctes.join(", "));
+            f.write_str(if pretty { "WITH\n" } else { "WITH " })?;
+            for (i, (name, q)) in self.with.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(if pretty { ",\n" } else { ", " })?;
+                }
+                if pretty {
+                    write!(f, "{} AS (\n", quote::ident(name))?;
+                    write!(Indent::new(f), "{q:#}")?;
+                    f.write_str("\n)")?;
+                } else {
+                    write!(f, "{} AS ({q})", quote::ident(name))?;
+                }
             }
-            out.push_str(nl);
+            f.write_str(nl)?;
         }
-        out.push_str("SELECT");
+        f.write_str("SELECT")?;
         if self.distinct {
-            out.push_str(" DISTINCT");
+            f.write_str(" DISTINCT")?;
         }
-        out.push_str(list_start);
-        out.push_str(
-            &self
-                .items
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(list_sep),
-        );
+        write!(f, "{list_start}{}", join(&self.items, list_sep))?;
         if let Some(t) = &self.from {
-            let _ = if pretty {
-                write!(out, "{nl}FROM {t:#}")
+            if pretty {
+                write!(f, "{nl}FROM {t:#}")?;
             } else {
-                write!(out, "{nl}FROM {t}")
-            };
+                write!(f, "{nl}FROM {t}")?;
+            }
         }
         for j in &self.joins {
-            let _ = if pretty {
-                write!(out, "{nl}{j:#}")
+            if pretty {
+                write!(f, "{nl}{j:#}")?;
             } else {
-                write!(out, "{nl}{j}")
-            };
+                write!(f, "{nl}{j}")?;
+            }
         }
         if !self.array_join.is_empty() {
-            let _ = write!(out, "{nl}ARRAY JOIN {}", join(&self.array_join, ", "));
+            write!(f, "{nl}ARRAY JOIN {}", join(&self.array_join, ", "))?;
         }
         if let Some(p) = &self.prewhere {
-            let _ = write!(out, "{nl}PREWHERE {p}");
+            write!(f, "{nl}PREWHERE {p}")?;
         }
         if let Some(w) = &self.filter {
-            let _ = write!(out, "{nl}WHERE {w}");
+            write!(f, "{nl}WHERE {w}")?;
         }
         if !self.group_by.is_empty() {
-            let _ = write!(out, "{nl}GROUP BY {}", join(&self.group_by, ", "));
+            write!(f, "{nl}GROUP BY {}", join(&self.group_by, ", "))?;
         }
         if let Some(h) = &self.having {
-            let _ = write!(out, "{nl}HAVING {h}");
+            write!(f, "{nl}HAVING {h}")?;
         }
         if !self.order_by.is_empty() {
-            let _ = write!(out, "{nl}ORDER BY {}", join(&self.order_by, ", "));
+            write!(f, "{nl}ORDER BY {}", join(&self.order_by, ", "))?;
         }
         if let Some((n, by)) = &self.limit_by {
-            let _ = write!(out, "{nl}LIMIT {n} BY {}", join(by, ", "));
+            write!(f, "{nl}LIMIT {n} BY {}", join(by, ", "))?;
         }
         if let Some(l) = &self.limit {
-            let _ = write!(out, "{nl}LIMIT {l}");
+            write!(f, "{nl}LIMIT {l}")?;
         }
         if !self.settings.is_empty() {
-            let s: Vec<String> = self
-                .settings
-                .iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect();
-            let _ = write!(out, "{nl}SETTINGS {}", s.join(", "));
+            write!(f, "{nl}SETTINGS ")?;
+            for (i, (k, v)) in self.settings.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{k} = {v}")?;
+            }
         }
         for u in &self.union_all {
-            let _ = if pretty {
-                write!(out, "{nl}UNION ALL{nl}{u:#}")
+            if pretty {
+                write!(f, "{nl}UNION ALL{nl}{u:#}")?;
             } else {
-                write!(out, "{nl}UNION ALL{nl}{u}")
-            };
+                write!(f, "{nl}UNION ALL{nl}{u}")?;
+            }
         }
-        f.write_str(&out)
+        Ok(())
     }
 }
