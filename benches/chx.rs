@@ -14,6 +14,25 @@ use chx::engine::{Engine, Target};
 use chx::query::{Context, catalog};
 use chx::sql::Statement;
 
+/// One statement's median time, its result rows, and what its warm-up run read.
+#[derive(Clone, Copy)]
+struct Timing {
+    ms: f64,
+    rows: usize,
+    read_rows: i64,
+    read_bytes: i64,
+}
+
+impl Timing {
+    fn read(&self) -> String {
+        format!(
+            "{:.2}M rows, {:.1} MB",
+            self.read_rows as f64 / 1e6,
+            self.read_bytes as f64 / 1e6
+        )
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -146,9 +165,22 @@ fn main() {
         // 3. Every report: median of 5 runs after a warm-up, against the floor (a plain scan of the
         //    events table's columns most reports read, over the same 30 days).
         let floor_sql = "SELECT count(), sum(revenue), uniqExact(person_id) FROM bench.events WHERE timestamp >= now64(3) - INTERVAL 30 DAY";
-        let time_ms = |st: &Statement| -> (f64, usize) {
+        // The embedded engine keeps no query_log; its process-wide ProfileEvents counters
+        // (system.events) give the rows and bytes the warm-up run read, one query at a time.
+        let read_counters = || -> (i64, i64) {
+            let r = engine
+                .run("SELECT sumIf(value, event = 'SelectedRows'), sumIf(value, event = 'SelectedBytes') FROM system.events")
+                .unwrap();
+            (
+                r.rows[0][0].as_i64().unwrap_or_default(),
+                r.rows[0][1].as_i64().unwrap_or_default(),
+            )
+        };
+        let time_ms = |st: &Statement| -> Timing {
+            let before = read_counters();
             let rows = engine.run(st.clone()).unwrap().len();
-            let t = median(
+            let after = read_counters();
+            let ms = median(
                 (0..5)
                     .map(|_| {
                         let t = Instant::now();
@@ -157,14 +189,19 @@ fn main() {
                     })
                     .collect(),
             );
-            (t, rows)
+            Timing {
+                ms,
+                rows,
+                read_rows: after.0 - before.0,
+                read_bytes: after.1 - before.1,
+            }
         };
-        let (floor_ms, _) = time_ms(&Statement::new(floor_sql));
+        let floor = time_ms(&Statement::new(floor_sql));
+        let floor_ms = floor.ms;
         let mut runs = Vec::new();
         for (name, _) in catalog::REPORTS {
             let r = catalog::build(&ctx, name, &params(name)).unwrap();
-            let (ms, rows) = time_ms(&r.statement());
-            runs.push((name.to_string(), ms, rows));
+            runs.push((name.to_string(), time_ms(&r.statement())));
         }
         let rollup_ctx = Context::new(&schema, Some("bench"))
             .unwrap()
@@ -177,8 +214,8 @@ fn main() {
             &params("revenue-timeseries"),
         )
         .unwrap();
-        let (raw_ms, _) = time_ms(&raw_ts.statement());
-        let (rolled_ms, _) = time_ms(&rolled_ts.statement());
+        let raw = time_ms(&raw_ts.statement());
+        let rolled = time_ms(&rolled_ts.statement());
 
         let _ = writeln!(
             out,
@@ -205,22 +242,31 @@ fn main() {
         }
         let _ = writeln!(
             out,
-            "\n## {events} events: reports (last 30 days)\n\nFloor: `{floor_sql}` — {floor_ms:.1} ms.\n\n| report | median ms | rows | × floor |\n| --- | --- | --- | --- |"
+            "\n## {events} events: reports (last 30 days)\n\nFloor: `{floor_sql}` — {floor_ms:.1} ms, read {}.\n\n| report | median ms | rows | read rows | read MB | × floor |\n| --- | --- | --- | --- | --- | --- |",
+            floor.read()
         );
-        for (name, ms, rows) in &runs {
-            let _ = writeln!(out, "| {name} | {ms:.1} | {rows} | {:.2} |", ms / floor_ms);
+        for (name, t) in &runs {
+            let _ = writeln!(
+                out,
+                "| {name} | {:.1} | {} | {} | {:.1} | {:.2} |",
+                t.ms,
+                t.rows,
+                t.read_rows,
+                t.read_bytes as f64 / 1e6,
+                t.ms / floor_ms
+            );
         }
         let _ = writeln!(
             out,
-            "\n## {events} events: rollup\n\n| revenue-timeseries | median ms |\n| --- | --- |\n| scanning events (24 h dedupe) | {raw_ms:.1} |\n| reading revenue_daily | {rolled_ms:.1} |\n| ratio | {:.3} |",
-            rolled_ms / raw_ms
+            "\n## {events} events: rollup\n\n| revenue-timeseries | median ms | read |\n| --- | --- | --- |\n| scanning events (24 h dedupe) | {:.1} | {} |\n| reading revenue_daily | {:.1} | {} |\n| ratio | {:.3} | |",
+            raw.ms,
+            raw.read(),
+            rolled.ms,
+            rolled.read(),
+            rolled.ms / raw.ms
         );
         recipes(&engine, &ctx, events, &mut out, &time_ms);
     }
-    let _ = writeln!(
-        out,
-        "\n## Not measured yet\n\nBytes read per query (the embedded engine's query log), and the seed recipes at their exact published date filters — see the issue notes."
-    );
     std::fs::write(format!("{root}/benches/RESULTS.md"), &out).unwrap();
     print!("{out}");
 }
@@ -233,7 +279,7 @@ fn recipes(
     ctx: &Context,
     events: u64,
     out: &mut String,
-    time_ms: &dyn Fn(&Statement) -> (f64, usize),
+    time_ms: &dyn Fn(&Statement) -> Timing,
 ) {
     let run = |sql: &str| engine.run(sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
     run("DROP DATABASE IF EXISTS recipe SYNC");
@@ -306,15 +352,23 @@ fn recipes(
     ];
     let _ = writeln!(
         out,
-        "\n## {events} events: chx against the seed recipes\n\nThe recipes run on their own table (JSON string properties, loaded from the same events). chx's reports also dedupe orders, stitch identities and keep currencies apart, which the recipes do not.\n\n| question | chx ms | recipe ms | chx / recipe |\n| --- | --- | --- | --- |"
+        "\n## {events} events: chx against the seed recipes\n\nThe recipes run on their own table (JSON string properties, loaded from the same events). chx's reports also dedupe orders, stitch identities and keep currencies apart, which the recipes do not.\n\n| question | chx ms | chx read | recipe ms | recipe read | chx / recipe |\n| --- | --- | --- | --- | --- | --- |"
     );
     // The funnel is compared with two baselines: time chx's statement once, not once per row.
-    let mut chx_ms: BTreeMap<String, f64> = BTreeMap::new();
+    let mut chx_runs: BTreeMap<String, Timing> = BTreeMap::new();
     for (q, chx_stmt, recipe_sql) in rows {
-        let a = *chx_ms
+        let a = chx_runs
             .entry(chx_stmt.sql.clone())
-            .or_insert_with(|| time_ms(&chx_stmt).0);
-        let (b, _) = time_ms(&Statement::new(recipe_sql));
-        let _ = writeln!(out, "| {q} | {a:.1} | {b:.1} | {:.2} |", a / b);
+            .or_insert_with(|| time_ms(&chx_stmt));
+        let b = time_ms(&Statement::new(recipe_sql));
+        let _ = writeln!(
+            out,
+            "| {q} | {:.1} | {} | {:.1} | {} | {:.2} |",
+            a.ms,
+            a.read(),
+            b.ms,
+            b.read(),
+            a.ms / b.ms
+        );
     }
 }

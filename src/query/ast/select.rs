@@ -370,7 +370,7 @@ impl Display for Select {
                     f.write_str(if pretty { ",\n" } else { ", " })?;
                 }
                 if pretty {
-                    write!(f, "{} AS (\n", quote::ident(name))?;
+                    writeln!(f, "{} AS (", quote::ident(name))?;
                     write!(Indent::new(f), "{q:#}")?;
                     f.write_str("\n)")?;
                 } else {
