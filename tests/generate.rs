@@ -106,3 +106,12 @@ fn the_ndjson_it_writes_is_valid_ingest_input() {
         .unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_failing_insert_stops_the_load_with_its_error() {
+    // Both insert threads and the generator thread must stop: no hang, no partial success.
+    let db = common::test_db("generate_failing");
+    let schema = common::ecommerce();
+    let err = generate::load(&db.engine, &schema, &db.name, &opts(600_000), None).unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}

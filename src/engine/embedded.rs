@@ -236,6 +236,13 @@ impl Backend for EmbeddedBackend {
             .param("db", "String", database)
             .param("t", "String", table),
         )?;
+        if types.rows.is_empty() {
+            return Err(Error::Engine {
+                message: format!(
+                    "table {target} does not exist: create it first (chx migrate apply)"
+                ),
+            });
+        }
         let type_of = |name: &str| {
             types
                 .rows
@@ -280,6 +287,18 @@ impl Backend for EmbeddedBackend {
         moved?;
         dropped?;
         Ok(())
+    }
+
+    fn another_connection(&self) -> Result<Option<Arc<dyn Backend>>, Error> {
+        let conn = self
+            .shared
+            .database
+            .new_connection()
+            .map_err(|e| open_error(&self.shared.store, e))?;
+        Ok(Some(Arc::new(EmbeddedBackend {
+            shared: self.shared.clone(),
+            conn: Mutex::new(conn),
+        })))
     }
 
     fn describe(&self) -> String {

@@ -32,6 +32,12 @@ pub trait Backend: Send + Sync {
     /// Insert newline-delimited JSON objects (`JSONEachRow`) into a table.
     fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error>;
 
+    /// Another connection to the same engine, for work that runs beside this one (bulk
+    /// loads); `None` where the backend has no use for one.
+    fn another_connection(&self) -> Result<Option<Arc<dyn Backend>>, Error> {
+        Ok(None)
+    }
+
     /// Bulk-insert an Arrow batch into `database.table` (columns matched by name; the table's
     /// defaults fill the rest). The embedded engine takes it through ADBC ingest; others get
     /// it as JSONEachRow.
@@ -142,6 +148,15 @@ impl Engine {
             return Ok(());
         }
         self.backend.insert_arrow(database, table, batch)
+    }
+
+    /// A second connection to the same engine where that lets work run in parallel (the
+    /// embedded engine), else this one again.
+    pub fn another_connection(&self) -> Result<Engine, Error> {
+        Ok(match self.backend.another_connection()? {
+            Some(backend) => Engine { backend },
+            None => self.clone(),
+        })
     }
 
     pub fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error> {
