@@ -718,6 +718,9 @@ fn user_journey_follows_the_person_across_login() {
         // An exact redelivery, and another person's event.
         json!({"event_id": "00000000-0000-4000-8000-000000000003", "event_type": "purchase", "timestamp": "2026-01-15 10:35:00.000", "anonymous_id": "anon_1", "user_id": "user_123", "transaction_id": "order_456", "revenue": 4999, "currency": "USD"}),
         json!({"event_id": "00000000-0000-4000-8000-000000000004", "event_type": "view_item", "timestamp": "2026-01-15 10:32:00.000", "anonymous_id": "anon_2"}),
+        // A shared device: another user logged in on anon_1 before user_123 did. That event is
+        // theirs (and anon_1's last link is user_123, so its anonymous history stays with them).
+        json!({"event_id": "00000000-0000-4000-8000-000000000005", "event_type": "view_item", "timestamp": "2026-01-10 09:00:00.000", "anonymous_id": "anon_1", "user_id": "user_999"}),
     ];
     let body: String = rows.iter().map(|r| r.to_string() + "\n").collect();
     db.engine

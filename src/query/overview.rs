@@ -372,7 +372,10 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
 }
 
 /// One user's events in order (their anonymous history included once linked), with items as
-/// `{item_id, item_name}` and ISO timestamps, like the seed API's user-journey.
+/// `{item_id, item_name}` and ISO timestamps, like the seed API's user-journey. The person is
+/// stitched as in every other report, so another user's events on a shared device are not in
+/// it. `person_id` (the events key's third column) narrows the read to the user's own id and
+/// the anonymous ids linked to them before the exact test: a lookup, not a scan.
 pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
     const NAME: &str = "user_journey";
     let user = Expr::Param {
@@ -385,10 +388,14 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
         ParamValue::String(user_id.into()),
     )];
     let ts = ctx.column(NAME, "timestamp")?;
-    let linked = Select::new()
-        .item(col("anonymous_id"))
-        .from(ctx.table("identities")?)
-        .filter(col("user_id").eq(user.clone()));
+    ctx.column(NAME, "user_id")?;
+    ctx.column(NAME, "anonymous_id")?;
+    let candidates = Select::new().item(user.clone()).union_all(
+        Select::new()
+            .item(col("anonymous_id"))
+            .from(TableRef::cte("identity"))
+            .filter(col("linked_user").eq(user.clone())),
+    );
     let item = func(
         "map",
         [
@@ -399,6 +406,7 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
         ],
     );
     let query = Select::new()
+        .with("identity", ctx.identity_cte()?)
         .item(ctx.event_column().alias("event_type"))
         .item(
             func(
@@ -417,13 +425,17 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
         .item(ctx.column(NAME, "transaction_id")?)
         .item(ctx.column(NAME, "revenue")?)
         .item(ctx.column(NAME, "currency")?)
-        .from(ctx.events()?)
-        .filter(
-            ctx.column(NAME, "user_id")?.eq(user).or(ctx
-                .column(NAME, "anonymous_id")?
-                .ne(str_lit(""))
-                .and(col("anonymous_id").in_(Expr::Subquery(Box::new(linked))))),
+        .from(ctx.events()?.aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
         )
+        .filter(
+            ctx.column(NAME, "person_id")?
+                .in_(Expr::Subquery(Box::new(candidates))),
+        )
+        .filter(ctx.person("e", "i").eq(user))
         .order_by([asc(ts), asc(col("event_id"))])
         .limit_by(int(1), vec![col("event_id")]);
     Ok(Report {
