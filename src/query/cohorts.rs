@@ -98,30 +98,6 @@ impl Retention {
             .filter(matches(&self.start)?.or(matches(&self.ret)?))
             .filter(path(&["e", "timestamp"]).lt(range_end.clone()));
         let bucket = |e: Expr| self.period.bucket(e, tz);
-        let in_range = col("cohort").ge(bucket(range_start.clone()));
-        let starts = match self.mode {
-            CohortMode::Recurring => Select::new()
-                .distinct()
-                .item(col("person"))
-                .item(bucket(col("ts")).alias("cohort"))
-                .from(TableRef::cte("ev"))
-                .filter(col("is_start"))
-                .filter(col("ts").ge(range_start.clone())),
-            CohortMode::FirstTime => Select::new()
-                .item(col("person"))
-                .item(bucket(func("min", [col("ts")])).alias("cohort"))
-                .from(TableRef::cte("ev"))
-                .filter(col("is_start"))
-                .group_by([col("person")])
-                .having(in_range),
-        };
-        let returns = Select::new()
-            .distinct()
-            .item(col("person"))
-            .item(bucket(col("ts")).alias("period"))
-            .from(TableRef::cte("ev"))
-            .filter(col("is_return"))
-            .filter(col("ts").ge(range_start));
         let offset = |from: Expr, to: Expr| match self.period {
             Granularity::Day => func("dateDiff", [str_lit("day"), from, to]),
             Granularity::Week | Granularity::WeekSunday => func(
@@ -130,27 +106,64 @@ impl Retention {
             ),
             Granularity::Month => func("dateDiff", [str_lit("month"), from, to]),
         };
-        // Each cohort member's return offsets (> 0) as an array.
-        let member = Select::new()
-            .item(path(&["s", "person"]))
-            .item(path(&["s", "cohort"]))
+        // One pass over `ev` per person (it was read twice and joined with itself): the
+        // person's cohorts and the periods they returned in, as arrays.
+        let cohorts = match self.mode {
+            CohortMode::Recurring => func(
+                "groupUniqArrayIf",
+                [
+                    bucket(col("ts")),
+                    col("is_start").and(col("ts").ge(range_start.clone())),
+                ],
+            ),
+            // `minIf` of no rows is 1970-01-01, not NULL: only persons with a start have one.
+            CohortMode::FirstTime => func(
+                "if",
+                [
+                    func("countIf", [col("is_start")]).gt(int(0)),
+                    Expr::Array(vec![bucket(func("minIf", [col("ts"), col("is_start")]))]),
+                    func("emptyArrayDate", []),
+                ],
+            ),
+        };
+        let per_person = Select::new()
+            .item(col("person"))
+            .item(cohorts.alias("cohorts"))
             .item(
                 func(
-                    "groupArrayIf",
+                    "groupUniqArrayIf",
                     [
-                        offset(path(&["s", "cohort"]), path(&["r", "period"])),
-                        path(&["r", "period"]).gt(path(&["s", "cohort"])),
+                        bucket(col("ts")),
+                        col("is_return").and(col("ts").ge(range_start.clone())),
+                    ],
+                )
+                .alias("periods"),
+            )
+            .from(TableRef::cte("ev"))
+            .group_by([col("person")]);
+        // Each cohort member's return offsets (> 0) as an array.
+        let member = Select::new()
+            .item(col("person"))
+            .item(col("cohort"))
+            .item(
+                func(
+                    "arrayMap",
+                    [
+                        lambda(&["p"], offset(col("cohort"), col("p"))),
+                        func(
+                            "arrayFilter",
+                            [lambda(&["p"], col("p").gt(col("cohort"))), col("periods")],
+                        ),
                     ],
                 )
                 .alias("offsets"),
             )
-            .from(TableRef::cte("starts").aliased("s"))
-            .join(
-                JoinKind::Left,
-                TableRef::cte("returns").aliased("r"),
-                path(&["s", "person"]).eq(path(&["r", "person"])),
-            )
-            .group_by([path(&["s", "person"]), path(&["s", "cohort"])]);
+            .from(TableRef::Subquery {
+                query: Box::new(per_person),
+                alias: "pp".into(),
+            })
+            .array_join(col("cohorts").alias("cohort"))
+            .filter(col("cohort").ge(bucket(range_start.clone())));
         let last_period = bucket(
             range_end
                 - Expr::Interval {
@@ -172,8 +185,6 @@ impl Retention {
         let query = Select::new()
             .with("identity", ctx.identity_cte()?)
             .with("ev", ev)
-            .with("starts", starts)
-            .with("returns", returns)
             .with("members", member)
             .item(col("cohort"))
             .item(col("period_offset"))
