@@ -10,20 +10,29 @@
 /// Plain names stay bare so generated DDL reads like hand-written DDL; anything else is wrapped
 /// in back-quotes with back-quotes and backslashes escaped.
 pub fn ident(name: &str) -> String {
-    if is_plain_ident(name) {
-        name.to_string()
-    } else {
-        let mut out = String::with_capacity(name.len() + 2);
-        out.push('`');
-        for c in name.chars() {
+    Ident(name).to_string()
+}
+
+/// [`ident`] as a `Display` value: printers write it straight into their output, with no
+/// allocation for the (usual) plain name.
+#[derive(Clone, Copy, Debug)]
+pub struct Ident<'a>(pub &'a str);
+
+impl std::fmt::Display for Ident<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        if is_plain_ident(self.0) {
+            return f.write_str(self.0);
+        }
+        f.write_char('`')?;
+        for c in self.0.chars() {
             match c {
-                '`' => out.push_str("\\`"),
-                '\\' => out.push_str("\\\\"),
-                _ => out.push(c),
+                '`' => f.write_str("\\`")?,
+                '\\' => f.write_str("\\\\")?,
+                _ => f.write_char(c)?,
             }
         }
-        out.push('`');
-        out
+        f.write_char('`')
     }
 }
 
@@ -37,12 +46,12 @@ pub fn is_word(name: &str) -> bool {
 /// True for names that need no quoting and are not ClickHouse keywords that would confuse the
 /// parser in column position.
 pub fn is_plain_ident(name: &str) -> bool {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
         _ => return false,
     }
-    chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && !is_reserved(name)
+    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') && !is_reserved(name)
 }
 
 fn is_reserved(name: &str) -> bool {
@@ -52,7 +61,8 @@ fn is_reserved(name: &str) -> bool {
         "like", "limit", "not", "null", "on", "or", "order", "prewhere", "primary", "select",
         "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
     ];
-    RESERVED.contains(&name.to_ascii_lowercase().as_str())
+    // Compared without allocating: the AST printer asks this for every name it prints.
+    name.len() <= 8 && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
 /// A ClickHouse string literal: `'...'` with `\` and `'` escaped, control characters as
@@ -103,6 +113,10 @@ mod tests {
         assert_eq!(ident("my col"), "`my col`");
         assert_eq!(ident("a`b"), "`a\\`b`");
         assert_eq!(ident("1x"), "`1x`");
+        assert_eq!(ident("Select"), "`Select`");
+        assert_eq!(ident("a\\b"), "`a\\\\b`");
+        assert_eq!(ident("selection"), "selection");
+        assert_eq!(format!("{}.{}", Ident("db"), Ident("ORDER")), "db.`ORDER`");
     }
 
     #[test]

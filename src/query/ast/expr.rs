@@ -3,7 +3,7 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::{OrderItem, Select, SelectItem};
-use crate::sql::quote;
+use crate::sql::quote::{self, Ident};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -277,7 +277,7 @@ impl Display for Idents<'_> {
             if i > 0 {
                 f.write_str(self.1)?;
             }
-            f.write_str(&quote::ident(name))?;
+            write!(f, "{}", Ident(name))?;
         }
         Ok(())
     }
@@ -303,7 +303,7 @@ impl Display for Wrapped<'_> {
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Expr::Col(c) => f.write_str(&quote::ident(c)),
+            Expr::Col(c) => write!(f, "{}", Ident(c)),
             Expr::Path(p) => write!(f, "{}", Idents(p, ".")),
             Expr::Param { name, ty } => write!(f, "{{{name}:{ty}}}"),
             Expr::Str(s) => f.write_str(&quote::string_literal(s)),
@@ -337,7 +337,7 @@ impl Display for Expr {
                 write!(f, " ELSE {otherwise} END")
             }
             Expr::Lambda { params, body } => match params.as_slice() {
-                [one] => write!(f, "{} -> {body}", quote::ident(one)),
+                [one] => write!(f, "{} -> {body}", Ident(one)),
                 many => write!(f, "({}) -> {body}", Idents(many, ", ")),
             },
             Expr::Tuple(items) => write!(

@@ -4,7 +4,7 @@ use std::fmt::{self, Display, Formatter, Write};
 
 use super::Expr;
 use super::expr::{Idents, join};
-use crate::sql::quote;
+use crate::sql::quote::Ident;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SelectItem {
@@ -22,7 +22,7 @@ impl Display for SelectItem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.alias {
             Some(a) if Expr::Col(a.clone()) != self.expr => {
-                write!(f, "{} AS {}", self.expr, quote::ident(a))
+                write!(f, "{} AS {}", self.expr, Ident(a))
             }
             _ => write!(f, "{}", self.expr),
         }
@@ -123,11 +123,11 @@ impl Display for TableRef {
                 final_,
             } => {
                 if let Some(db) = database {
-                    write!(f, "{}.", quote::ident(db))?;
+                    write!(f, "{}.", Ident(db))?;
                 }
-                f.write_str(&quote::ident(name))?;
+                write!(f, "{}", Ident(name))?;
                 if let Some(a) = alias {
-                    write!(f, " AS {}", quote::ident(a))?;
+                    write!(f, " AS {}", Ident(a))?;
                 }
                 if *final_ {
                     f.write_str(" FINAL")?;
@@ -138,9 +138,9 @@ impl Display for TableRef {
                 if f.alternate() {
                     f.write_str("(\n")?;
                     write!(Indent::new(f), "{query:#}")?;
-                    write!(f, "\n) AS {}", quote::ident(alias))
+                    write!(f, "\n) AS {}", Ident(alias))
                 } else {
-                    write!(f, "({query}) AS {}", quote::ident(alias))
+                    write!(f, "({query}) AS {}", Ident(alias))
                 }
             }
         }
@@ -331,22 +331,29 @@ impl<'a, 'b> Indent<'a, 'b> {
 
 impl Write for Indent<'_, '_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for (i, line) in s.split('\n').enumerate() {
-            if i > 0 {
-                if self.line_start {
-                    // An empty line keeps its indentation, as before.
-                    self.inner.write_str("    ")?;
-                }
-                self.inner.write_char('\n')?;
-                self.line_start = true;
-            }
+        let mut rest = s;
+        while let Some(i) = rest.find('\n') {
+            let line = &rest[..i];
             if !line.is_empty() {
                 if self.line_start {
                     self.inner.write_str("    ")?;
-                    self.line_start = false;
                 }
                 self.inner.write_str(line)?;
+                self.line_start = false;
+            } else if self.line_start {
+                // An empty line keeps its indentation, as before.
+                self.inner.write_str("    ")?;
             }
+            self.inner.write_char('\n')?;
+            self.line_start = true;
+            rest = &rest[i + 1..];
+        }
+        if !rest.is_empty() {
+            if self.line_start {
+                self.inner.write_str("    ")?;
+                self.line_start = false;
+            }
+            self.inner.write_str(rest)?;
         }
         Ok(())
     }
@@ -370,11 +377,11 @@ impl Display for Select {
                     f.write_str(if pretty { ",\n" } else { ", " })?;
                 }
                 if pretty {
-                    writeln!(f, "{} AS (", quote::ident(name))?;
+                    writeln!(f, "{} AS (", Ident(name))?;
                     write!(Indent::new(f), "{q:#}")?;
                     f.write_str("\n)")?;
                 } else {
-                    write!(f, "{} AS ({q})", quote::ident(name))?;
+                    write!(f, "{} AS ({q})", Ident(name))?;
                 }
             }
             f.write_str(nl)?;
