@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use chx::engine::Target;
@@ -18,13 +17,6 @@ fn chx(args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 #[test]
@@ -58,7 +50,7 @@ fn check_reports_errors_with_positions_and_fails() {
 
 #[test]
 fn compile_writes_one_file_per_statement() {
-    let dir = scratch("compile");
+    let dir = common::scratch("compile");
     let out = chx(&[
         "compile",
         "--cluster",
@@ -89,7 +81,7 @@ fn compile_writes_one_file_per_statement() {
 
 #[test]
 fn apply_ingest_and_query_through_the_cli() {
-    let store = scratch("store");
+    let store = common::scratch("store");
     let s = store.to_str().unwrap();
     let out = chx(&["--store", s, "apply"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -166,7 +158,7 @@ fn a_missing_engine_names_the_command_that_installs_it() {
     let out = Command::new(env!("CARGO_BIN_EXE_chx"))
         .args([
             "--store",
-            scratch("noengine").to_str().unwrap(),
+            common::scratch("noengine").to_str().unwrap(),
             "sql",
             "SELECT 1",
         ])
@@ -251,8 +243,8 @@ fn report_prints_sql_with_parameter_values_and_build_writes_files() {
         text(&out.stderr)
     );
 
-    let dir = scratch("build");
-    let store = scratch("build_store");
+    let dir = common::scratch("build");
+    let store = common::scratch("build_store");
     let out = chx(&[
         "--store",
         store.to_str().unwrap(),
@@ -281,7 +273,7 @@ fn report_prints_sql_with_parameter_values_and_build_writes_files() {
 
 #[test]
 fn report_runs_on_the_store() {
-    let store = scratch("report_store");
+    let store = common::scratch("report_store");
     let s = store.to_str().unwrap();
     assert!(chx(&["--store", s, "apply"]).status.success());
     assert!(
@@ -310,8 +302,8 @@ fn report_runs_on_the_store() {
 
 #[test]
 fn migrate_new_apply_status_and_drift_through_the_cli() {
-    let store = scratch("migrate_store");
-    let dir = scratch("migrate_dir");
+    let store = common::scratch("migrate_store");
+    let dir = common::scratch("migrate_dir");
     let (s, d) = (store.to_str().unwrap(), dir.to_str().unwrap());
     let out = chx(&["migrate", "new", "init", "--dir", d]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -375,9 +367,9 @@ fn migrate_new_apply_status_and_drift_through_the_cli() {
 
 #[test]
 fn generate_and_demo_through_the_cli() {
-    let store = scratch("gen_store");
+    let store = common::scratch("gen_store");
     let s = store.to_str().unwrap();
-    let ndjson = scratch("gen_ndjson").with_extension("ndjson");
+    let ndjson = common::scratch("gen_ndjson").with_extension("ndjson");
     let out = chx(&[
         "--store",
         s,

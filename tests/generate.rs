@@ -69,8 +69,7 @@ fn generated_events_land_with_the_numbers_of_the_stream() {
 fn the_ndjson_it_writes_is_valid_ingest_input() {
     let (db, schema) = common::shop_db("generate_ndjson");
     let scratch = common::shop_db("generate_ndjson_scratch").0;
-    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("gen-{}.ndjson", std::process::id()));
+    let path = common::scratch("gen.ndjson");
     generate::load(
         &scratch.engine,
         &schema,

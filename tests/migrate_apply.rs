@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -29,13 +29,6 @@ fn versions() -> Vec<Schema> {
                 .unwrap()
         })
         .collect()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("migrate-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 /// Write the migrations to versions `from..upto` (0-based) into `dir`, for database `db`.
@@ -92,7 +85,7 @@ fn seed(db: &common::TestDb) {
 #[test]
 fn apply_records_history_and_then_has_nothing_to_do() {
     let db = common::test_db("migrate_apply");
-    let dir = scratch("apply");
+    let dir = common::scratch("apply");
     write(&dir, &db.name, 10);
     let engine = common::engine();
     let m = Migrator::new(&engine, &db.name, None);
@@ -117,7 +110,7 @@ fn apply_records_history_and_then_has_nothing_to_do() {
 
 #[test]
 fn a_failure_at_any_statement_resumes_there_and_loses_nothing() {
-    let dir = scratch("faults");
+    let dir = common::scratch("faults");
     let probe = common::test_db("migrate_fault_probe");
     write(&dir, &probe.name, 9);
     let files = migrate::list(&dir).unwrap();
@@ -132,7 +125,7 @@ fn a_failure_at_any_statement_resumes_there_and_loses_nothing() {
     let clean = migrate::introspect(&engine, &probe.name).unwrap();
     for k in 1..=n {
         let db = common::test_db(&format!("migrate_fault_{k}"));
-        let dir = scratch(&format!("faults_{k}"));
+        let dir = common::scratch(&format!("faults_{k}"));
         write(&dir, &db.name, 8);
         let engine = common::engine();
         let healthy = Migrator::new(&engine, &db.name, None);
@@ -193,7 +186,7 @@ fn a_failure_at_any_statement_resumes_there_and_loses_nothing() {
 #[test]
 fn edited_or_deleted_applied_migrations_are_refused() {
     let db = common::test_db("migrate_verify");
-    let dir = scratch("verify");
+    let dir = common::scratch("verify");
     write(&dir, &db.name, 2);
     let engine = common::engine();
     let m = Migrator::new(&engine, &db.name, None);

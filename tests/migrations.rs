@@ -188,9 +188,7 @@ fn statements_split_safely_and_checksums_are_stable() {
 
 #[test]
 fn migrate_new_writes_a_file_then_nothing() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("migrate-new-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::scratch("migrate-new");
     let v = versions();
     let opts = DdlOptions::new();
     let first = migrate::new_migration(&dir, "base", &v[0].1, &opts)

@@ -24,9 +24,9 @@ fn stores_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chx-test-stores")
 }
 
-/// Remove stores left by test processes that are gone.
-fn sweep_stale_stores() {
-    let Ok(entries) = std::fs::read_dir(stores_dir()) else {
+/// Remove the per-process folders (named by pid) under `dir` whose process is gone.
+fn sweep_dead_processes(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
@@ -41,6 +41,22 @@ fn sweep_stale_stores() {
     }
 }
 
+/// A fresh path for one test's files: `target/tmp/chx-scratch/<pid>/<name>` (not created).
+/// Folders of test processes that are gone are removed first, as with the stores, so local
+/// runs do not pile up.
+#[allow(dead_code)]
+pub fn scratch(name: &str) -> PathBuf {
+    static SWEPT: OnceLock<()> = OnceLock::new();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chx-scratch");
+    SWEPT.get_or_init(|| sweep_dead_processes(&root));
+    let dir = root.join(std::process::id().to_string());
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let path = dir.join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
 /// The ClickHouse this test process uses.
 pub fn target() -> &'static Target {
     TARGET.get_or_init(|| match std::env::var("CHX_TEST_ENGINE").as_deref() {
@@ -48,7 +64,7 @@ pub fn target() -> &'static Target {
         _ => match std::env::var("CLICKHOUSE_URL") {
             Ok(url) if !url.is_empty() => Target::from_url_or_store(Some(url), PathBuf::new()),
             _ => {
-                sweep_stale_stores();
+                sweep_dead_processes(&stores_dir());
                 Target::Embedded {
                     store: stores_dir().join(std::process::id().to_string()),
                 }
