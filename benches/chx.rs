@@ -14,6 +14,26 @@ use chx::engine::{Engine, Target};
 use chx::query::{Context, catalog};
 use chx::sql::Statement;
 
+/// How to read the tables: written under them, so the file explains itself.
+const NOTES: &str = "
+## Notes
+
+- **Rows and bytes read** are the deltas of ClickHouse's `SelectedRows` / `SelectedBytes`
+  ProfileEvents (`system.events`) around the warm-up run of each statement: the embedded engine
+  keeps no `query_log`.
+- **The seed recipes** are run as published except: the AOV recipe has two `GROUP BY` clauses and
+  does not parse, so its second grouping moved to an outer query (first-touch source and medium
+  per buyer, then orders and AOV per channel); every recipe is filtered to the last 30 days with
+  `timestamp > now() - INTERVAL 30 DAY` (the funnel recipe's fixed May dates hold no generated
+  data), except the cohort recipe, which reads all history as published.
+- **AOV by channel** is compared with chx's `revenue-by-channel`, which also gives each channel's
+  conversion rate: persons touched by the channel in the range, a scan of every campaign-tagged
+  event (most of its time), which the recipe does not compute.
+- The windowFunnel baseline is correct on monotonicity but counts one event for two steps and
+  works in whole seconds; chx's funnel is exact to the millisecond and also reports the times
+  between steps.
+";
+
 /// One statement's median time, its result rows, and what its warm-up run read.
 #[derive(Clone, Copy)]
 struct Timing {
@@ -267,6 +287,7 @@ fn main() {
         );
         recipes(&engine, &ctx, events, &mut out, &time_ms);
     }
+    out.push_str(NOTES);
     std::fs::write(format!("{root}/benches/RESULTS.md"), &out).unwrap();
     print!("{out}");
 }
