@@ -101,3 +101,24 @@ fn the_shipped_schema_applies_over_http() {
         .unwrap();
     assert!(n > 0);
 }
+
+#[test]
+fn the_generator_loads_over_http() {
+    // HTTP has no second connection: batches go one at a time, every event lands.
+    let (db, schema) = common::shop_db("http_generate");
+    let opts = chx::generate::Options {
+        events: 3_000,
+        days: 10,
+        seed: 5,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+    };
+    let report = chx::generate::load(&http(None), &schema, &db.name, &opts, None).unwrap();
+    assert_eq!(report.events, 3_000);
+    let n = db
+        .engine
+        .run("SELECT count() FROM events")
+        .unwrap()
+        .single_i64()
+        .unwrap();
+    assert_eq!(n, 3_000);
+}

@@ -151,12 +151,12 @@ impl Engine {
     }
 
     /// A second connection to the same engine where that lets work run in parallel (the
-    /// embedded engine), else this one again.
-    pub fn another_connection(&self) -> Result<Engine, Error> {
-        Ok(match self.backend.another_connection()? {
-            Some(backend) => Engine { backend },
-            None => self.clone(),
-        })
+    /// embedded engine); `None` where the backend has none to give.
+    pub fn another_connection(&self) -> Result<Option<Engine>, Error> {
+        Ok(self
+            .backend
+            .another_connection()?
+            .map(|backend| Engine { backend }))
     }
 
     pub fn insert_json_rows(&self, table: &str, ndjson: &str) -> Result<(), Error> {

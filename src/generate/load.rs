@@ -63,8 +63,9 @@ pub fn load(
     // with ClickHouse's insert instead of taking turns.
     let (tx, rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
     let opts = opts.clone();
-    // Two inserts run at once on two connections: one insert keeps about 1.3 of the 2 cores
-    // busy (sorting and writing a part is single-threaded), the second fills the gap.
+    // Two inserts run at once on two connections (embedded engine): one insert keeps about 1.3
+    // of the 2 cores busy (sorting and writing a part is single-threaded), the second fills
+    // the gap.
     let connections = engine.another_connection();
     let receiver = std::sync::Mutex::new(Some(rx));
     // Each insert thread takes the next batch; the first error stops both and drops the
@@ -129,7 +130,7 @@ pub fn load(
             Ok(g.emitted())
         });
         let inserted = match &connections {
-            Ok(second) => {
+            Ok(Some(second)) => {
                 let helper = scope.spawn(|| insert(second));
                 let first = insert(engine);
                 let helped = helper.join().unwrap_or_else(|_| {
@@ -139,6 +140,8 @@ pub fn load(
                 });
                 first.and(helped)
             }
+            // A backend without a second connection (HTTP) inserts one batch at a time.
+            Ok(None) => insert(engine),
             Err(_) => Ok(()),
         };
         // Dropping the receiver makes a blocked producer's send fail, so it stops.
