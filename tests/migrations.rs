@@ -291,3 +291,35 @@ fn shipped_migrations_match_the_shipped_schema() {
     }
     assert_eq!(introspect(&db), introspect(&fresh));
 }
+
+#[test]
+fn a_new_rollup_is_filled_from_the_rows_already_stored() {
+    // migrations/0003 adds channel_persons_daily over an events table that may hold years of
+    // data: after it, the rollup must answer for that history too.
+    let dir = common::repo_path("migrations");
+    let files = migrate::list(&dir).unwrap();
+    let (before, after): (Vec<_>, Vec<_>) = files.iter().partition(|f| f.version < 3);
+    assert!(!after.is_empty(), "migrations/0003 adds the channel rollup");
+    let db = common::test_db("rollup_backfill");
+    let run = |f: &migrate::MigrationFile| {
+        for stmt in migrate::statements(&f.text).unwrap() {
+            db.engine
+                .run(stmt.replace("shop.", &format!("{}.", db.name)))
+                .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+        }
+    };
+    before.iter().for_each(|f| run(f));
+    let schema = common::ecommerce();
+    let opts = chx::generate::Options {
+        events: 20_000,
+        days: 40,
+        seed: 3,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+    };
+    chx::generate::load(&db.engine, &schema, &db.name, &opts, None).unwrap();
+    after.iter().for_each(|f| run(f));
+    let rolled = db.engine.run("SELECT day, utm_campaign, utm_source, utm_medium, uniqExactMerge(persons) FROM channel_persons_daily GROUP BY ALL ORDER BY ALL").unwrap().rows;
+    let raw = db.engine.run("SELECT toDate(timestamp) AS day, utm_campaign, utm_source, utm_medium, uniqExact(person_id) FROM events WHERE utm_campaign != '' OR utm_source != '' OR utm_medium != '' GROUP BY ALL ORDER BY ALL").unwrap().rows;
+    assert!(raw.len() > 100, "{}", raw.len());
+    assert_eq!(rolled, raw);
+}

@@ -75,5 +75,95 @@ fn revenue_timeseries_from_the_rollup_equals_the_raw_version() {
                 .bind(|| insta::assert_snapshot!("revenue_timeseries.rollup", r.to_sql_file()));
         }
     }
-    common::assert_no_unreferenced_snapshots("rollups", &["revenue_timeseries.rollup".to_string()]);
+}
+
+#[test]
+fn revenue_by_channel_with_the_persons_rollup_equals_the_raw_version() {
+    // Persons touched per channel from `channel_persons_daily`: exact for whole days whatever
+    // ingest does, so the events go in directly, redeliveries and untagged events included.
+    let (db, schema) = common::shop_db("rollup_channel");
+    let mut rng = common::Rng(0x0123_4567_89AB_CDEFu64);
+    let mut rnd = |n: u64| rng.below(n);
+    let channels = [
+        ("", "", ""),
+        ("", "google", "organic"),
+        ("spring", "email", "newsletter"),
+        ("brand", "google", "cpc"),
+        ("", "", "referral"),
+    ];
+    let mut rows = Vec::new();
+    for i in 0..1500u64 {
+        let day = rnd(70);
+        // Some events sit exactly on the first and last millisecond of a day.
+        let ms = match rnd(10) {
+            0 => 0,
+            1 => 86_399_999,
+            _ => rnd(86_400_000),
+        };
+        let ts = chrono::DateTime::from_timestamp_millis(
+            common::utc_ms(2026, 1, 1) + day as i64 * 86_400_000 + ms as i64,
+        )
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string();
+        let (campaign, source, medium) = channels[rnd(channels.len() as u64) as usize];
+        let person = rnd(120);
+        let (user, anon) = if rnd(2) == 0 {
+            (format!("u{person}"), format!("a{person}"))
+        } else {
+            (String::new(), format!("a{person}"))
+        };
+        let event_type = ["page_view", "view_item", "purchase"][rnd(3) as usize];
+        let row = json!({"event_id": format!("00000000-0000-4000-8000-{i:012}"), "event_type": event_type, "timestamp": ts, "user_id": user, "anonymous_id": anon, "utm_campaign": campaign, "utm_source": source, "utm_medium": medium, "transaction_id": if event_type == "purchase" { format!("o{i}") } else { String::new() }, "revenue": if event_type == "purchase" { 1000 + rnd(9000) } else { 0 }, "currency": "USD"});
+        rows.push(row.to_string());
+        if i % 11 == 0 {
+            rows.push(row.to_string()); // an exact redelivery
+        }
+    }
+    db.engine
+        .insert_json_rows(&format!("{}.events", db.name), &rows.join("\n"))
+        .unwrap();
+    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let rollup_ctx = Context::new(&schema, Some(&db.name))
+        .unwrap()
+        .with_rollups(true);
+    for (start, end) in [("2026-01-10", "2026-02-20"), ("2026-02-01", "2026-02-01")] {
+        let range = DateRange::Between {
+            start: start.parse().unwrap(),
+            end: end.parse().unwrap(),
+        };
+        let raw = reports::revenue_by_channel(&raw_ctx, &range).unwrap();
+        let rolled = reports::revenue_by_channel(&rollup_ctx, &range).unwrap();
+        assert!(
+            rolled
+                .sql()
+                .contains("FROM t_rollup_channel.channel_persons_daily"),
+            "{}",
+            rolled.sql()
+        );
+        let a = db.engine.run(raw.statement()).unwrap().rows;
+        let b = db.engine.run(rolled.statement()).unwrap().rows;
+        assert!(!a.is_empty(), "{start}..{end}");
+        assert_eq!(a, b, "{start}..{end}");
+    }
+    let r = reports::revenue_by_channel(
+        &Context::new(&schema, Some("shop"))
+            .unwrap()
+            .with_rollups(true),
+        &DateRange::default(),
+    )
+    .unwrap();
+    common::snapshots("rollups")
+        .bind(|| insta::assert_snapshot!("revenue_by_channel.rollup", r.to_sql_file()));
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    common::assert_no_unreferenced_snapshots(
+        "rollups",
+        &[
+            "revenue_timeseries.rollup".to_string(),
+            "revenue_by_channel.rollup".to_string(),
+        ],
+    );
 }

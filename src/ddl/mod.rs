@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::schema::Schema;
 use crate::sql::{Statement, quote};
 
-pub use view::rollup_read_query;
+pub use view::{rollup_read_query, view_backfill};
 
 /// How to render DDL.
 #[derive(Clone, Debug, Default)]

@@ -6,9 +6,10 @@ use crate::schema::Schema;
 use crate::schema::ir::{Rollup, View, ViewKind};
 use crate::sql::{Statement, quote};
 
-pub(super) fn create_view(v: &View, schema: &Schema, opts: &DdlOptions) -> DdlStatement {
+/// The view's SELECT (what it writes into its target for each inserted block).
+fn view_select(v: &View, schema: &Schema, opts: &DdlOptions) -> String {
     let source = opts.qualify(&opts.storage_name(&v.source));
-    let select = match &v.kind {
+    match &v.kind {
         ViewKind::ExplodeArray {
             array,
             element,
@@ -47,7 +48,52 @@ pub(super) fn create_view(v: &View, schema: &Schema, opts: &DdlOptions) -> DdlSt
         }
         ViewKind::Rollup(r) => rollup_select(r, &source),
         ViewKind::Sql { select, tables } => qualify_refs(select, tables, opts),
+    }
+}
+
+/// `INSERT INTO target (columns) SELECT ...`: what the view would have written for the rows
+/// its source already holds, for a view created over a table with data. `None` for hand-written
+/// SQL views, whose output columns chx does not know.
+pub fn view_backfill(schema: &Schema, view: &str, opts: &DdlOptions) -> Option<String> {
+    let v = schema.views.iter().find(|v| v.name == view)?;
+    let columns: Vec<String> = match &v.kind {
+        ViewKind::ExplodeArray { columns, .. } => target_order(schema, &v.target, columns)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
+        ViewKind::ExplodeMap {
+            key_column,
+            value_column,
+            columns,
+            ..
+        } => target_order(schema, &v.target, columns)
+            .into_iter()
+            .map(|(name, _)| name)
+            .chain([key_column.clone(), value_column.clone()])
+            .collect(),
+        ViewKind::Rollup(r) => r
+            .dimensions
+            .iter()
+            .map(|d| d.name.clone())
+            .chain(r.measures.iter().map(|m| m.name.clone()))
+            .collect(),
+        ViewKind::Sql { .. } => return None,
     };
+    Some(format!(
+        "INSERT INTO {} ({})
+{}",
+        opts.qualify(&opts.storage_name(&v.target)),
+        columns
+            .iter()
+            .map(|c| quote::ident(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        view_select(v, schema, opts)
+    ))
+}
+
+pub(super) fn create_view(v: &View, schema: &Schema, opts: &DdlOptions) -> DdlStatement {
+    let select = view_select(v, schema, opts);
     let mut sql = format!(
         "CREATE MATERIALIZED VIEW{} {}{} TO {}\nAS {select}",
         opts.ine(),

@@ -272,11 +272,44 @@ pub fn plan(old: &Schema, new: &Schema, opts: &DdlOptions) -> Plan {
             p.changes.push(format!("table {}: dropped", t.name));
         }
     }
-    // 4. New and changed views, after their tables.
+    // 4. New and changed views, after their tables. A new view whose target is new but whose
+    //    source already holds rows would start from an empty target: its target is filled
+    //    from the existing rows first (single node; a cluster needs it on every shard).
     for v in &new.views {
         if old.view(&v.name).is_none() || recreate.contains(&v.name) {
             if old.view(&v.name).is_none() {
                 p.changes.push(format!("view {}: created", v.name));
+            }
+            let fills_from_history = old.view(&v.name).is_none()
+                && old.table(&v.target).is_none()
+                && old.table(&v.source).is_some();
+            if fills_from_history {
+                match ddl::view_backfill(new, &v.name, opts).filter(|_| opts.cluster.is_none()) {
+                    Some(insert) => {
+                        let first = p.steps.len();
+                        p.steps.push(Step::safe(format!(
+                            "TRUNCATE TABLE IF EXISTS {}",
+                            q(opts, &opts.storage_name(&v.target))
+                        )));
+                        p.steps.push(Step {
+                            sql: insert,
+                            unsafe_reason: Some(format!(
+                                "fills {} from the rows {} already holds; rows written to {} between this step and the next are missing from it: pause writers",
+                                v.target, v.source, v.source
+                            )),
+                            destructive: false,
+                            restart_at: Some(first),
+                        });
+                        p.changes.push(format!(
+                            "table {}: filled from the existing rows of {}",
+                            v.target, v.source
+                        ));
+                    }
+                    None => p.changes.push(format!(
+                        "view {}: only rows inserted from now on reach {}; fill it from the existing rows of {} by hand",
+                        v.name, v.target, v.source
+                    )),
+                }
             }
             let sql = view_sql(&new_views, &v.name).expect("compiled");
             p.steps.push(Step::safe(

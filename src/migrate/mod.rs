@@ -96,26 +96,35 @@ pub fn render(name: &str, version: u32, plan: &Plan) -> String {
     for c in &plan.changes {
         out.push_str(&format!("--   {c}\n"));
     }
-    // Unsafe steps, consecutive ones with the same reason on one line.
-    let mut groups: Vec<(usize, usize, &str)> = Vec::new();
-    for (i, s) in plan.steps.iter().enumerate() {
-        let Some(why) = s.unsafe_reason.as_deref() else {
-            continue;
-        };
-        match groups.last_mut() {
-            Some((_, last, w)) if *w == why && *last + 1 == i => *last = i,
-            _ => groups.push((i, i, why)),
-        }
-    }
-    if !groups.is_empty() {
-        out.push_str("--\n-- UNSAFE (needs --allow-destructive):\n");
-        for (a, b, why) in groups {
-            let steps = if a == b {
-                format!("step {}", a + 1)
-            } else {
-                format!("steps {}-{}", a + 1, b + 1)
+    // Unsafe steps, consecutive ones with the same reason on one line: destructive ones need
+    // --allow-destructive; the others (e.g. filling a new rollup) only need a read.
+    for (destructive, title) in [
+        (true, "UNSAFE (needs --allow-destructive)"),
+        (false, "CAUTION (read before applying)"),
+    ] {
+        let mut groups: Vec<(usize, usize, &str)> = Vec::new();
+        for (i, s) in plan.steps.iter().enumerate() {
+            let Some(why) = s.unsafe_reason.as_deref() else {
+                continue;
             };
-            out.push_str(&format!("--   {steps}: {why}\n"));
+            if s.destructive != destructive {
+                continue;
+            }
+            match groups.last_mut() {
+                Some((_, last, w)) if *w == why && *last + 1 == i => *last = i,
+                _ => groups.push((i, i, why)),
+            }
+        }
+        if !groups.is_empty() {
+            out.push_str(&format!("--\n-- {title}:\n"));
+            for (a, b, why) in groups {
+                let steps = if a == b {
+                    format!("step {}", a + 1)
+                } else {
+                    format!("steps {}-{}", a + 1, b + 1)
+                };
+                out.push_str(&format!("--   {steps}: {why}\n"));
+            }
         }
     }
     for (i, s) in plan.steps.iter().enumerate() {

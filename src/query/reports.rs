@@ -292,18 +292,32 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
             "utm_medium",
         ],
     )?;
-    let touched = Select::new()
-        .items(dims.map(|d| SelectItem::from(col(d))))
-        .item(func("uniqExact", [col("person_id")]).alias("persons"))
-        .from(ctx.events()?)
-        .filter(ctx.in_range(ctx.column(NAME, "timestamp")?))
-        .filter(
-            dims.map(|d| col(d).ne(str_lit("")))
-                .into_iter()
-                .reduce(Expr::or)
-                .expect("three columns"),
-        )
-        .group_by(dims.map(col));
+    let tagged = dims
+        .map(|d| col(d).ne(str_lit("")))
+        .into_iter()
+        .reduce(Expr::or)
+        .expect("three columns");
+    let touched = match find_channel_rollup(ctx) {
+        // Whole days of the rollup: the range is whole days in the schema's (UTC) time zone.
+        Some(r) if ctx.rollups => {
+            let day = col(r.day);
+            Select::new()
+                .items(dims.map(|d| SelectItem::from(col(d))))
+                .item(func("uniqExactMerge", [col(r.persons)]).alias("persons"))
+                .from(ctx.table(r.table)?)
+                .filter(day.clone().ge(func("toDate", [range_param("range_start")])))
+                .filter(day.lt(func("toDate", [range_param("range_end")])))
+                .filter(tagged)
+                .group_by(dims.map(col))
+        }
+        _ => Select::new()
+            .items(dims.map(|d| SelectItem::from(col(d))))
+            .item(func("uniqExact", [col("person_id")]).alias("persons"))
+            .from(ctx.events()?)
+            .filter(ctx.in_range(ctx.column(NAME, "timestamp")?))
+            .filter(tagged)
+            .group_by(dims.map(col)),
+    };
     let by_channel = Select::new()
         .items(dims.map(|d| SelectItem::from(col(d))))
         .item(col("currency"))
@@ -399,6 +413,67 @@ fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
             day,
             revenue,
             count,
+        })
+    })
+}
+
+struct ChannelRollup<'a> {
+    table: &'a str,
+    day: &'a str,
+    persons: &'a str,
+}
+
+/// A rollup of the events table by day and the three campaign columns (under their own names)
+/// with `uniqExact(person_id)`, holding every campaign-tagged event (no filter, or exactly
+/// that one): it gives revenue-by-channel's persons touched for whole days.
+fn find_channel_rollup<'a>(ctx: &Context<'a>) -> Option<ChannelRollup<'a>> {
+    use crate::schema::ir::ViewKind;
+    if ctx.timezone() != "UTC" {
+        return None;
+    }
+    let events = ctx
+        .schema
+        .taxonomy
+        .as_ref()
+        .map_or("events", |t| t.table.as_str());
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    ctx.schema.views.iter().find_map(|v| {
+        let ViewKind::Rollup(r) = &v.kind else {
+            return None;
+        };
+        if v.source != events {
+            return None;
+        }
+        let all_tagged = "utm_campaign!=''ORutm_source!=''ORutm_medium!=''";
+        if r.filter
+            .as_deref()
+            .is_some_and(|f| squeeze(f) != all_tagged)
+        {
+            return None;
+        }
+        let dim = |expr: &str| {
+            r.dimensions
+                .iter()
+                .find(|d| squeeze(&d.expr) == expr)
+                .map(|d| d.name.as_str())
+        };
+        let day = dim("toDate(timestamp)")?;
+        for c in ["utm_campaign", "utm_source", "utm_medium"] {
+            dim(c).filter(|n| *n == c)?;
+        }
+        if r.dimensions.len() != 4 {
+            return None;
+        }
+        let persons = r
+            .measures
+            .iter()
+            .find(|m| m.agg == "uniqExact" && m.expr.as_deref() == Some("person_id"))?
+            .name
+            .as_str();
+        Some(ChannelRollup {
+            table: &v.target,
+            day,
+            persons,
         })
     })
 }
