@@ -375,32 +375,38 @@ struct RevenueRollup<'a> {
     count: &'a str,
 }
 
-fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
+/// The rollups fed by the events table, with their target table, in a UTC schema only (their
+/// days are UTC days, and report ranges are whole days of the schema's time zone).
+fn event_rollups<'a>(
+    ctx: &Context<'a>,
+) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
     use crate::schema::ir::ViewKind;
-    if ctx.timezone() != "UTC" {
-        return None;
-    }
-    let events = ctx
-        .schema
+    let schema = ctx.schema;
+    let events = schema
         .taxonomy
         .as_ref()
         .map_or("events", |t| t.table.as_str());
-    ctx.schema.views.iter().find_map(|v| {
-        let ViewKind::Rollup(r) = &v.kind else {
-            return None;
-        };
-        if v.source != events {
-            return None;
-        }
-        let dim = |expr: &str| {
-            r.dimensions
-                .iter()
-                .find(|d| d.expr.replace(' ', "") == expr)
-                .map(|d| d.name.as_str())
-        };
-        let day = dim("toDate(timestamp)")?;
-        dim("currency").filter(|n| *n == "currency")?;
-        dim("event_type").filter(|n| *n == "event_type")?;
+    let utc = ctx.timezone() == "UTC";
+    schema.views.iter().filter_map(move |v| match &v.kind {
+        ViewKind::Rollup(r) if utc && v.source == events => Some((v.target.as_str(), r)),
+        _ => None,
+    })
+}
+
+/// The name of the rollup's dimension computed by `expr` (compared without whitespace).
+fn rollup_dim<'a>(r: &'a crate::schema::ir::Rollup, expr: &str) -> Option<&'a str> {
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    r.dimensions
+        .iter()
+        .find(|d| squeeze(&d.expr) == squeeze(expr))
+        .map(|d| d.name.as_str())
+}
+
+fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
+    event_rollups(ctx).find_map(|(table, r)| {
+        let day = rollup_dim(r, "toDate(timestamp)")?;
+        rollup_dim(r, "currency").filter(|n| *n == "currency")?;
+        rollup_dim(r, "event_type").filter(|n| *n == "event_type")?;
         let revenue = r
             .measures
             .iter()
@@ -409,7 +415,7 @@ fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
             .as_str();
         let count = r.measures.iter().find(|m| m.agg == "count")?.name.as_str();
         Some(RevenueRollup {
-            table: &v.target,
+            table,
             day,
             revenue,
             count,
@@ -427,23 +433,8 @@ struct ChannelRollup<'a> {
 /// with `uniqExact(person_id)`, holding every campaign-tagged event (no filter, or exactly
 /// that one): it gives revenue-by-channel's persons touched for whole days.
 fn find_channel_rollup<'a>(ctx: &Context<'a>) -> Option<ChannelRollup<'a>> {
-    use crate::schema::ir::ViewKind;
-    if ctx.timezone() != "UTC" {
-        return None;
-    }
-    let events = ctx
-        .schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str());
     let squeeze = |s: &str| s.split_whitespace().collect::<String>();
-    ctx.schema.views.iter().find_map(|v| {
-        let ViewKind::Rollup(r) = &v.kind else {
-            return None;
-        };
-        if v.source != events {
-            return None;
-        }
+    event_rollups(ctx).find_map(|(table, r)| {
         let all_tagged = "utm_campaign!=''ORutm_source!=''ORutm_medium!=''";
         if r.filter
             .as_deref()
@@ -451,15 +442,9 @@ fn find_channel_rollup<'a>(ctx: &Context<'a>) -> Option<ChannelRollup<'a>> {
         {
             return None;
         }
-        let dim = |expr: &str| {
-            r.dimensions
-                .iter()
-                .find(|d| squeeze(&d.expr) == expr)
-                .map(|d| d.name.as_str())
-        };
-        let day = dim("toDate(timestamp)")?;
+        let day = rollup_dim(r, "toDate(timestamp)")?;
         for c in ["utm_campaign", "utm_source", "utm_medium"] {
-            dim(c).filter(|n| *n == c)?;
+            rollup_dim(r, c).filter(|n| *n == c)?;
         }
         if r.dimensions.len() != 4 {
             return None;
@@ -471,7 +456,7 @@ fn find_channel_rollup<'a>(ctx: &Context<'a>) -> Option<ChannelRollup<'a>> {
             .name
             .as_str();
         Some(ChannelRollup {
-            table: &v.target,
+            table,
             day,
             persons,
         })
