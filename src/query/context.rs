@@ -129,7 +129,7 @@ impl<'s> Context<'s> {
                 ),
             ));
         }
-        Ok(col(name))
+        Ok(col(name.to_string()))
     }
 
     /// The event-type column.

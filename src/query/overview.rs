@@ -159,7 +159,7 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
         ),
         alias: "items_totals".into(),
     };
-    let rate = |num: &str, den: &str| {
+    let rate = |num: &'static str, den: &'static str| {
         func(
             "if",
             [

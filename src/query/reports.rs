@@ -300,10 +300,10 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
     let touched = match find_channel_rollup(ctx) {
         // Whole days of the rollup: the range is whole days in the schema's (UTC) time zone.
         Some(r) if ctx.rollups => {
-            let day = col(r.day);
+            let day = col(r.day.to_string());
             Select::new()
                 .items(dims.map(|d| SelectItem::from(col(d))))
-                .item(func("uniqExactMerge", [col(r.persons)]).alias("persons"))
+                .item(func("uniqExactMerge", [col(r.persons.to_string())]).alias("persons"))
                 .from(ctx.table(r.table)?)
                 .filter(day.clone().ge(func("toDate", [range_param("range_start")])))
                 .filter(day.lt(func("toDate", [range_param("range_end")])))
@@ -471,7 +471,7 @@ fn timeseries_from_rollup(
     let Some(r) = find_revenue_rollup(ctx) else {
         return Ok(None);
     };
-    let day = col(r.day);
+    let day = col(r.day.to_string());
     let bucket = |e: Expr| match granularity {
         Granularity::Day => e,
         Granularity::Week => func("toMonday", [e]),
@@ -494,8 +494,8 @@ fn timeseries_from_rollup(
     let query = Select::new()
         .item(bucket(day.clone()).alias("date"))
         .item(col("currency"))
-        .item(func("sumMerge", [col(r.revenue)]).alias("revenue"))
-        .item(func("countMerge", [col(r.count)]).alias("orders"))
+        .item(func("sumMerge", [col(r.revenue.to_string())]).alias("revenue"))
+        .item(func("countMerge", [col(r.count.to_string())]).alias("orders"))
         .from(ctx.table(r.table)?)
         .filter(ctx.is_role(NAME, "purchase")?)
         .filter(day.clone().ge(start_day).and(day.lt(end_day)))

@@ -1,6 +1,11 @@
 //! Expressions.
 
+use std::borrow::Cow;
 use std::fmt::{self, Display, Formatter};
+
+/// A name in the AST: borrowed when it is a literal in chx's code (most are), so building a
+/// report allocates for data, not for every column and function name.
+pub type Name = Cow<'static, str>;
 
 use super::{OrderItem, Select, SelectItem};
 use crate::sql::quote::{self, Ident};
@@ -8,7 +13,7 @@ use crate::sql::quote::{self, Ident};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
     /// A column or alias name.
-    Col(String),
+    Col(Name),
     /// `table.column` (or `tuple.field`).
     Path(Vec<String>),
     /// `{name:Type}`.
@@ -22,7 +27,7 @@ pub enum Expr {
     Float(f64),
     /// `f(args)`, or `f(params)(args)` for parametric aggregates like `windowFunnel(w)(...)`.
     Func {
-        name: String,
+        name: Name,
         params: Vec<Expr>,
         args: Vec<Expr>,
     },
@@ -38,7 +43,7 @@ pub enum Expr {
         otherwise: Box<Expr>,
     },
     Lambda {
-        params: Vec<String>,
+        params: Vec<Name>,
         body: Box<Expr>,
     },
     Tuple(Vec<Expr>),
@@ -112,13 +117,13 @@ impl BinOp {
 }
 
 /// Chaining constructors, so report code reads like the SQL it builds.
-pub fn col(name: impl Into<String>) -> Expr {
+pub fn col(name: impl Into<Name>) -> Expr {
     Expr::Col(name.into())
 }
 pub fn path(parts: &[&str]) -> Expr {
     Expr::Path(parts.iter().map(|p| p.to_string()).collect())
 }
-pub fn func(name: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
+pub fn func(name: impl Into<Name>, args: impl IntoIterator<Item = Expr>) -> Expr {
     Expr::Func {
         name: name.into(),
         params: Vec::new(),
@@ -126,7 +131,7 @@ pub fn func(name: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
     }
 }
 pub fn pfunc(
-    name: &str,
+    name: impl Into<Name>,
     params: impl IntoIterator<Item = Expr>,
     args: impl IntoIterator<Item = Expr>,
 ) -> Expr {
@@ -142,9 +147,9 @@ pub fn str_lit(s: impl Into<String>) -> Expr {
 pub fn int(v: i64) -> Expr {
     Expr::Int(v)
 }
-pub fn lambda(params: &[&str], body: Expr) -> Expr {
+pub fn lambda(params: &[&'static str], body: Expr) -> Expr {
     Expr::Lambda {
-        params: params.iter().map(|p| p.to_string()).collect(),
+        params: params.iter().map(|p| Name::Borrowed(p)).collect(),
         body: Box::new(body),
     }
 }
@@ -269,15 +274,15 @@ impl<T: Display> Display for Joined<'_, T> {
 }
 
 /// Identifiers separated by `sep`, each quoted when it needs to be.
-pub(super) struct Idents<'a>(pub(super) &'a [String], pub(super) &'a str);
+pub(super) struct Idents<'a, S>(pub(super) &'a [S], pub(super) &'a str);
 
-impl Display for Idents<'_> {
+impl<S: AsRef<str>> Display for Idents<'_, S> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for (i, name) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str(self.1)?;
             }
-            write!(f, "{}", Ident(name))?;
+            write!(f, "{}", Ident(name.as_ref()))?;
         }
         Ok(())
     }

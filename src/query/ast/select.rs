@@ -21,7 +21,7 @@ impl From<Expr> for SelectItem {
 impl Display for SelectItem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.alias {
-            Some(a) if Expr::Col(a.clone()) != self.expr => {
+            Some(a) if Expr::Col(a.clone().into()) != self.expr => {
                 write!(f, "{} AS {}", self.expr, Ident(a))
             }
             _ => write!(f, "{}", self.expr),

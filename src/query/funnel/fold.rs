@@ -67,8 +67,8 @@ pub(super) fn no_op_events_dropped(end_ms: &Expr) -> Expr {
         [func("arrayPopFront", [h.clone()]), none.clone()],
     );
     let prevs = func("arrayPushFront", [func("arrayPopBack", [h.clone()]), none]);
-    let ms = |t: &str| func("tupleElement", [col(t), int(1)]);
-    let mask = |t: &str| func("tupleElement", [col(t), int(2)]);
+    let ms = |t: &'static str| func("tupleElement", [col(t), int(1)]);
+    let mask = |t: &'static str| func("tupleElement", [col(t), int(2)]);
     let superseded_start = mask("x")
         .eq(int(1))
         .and(mask("next").eq(int(1)))

@@ -168,7 +168,7 @@ impl Funnel {
             ],
         );
         let flat = func("arrayFlatten", [attempts]);
-        let len_of = |a: &str| func("length", [func("tupleElement", [col(a), int(1)])]);
+        let len_of = |a: &'static str| func("length", [func("tupleElement", [col(a), int(1)])]);
         let max_all = func(
             "arrayMax",
             [func(
