@@ -261,6 +261,15 @@ fn cluster_migrations_are_snapshotted_and_parse() {
     common::assert_no_unreferenced_snapshots("migrations_cluster", &names);
 }
 
+/// Run a shipped migration file (written for database `shop`) in the test's database.
+fn apply_shipped(db: &common::TestDb, f: &migrate::MigrationFile) {
+    for stmt in migrate::statements(&f.text).unwrap() {
+        db.engine
+            .run(stmt.replace("shop.", &format!("{}.", db.name)))
+            .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+    }
+}
+
 #[test]
 fn shipped_migrations_match_the_shipped_schema() {
     let dir = common::repo_path("migrations");
@@ -277,11 +286,7 @@ fn shipped_migrations_match_the_shipped_schema() {
     // Applying the shipped files gives what compiling the schema gives.
     let db = common::test_db("shipped_migrations");
     for f in migrate::list(&dir).unwrap() {
-        for stmt in migrate::statements(&f.text).unwrap() {
-            db.engine
-                .run(stmt.replace("shop.", &format!("{}.", db.name)))
-                .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
-        }
+        apply_shipped(&db, &f);
     }
     let fresh = common::test_db("shipped_fresh");
     for s in ddl::compile(&schema, &DdlOptions::new().database(&fresh.name)) {
@@ -301,14 +306,7 @@ fn a_new_rollup_is_filled_from_the_rows_already_stored() {
     let (before, after): (Vec<_>, Vec<_>) = files.iter().partition(|f| f.version < 3);
     assert!(!after.is_empty(), "migrations/0003 adds the channel rollup");
     let db = common::test_db("rollup_backfill");
-    let run = |f: &migrate::MigrationFile| {
-        for stmt in migrate::statements(&f.text).unwrap() {
-            db.engine
-                .run(stmt.replace("shop.", &format!("{}.", db.name)))
-                .unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
-        }
-    };
-    before.iter().for_each(|f| run(f));
+    before.iter().for_each(|f| apply_shipped(&db, f));
     let schema = common::ecommerce();
     let opts = chx::generate::Options {
         events: 20_000,
@@ -317,7 +315,7 @@ fn a_new_rollup_is_filled_from_the_rows_already_stored() {
         start: chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
     };
     chx::generate::load(&db.engine, &schema, &db.name, &opts, None).unwrap();
-    after.iter().for_each(|f| run(f));
+    after.iter().for_each(|f| apply_shipped(&db, f));
     let rolled = db.engine.run("SELECT day, utm_campaign, utm_source, utm_medium, uniqExactMerge(persons) FROM channel_persons_daily GROUP BY ALL ORDER BY ALL").unwrap().rows;
     let raw = db.engine.run("SELECT toDate(timestamp) AS day, utm_campaign, utm_source, utm_medium, uniqExact(person_id) FROM events WHERE utm_campaign != '' OR utm_source != '' OR utm_medium != '' GROUP BY ALL ORDER BY ALL").unwrap().rows;
     assert!(raw.len() > 100, "{}", raw.len());

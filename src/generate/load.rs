@@ -49,13 +49,14 @@ pub fn load(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let ndjson_error = |source| Error::Io {
+        path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
+        source,
+    };
     let mut file = match ndjson {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
-            |source| Error::Io {
-                path: p.to_path_buf(),
-                source,
-            },
-        )?)),
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(ndjson_error)?,
+        )),
         None => None,
     };
     // The generator runs on its own thread, one batch ahead of the engine (a rendezvous of
@@ -63,13 +64,12 @@ pub fn load(
     // with ClickHouse's insert instead of taking turns.
     let (tx, rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
     let opts = opts.clone();
-    // Two inserts run at once on two connections (embedded engine): one insert keeps about 1.3
-    // of the 2 cores busy (sorting and writing a part is single-threaded), the second fills
-    // the gap.
-    let connections = engine.another_connection();
+    // A second insert connection where the backend has one (embedded engine): one insert
+    // keeps about 1.3 of the 2 cores busy (sorting and writing a part is single-threaded).
+    let second = engine.another_connection()?;
     let receiver = std::sync::Mutex::new(Some(rx));
-    // Each insert thread takes the next batch; the first error stops both and drops the
-    // receiver, which makes a blocked producer's send fail, so it stops too.
+    // Each insert thread takes the next batch. Dropping the receiver (on the first error, or
+    // when inserting ends) makes a blocked producer's send fail, so it stops too.
     let insert = |engine: &Engine| -> Result<(), Error> {
         loop {
             let b = {
@@ -100,10 +100,7 @@ pub fn load(
                     if let Some(f) = file.as_mut() {
                         let exp = schema.currency_exponent(e.currency).unwrap_or(2);
                         if let Err(source) = writeln!(f, "{}", to_track_json(e, exp)) {
-                            failure.get_or_insert(Error::Io {
-                                path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
-                                source,
-                            });
+                            failure.get_or_insert(ndjson_error(source));
                         }
                     }
                 });
@@ -122,15 +119,12 @@ pub fn load(
             }
             drop(tx);
             if let Some(mut f) = file {
-                f.flush().map_err(|source| Error::Io {
-                    path: ndjson.map(Path::to_path_buf).unwrap_or_default(),
-                    source,
-                })?;
+                f.flush().map_err(ndjson_error)?;
             }
             Ok(g.emitted())
         });
-        let inserted = match &connections {
-            Ok(Some(second)) => {
+        let inserted = match &second {
+            Some(second) => {
                 let helper = scope.spawn(|| insert(second));
                 let first = insert(engine);
                 let helped = helper.join().unwrap_or_else(|_| {
@@ -140,11 +134,8 @@ pub fn load(
                 });
                 first.and(helped)
             }
-            // A backend without a second connection (HTTP) inserts one batch at a time.
-            Ok(None) => insert(engine),
-            Err(_) => Ok(()),
+            None => insert(engine),
         };
-        // Dropping the receiver makes a blocked producer's send fail, so it stops.
         receiver.lock().map(|mut r| r.take()).ok();
         let generated = producer.join().unwrap_or_else(|_| {
             Err(Error::Engine {
@@ -153,7 +144,6 @@ pub fn load(
         });
         (generated, inserted)
     });
-    connections?;
     inserted?;
     let emitted = generated?;
     bar.finish_and_clear();

@@ -59,11 +59,7 @@ impl Weighted {
     }
 
     pub fn sample(&self, rng: &mut Rng) -> usize {
-        let total = *self.cumulative.last().unwrap_or(&1.0);
-        let x = rng.unit() * total;
-        self.cumulative
-            .partition_point(|c| *c <= x)
-            .min(self.cumulative.len() - 1)
+        self.at(rng.unit())
     }
 
     /// The index where `fraction` (0..1) of the total weight is reached: walking fractions

@@ -276,13 +276,13 @@ pub fn plan(old: &Schema, new: &Schema, opts: &DdlOptions) -> Plan {
     //    source already holds rows would start from an empty target: its target is filled
     //    from the existing rows first (single node; a cluster needs it on every shard).
     for v in &new.views {
-        if old.view(&v.name).is_none() || recreate.contains(&v.name) {
-            if old.view(&v.name).is_none() {
+        let is_new = old.view(&v.name).is_none();
+        if is_new || recreate.contains(&v.name) {
+            if is_new {
                 p.changes.push(format!("view {}: created", v.name));
             }
-            let fills_from_history = old.view(&v.name).is_none()
-                && old.table(&v.target).is_none()
-                && old.table(&v.source).is_some();
+            let fills_from_history =
+                is_new && old.table(&v.target).is_none() && old.table(&v.source).is_some();
             if fills_from_history {
                 match ddl::view_backfill(new, &v.name, opts).filter(|_| opts.cluster.is_none()) {
                     Some(insert) => {

@@ -126,8 +126,6 @@ pub(crate) fn counted_events_in(
     if only_in_range {
         q = q.filter(ctx.in_range(ctx.column(report, "timestamp")?));
     }
-    Ok(
-        q.filter(col("event_id").in_(Expr::Col(counted.to_string().into())))
-            .limit_by(int(1), vec![col("event_id")]),
-    )
+    Ok(q.filter(col("event_id").in_(col(counted.to_string())))
+        .limit_by(int(1), vec![col("event_id")]))
 }

@@ -297,19 +297,14 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .into_iter()
         .reduce(Expr::or)
         .expect("three columns");
-    let touched = match find_channel_rollup(ctx) {
-        // Whole days of the rollup: the range is whole days in the schema's (UTC) time zone.
-        Some(r) if ctx.rollups => {
-            let day = col(r.day.to_string());
-            Select::new()
-                .items(dims.map(|d| SelectItem::from(col(d))))
-                .item(func("uniqExactMerge", [col(r.persons.to_string())]).alias("persons"))
-                .from(ctx.table(r.table)?)
-                .filter(day.clone().ge(func("toDate", [range_param("range_start")])))
-                .filter(day.lt(func("toDate", [range_param("range_end")])))
-                .filter(tagged)
-                .group_by(dims.map(col))
-        }
+    let touched = match find_channel_rollup(ctx, &tagged) {
+        Some(r) if ctx.rollups => Select::new()
+            .items(dims.map(|d| SelectItem::from(col(d))))
+            .item(func("uniqExactMerge", [col(r.persons.to_string())]).alias("persons"))
+            .from(ctx.table(r.table)?)
+            .filter(in_range_days(col(r.day.to_string())))
+            .filter(tagged)
+            .group_by(dims.map(col)),
         _ => Select::new()
             .items(dims.map(|d| SelectItem::from(col(d))))
             .item(func("uniqExact", [col("person_id")]).alias("persons"))
@@ -393,13 +388,31 @@ fn event_rollups<'a>(
     })
 }
 
-/// The name of the rollup's dimension computed by `expr` (compared without whitespace).
+/// Schema expressions compare without their whitespace.
+fn squeezed(expr: &str) -> String {
+    expr.split_whitespace().collect()
+}
+
+/// The name of the rollup's dimension computed by `expr`.
 fn rollup_dim<'a>(r: &'a crate::schema::ir::Rollup, expr: &str) -> Option<&'a str> {
-    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
     r.dimensions
         .iter()
-        .find(|d| squeeze(&d.expr) == squeeze(expr))
+        .find(|d| squeezed(&d.expr) == squeezed(expr))
         .map(|d| d.name.as_str())
+}
+
+/// The range's first day and the day after its last, for a rollup's Date column: report
+/// ranges are whole days of the schema's (UTC, for rollups) time zone.
+fn range_days() -> (Expr, Expr) {
+    (
+        func("toDate", [range_param("range_start")]),
+        func("toDate", [range_param("range_end")]),
+    )
+}
+
+fn in_range_days(day: Expr) -> Expr {
+    let (start, end) = range_days();
+    day.clone().ge(start).and(day.lt(end))
 }
 
 fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
@@ -431,15 +444,12 @@ struct ChannelRollup<'a> {
 
 /// A rollup of the events table by day and the three campaign columns (under their own names)
 /// with `uniqExact(person_id)`, holding every campaign-tagged event (no filter, or exactly
-/// that one): it gives revenue-by-channel's persons touched for whole days.
-fn find_channel_rollup<'a>(ctx: &Context<'a>) -> Option<ChannelRollup<'a>> {
-    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+/// `tagged`, the report's own condition): it gives revenue-by-channel's persons touched for
+/// whole days.
+fn find_channel_rollup<'a>(ctx: &Context<'a>, tagged: &Expr) -> Option<ChannelRollup<'a>> {
+    let tagged = squeezed(&tagged.to_string());
     event_rollups(ctx).find_map(|(table, r)| {
-        let all_tagged = "utm_campaign!=''ORutm_source!=''ORutm_medium!=''";
-        if r.filter
-            .as_deref()
-            .is_some_and(|f| squeeze(f) != all_tagged)
-        {
+        if r.filter.as_deref().is_some_and(|f| squeezed(f) != tagged) {
             return None;
         }
         let day = rollup_dim(r, "toDate(timestamp)")?;
@@ -478,12 +488,11 @@ fn timeseries_from_rollup(
         Granularity::WeekSunday => func("toStartOfWeek", [e, int(0)]),
         Granularity::Month => func("toStartOfMonth", [e]),
     };
-    let start_day = func("toDate", [range_param("range_start")]);
-    let end_day = func("toDate", [range_param("range_end")]);
+    let (start_day, end_day) = range_days();
     let fill = Fill {
-        from: bucket(start_day.clone()),
+        from: bucket(start_day),
         to: bucket(
-            end_day.clone()
+            end_day
                 - Expr::Interval {
                     n: Box::new(int(1)),
                     unit: "DAY",
@@ -498,7 +507,7 @@ fn timeseries_from_rollup(
         .item(func("countMerge", [col(r.count.to_string())]).alias("orders"))
         .from(ctx.table(r.table)?)
         .filter(ctx.is_role(NAME, "purchase")?)
-        .filter(day.clone().ge(start_day).and(day.lt(end_day)))
+        .filter(in_range_days(day))
         .group_by([col("date"), col("currency")])
         .order_by([
             asc(col("currency")),

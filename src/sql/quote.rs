@@ -62,7 +62,7 @@ fn is_reserved(name: &str) -> bool {
         "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
     ];
     // Compared without allocating: the AST printer asks this for every name it prints.
-    name.len() <= 8 && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
 /// A ClickHouse string literal: `'...'` with `\` and `'` escaped, control characters as
