@@ -8,33 +8,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chx::ddl::DdlOptions;
-use chx::diag::Source;
 use chx::engine::{Backend, Engine, Rows};
 use chx::migrate::{self, Migrator, Problem};
-use chx::schema::Schema;
 use chx::sql::Statement;
-
-fn versions() -> Vec<Schema> {
-    let dir = common::repo_path("tests/fixtures/migrations");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            chx::schema::from_source(&Source::new("v", std::fs::read_to_string(p).unwrap()))
-                .unwrap()
-        })
-        .collect()
-}
 
 /// Write the migrations to versions `from..upto` (0-based) into `dir`, for database `db`.
 fn write_range(dir: &Path, db: &str, from: usize, upto: usize) {
     let opts = DdlOptions::new().database(db);
-    for (i, v) in versions().iter().enumerate().take(upto).skip(from) {
+    for (i, (_, v)) in common::migration_versions()
+        .iter()
+        .enumerate()
+        .take(upto)
+        .skip(from)
+    {
         migrate::new_migration(dir, &format!("v{:02}", i + 1), v, &opts).unwrap();
     }
 }

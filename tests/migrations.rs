@@ -5,31 +5,10 @@
 mod common;
 
 use chx::ddl::{self, DdlOptions};
-use chx::diag::Source;
 use chx::migrate;
 use chx::schema::Schema;
 use chx::sql::Statement;
 use serde_json::{Value, json};
-
-fn versions() -> Vec<(String, Schema)> {
-    let dir = common::repo_path("tests/fixtures/migrations");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let stem = p.file_stem().unwrap().to_string_lossy().to_string();
-            let text = std::fs::read_to_string(&p).unwrap();
-            let schema = chx::schema::from_source(&Source::new(stem.clone(), text))
-                .unwrap_or_else(|d| panic!("{}", d.render_plain()));
-            (stem, schema)
-        })
-        .collect()
-}
 
 /// Everything `system` knows about a database's objects, with its name taken out.
 fn introspect(db: &common::TestDb) -> Vec<Vec<Value>> {
@@ -50,7 +29,7 @@ fn introspect(db: &common::TestDb) -> Vec<Vec<Value>> {
 
 #[test]
 fn the_sequence_migrates_to_what_a_fresh_apply_gives_without_losing_rows() {
-    let versions = versions();
+    let versions = common::migration_versions();
     assert!(versions.len() >= 10);
     let db = common::test_db("migrations_sequence");
     let opts = DdlOptions::new().database(&db.name);
@@ -117,7 +96,7 @@ fn the_sequence_migrates_to_what_a_fresh_apply_gives_without_losing_rows() {
 
 #[test]
 fn destructive_steps_are_marked_and_explained() {
-    let v = versions();
+    let v = common::migration_versions();
     let opts = DdlOptions::new().database("shop");
     let rebuild = migrate::plan(&v[7].1, &v[8].1, &opts);
     assert!(rebuild.steps.iter().any(|s| {
@@ -158,7 +137,7 @@ fn destructive_steps_are_marked_and_explained() {
 
 #[test]
 fn appended_order_by_keys_are_modified_in_place() {
-    let v = versions();
+    let v = common::migration_versions();
     let p = migrate::plan(&v[0].1, &v[1].1, &DdlOptions::new());
     let sql: Vec<&str> = p.steps.iter().map(|s| s.sql.as_str()).collect();
     assert_eq!(
@@ -189,7 +168,7 @@ fn statements_split_safely_and_checksums_are_stable() {
 #[test]
 fn migrate_new_writes_a_file_then_nothing() {
     let dir = common::scratch("migrate-new");
-    let v = versions();
+    let v = common::migration_versions();
     let opts = DdlOptions::new();
     let first = migrate::new_migration(&dir, "base", &v[0].1, &opts)
         .unwrap()
@@ -230,7 +209,7 @@ fn the_splitter_follows_clickhouse_quoting() {
 
 #[test]
 fn cluster_migrations_are_snapshotted_and_parse() {
-    let versions = versions();
+    let versions = common::migration_versions();
     let opts = DdlOptions::new().database("shop").cluster("shop_cluster");
     let engine = common::engine();
     let mut previous = Schema {

@@ -100,19 +100,24 @@ pub fn revenue_timeseries(
             alias: "orders".into(),
         })
         .group_by([col("date"), col("currency")])
-        .order_by([
-            asc(col("currency")),
-            OrderItem {
-                expr: col("date"),
-                desc: false,
-                fill: Some(fill),
-            },
-        ]);
+        .order_by(by_currency_then_date(fill));
     Ok(Report {
         name: NAME.into(),
         query,
         params,
     })
+}
+
+/// A revenue series' order: per currency, every period of the range (`fill`).
+fn by_currency_then_date(fill: Fill) -> [OrderItem; 2] {
+    [
+        asc(col("currency")),
+        OrderItem {
+            expr: col("date"),
+            desc: false,
+            fill: Some(fill),
+        },
+    ]
 }
 
 /// Best-selling products per currency: revenue (price × quantity, minor units), quantity and
@@ -509,13 +514,6 @@ fn timeseries_from_rollup(
         .filter(ctx.is_role(NAME, "purchase")?)
         .filter(in_range_days(day))
         .group_by([col("date"), col("currency")])
-        .order_by([
-            asc(col("currency")),
-            OrderItem {
-                expr: col("date"),
-                desc: false,
-                fill: Some(fill),
-            },
-        ]);
+        .order_by(by_currency_then_date(fill));
     Ok(Some(query))
 }

@@ -246,3 +246,26 @@ impl Rng {
         self.0 % n
     }
 }
+
+/// The schema versions of the migration fixtures (tests/fixtures/migrations), in order, each
+/// with its file stem.
+#[allow(dead_code)]
+pub fn migration_versions() -> Vec<(String, chx::schema::Schema)> {
+    let dir = repo_path("tests/fixtures/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let schema = chx::schema::from_source(&chx::diag::Source::new(stem.clone(), text))
+                .unwrap_or_else(|d| panic!("{}", d.render_plain()));
+            (stem, schema)
+        })
+        .collect()
+}
