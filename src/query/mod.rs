@@ -37,7 +37,7 @@ pub struct Report {
 impl Report {
     /// The SQL, formatted one clause per line.
     pub fn sql(&self) -> String {
-        format!("{:#}", self.query)
+        self.query.to_sql(true)
     }
 
     pub fn statement(&self) -> Statement {

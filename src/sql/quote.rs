@@ -10,30 +10,27 @@
 /// Plain names stay bare so generated DDL reads like hand-written DDL; anything else is wrapped
 /// in back-quotes with back-quotes and backslashes escaped.
 pub fn ident(name: &str) -> String {
-    Ident(name).to_string()
+    let mut out = String::with_capacity(name.len() + 2);
+    push_ident(&mut out, name);
+    out
 }
 
-/// [`ident`] as a `Display` value: printers write it straight into their output, with no
-/// allocation for the (usual) plain name.
-#[derive(Clone, Copy, Debug)]
-pub struct Ident<'a>(pub &'a str);
-
-impl std::fmt::Display for Ident<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use std::fmt::Write;
-        if is_plain_ident(self.0) {
-            return f.write_str(self.0);
-        }
-        f.write_char('`')?;
-        for c in self.0.chars() {
-            match c {
-                '`' => f.write_str("\\`")?,
-                '\\' => f.write_str("\\\\")?,
-                _ => f.write_char(c)?,
-            }
-        }
-        f.write_char('`')
+/// [`ident`], appended to `out`: the SQL writer calls this for every name it prints, so the
+/// usual plain name costs one copy and no allocation.
+pub fn push_ident(out: &mut String, name: &str) {
+    if is_plain_ident(name) {
+        out.push_str(name);
+        return;
     }
+    out.push('`');
+    for c in name.chars() {
+        match c {
+            '`' => out.push_str("\\`"),
+            '\\' => out.push_str("\\\\"),
+            _ => out.push(c),
+        }
+    }
+    out.push('`');
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: the shape of parameter and setting names.
@@ -55,20 +52,53 @@ pub fn is_plain_ident(name: &str) -> bool {
 }
 
 fn is_reserved(name: &str) -> bool {
-    const RESERVED: &[&str] = &[
+    const RESERVED: [&str; 41] = [
         "all", "and", "as", "asc", "between", "by", "case", "cast", "desc", "distinct", "else",
         "end", "from", "global", "group", "having", "in", "index", "interval", "is", "join", "key",
         "like", "limit", "not", "null", "on", "or", "order", "prewhere", "primary", "select",
         "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
     ];
-    // Compared without allocating: the AST printer asks this for every name it prints.
-    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+    // The printer asks this for every name it prints, so each keyword is packed into a u64
+    // (none is longer than 8 bytes: the build fails otherwise) and a name is compared as one
+    // integer per keyword instead of a string comparison.
+    const PACKED: [u64; 41] = {
+        let mut packed = [0; 41];
+        let mut i = 0;
+        while i < RESERVED.len() {
+            packed[i] = match pack(RESERVED[i].as_bytes()) {
+                Some(p) => p,
+                None => panic!("a reserved word is longer than 8 bytes"),
+            };
+            i += 1;
+        }
+        packed
+    };
+    const fn pack(word: &[u8]) -> Option<u64> {
+        if word.len() > 8 {
+            return None;
+        }
+        let mut p = 0u64;
+        let mut i = 0;
+        while i < word.len() {
+            p |= (word[i].to_ascii_lowercase() as u64) << (8 * i);
+            i += 1;
+        }
+        Some(p)
+    }
+    // Plain names hold no NUL byte, so the zero padding cannot make two names equal.
+    pack(name.as_bytes()).is_some_and(|p| PACKED.contains(&p))
 }
 
 /// A ClickHouse string literal: `'...'` with `\` and `'` escaped, control characters as
 /// backslash escapes, so the literal stays on one line.
 pub fn string_literal(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
+    push_string_literal(&mut out, value);
+    out
+}
+
+/// [`string_literal`], appended to `out`.
+pub fn push_string_literal(out: &mut String, value: &str) {
     out.push('\'');
     for c in value.chars() {
         match c {
@@ -83,7 +113,6 @@ pub fn string_literal(value: &str) -> String {
         }
     }
     out.push('\'');
-    out
 }
 
 /// The "Escaped" (TSV) text form ClickHouse expects for a scalar query-parameter value.
@@ -116,7 +145,6 @@ mod tests {
         assert_eq!(ident("Select"), "`Select`");
         assert_eq!(ident("a\\b"), "`a\\\\b`");
         assert_eq!(ident("selection"), "selection");
-        assert_eq!(format!("{}.{}", Ident("db"), Ident("ORDER")), "db.`ORDER`");
     }
 
     #[test]

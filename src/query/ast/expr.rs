@@ -7,8 +7,8 @@ use std::fmt::{self, Display, Formatter};
 /// report allocates for data, not for every column and function name.
 pub type Name = Cow<'static, str>;
 
+use super::write::SqlWriter;
 use super::{OrderItem, Select, SelectItem};
-use crate::sql::quote::{self, Ident};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -253,73 +253,54 @@ impl From<i64> for Expr {
     }
 }
 
-/// `items` separated by `sep`, printed straight into the output: the printer builds no
-/// intermediate strings, so rendering stays linear in the size of the query.
-pub(super) struct Joined<'a, T>(&'a [T], &'a str);
-
-pub(super) fn join<'a, T: Display>(items: &'a [T], sep: &'a str) -> Joined<'a, T> {
-    Joined(items, sep)
-}
-
-impl<T: Display> Display for Joined<'_, T> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (i, item) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(self.1)?;
-            }
-            write!(f, "{item}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Identifiers separated by `sep`, each quoted when it needs to be.
-pub(super) struct Idents<'a, S>(pub(super) &'a [S], pub(super) &'a str);
-
-impl<S: AsRef<str>> Display for Idents<'_, S> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (i, name) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(self.1)?;
-            }
-            write!(f, "{}", Ident(name.as_ref()))?;
-        }
-        Ok(())
-    }
-}
-
-/// `e`, in parentheses when it binds looser than `min`.
-struct Wrapped<'a>(&'a Expr, u8);
-
-fn wrap(e: &Expr, min: u8) -> Wrapped<'_> {
-    Wrapped(e, min)
-}
-
-impl Display for Wrapped<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        if self.0.precedence() < self.1 {
-            write!(f, "({})", self.0)
-        } else {
-            write!(f, "{}", self.0)
-        }
-    }
-}
-
+/// Prints compact through the [`SqlWriter`]; `{:#}` makes no difference for an expression.
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut w = SqlWriter::new();
+        self.write_sql(&mut w);
+        f.write_str(&w.finish())
+    }
+}
+
+impl Expr {
+    /// `self`, in parentheses when it binds looser than `min`.
+    fn write_wrapped(&self, w: &mut SqlWriter, min: u8) {
+        if self.precedence() < min {
+            w.push("(");
+            self.write_sql(w);
+            w.push(")");
+        } else {
+            self.write_sql(w);
+        }
+    }
+
+    fn write_list(w: &mut SqlWriter, items: &[Expr]) {
+        w.list(items, ", ", |w, e| e.write_sql(w));
+    }
+
+    pub(crate) fn write_sql(&self, w: &mut SqlWriter) {
         match self {
-            Expr::Col(c) => write!(f, "{}", Ident(c)),
-            Expr::Path(p) => write!(f, "{}", Idents(p, ".")),
-            Expr::Param { name, ty } => write!(f, "{{{name}:{ty}}}"),
-            Expr::Str(s) => f.write_str(&quote::string_literal(s)),
-            Expr::Int(v) => write!(f, "{v}"),
-            Expr::Float(v) => write!(f, "{v:?}"),
+            Expr::Col(c) => w.ident(c),
+            Expr::Path(p) => w.list(p, ".", |w, part| w.ident(part)),
+            Expr::Param { name, ty } => {
+                w.push("{");
+                w.push(name);
+                w.push(":");
+                w.push(ty);
+                w.push("}");
+            }
+            Expr::Str(s) => w.string_literal(s),
+            Expr::Int(v) => w.int(*v),
+            Expr::Float(v) => w.push(&format!("{v:?}")),
             Expr::Func { name, params, args } => {
-                if params.is_empty() {
-                    write!(f, "{name}({})", join(args, ", "))
-                } else {
-                    write!(f, "{name}({})({})", join(params, ", "), join(args, ", "))
+                w.push(name);
+                w.push("(");
+                if !params.is_empty() {
+                    Expr::write_list(w, params);
+                    w.push(")(");
                 }
+                Expr::write_list(w, args);
+                w.push(")");
             }
             Expr::Bin { op, l, r } => {
                 let p = op.precedence();
@@ -327,69 +308,109 @@ impl Display for Expr {
                 // except for the same associative operator (`a AND (b AND c)` = `a AND b AND c`).
                 let assoc = matches!(op, BinOp::And | BinOp::Or | BinOp::Add | BinOp::Mul)
                     && matches!(r.as_ref(), Expr::Bin { op: rop, .. } if rop == op);
-                let right = wrap(r, if assoc { 0 } else { p + 1 });
-                write!(f, "{} {} {right}", wrap(l, p), op.text())
+                l.write_wrapped(w, p);
+                w.push(" ");
+                w.push(op.text());
+                w.push(" ");
+                r.write_wrapped(w, if assoc { 0 } else { p + 1 });
             }
-            Expr::Not(e) => write!(f, "NOT {}", wrap(e, 3)),
+            Expr::Not(e) => {
+                w.push("NOT ");
+                e.write_wrapped(w, 3);
+            }
             Expr::Case {
                 branches,
                 otherwise,
             } => {
-                f.write_str("CASE")?;
+                w.push("CASE");
                 for (c, v) in branches {
-                    write!(f, " WHEN {c} THEN {v}")?;
+                    w.push(" WHEN ");
+                    c.write_sql(w);
+                    w.push(" THEN ");
+                    v.write_sql(w);
                 }
-                write!(f, " ELSE {otherwise} END")
+                w.push(" ELSE ");
+                otherwise.write_sql(w);
+                w.push(" END");
             }
-            Expr::Lambda { params, body } => match params.as_slice() {
-                [one] => write!(f, "{} -> {body}", Ident(one)),
-                many => write!(f, "({}) -> {body}", Idents(many, ", ")),
-            },
-            Expr::Tuple(items) => write!(
-                f,
-                "({}{})",
-                join(items, ", "),
-                if items.len() == 1 { "," } else { "" }
-            ),
-            Expr::Array(items) => write!(f, "[{}]", join(items, ", ")),
+            Expr::Lambda { params, body } => {
+                match params.as_slice() {
+                    [one] => w.ident(one),
+                    many => {
+                        w.push("(");
+                        w.list(many, ", ", |w, p| w.ident(p));
+                        w.push(")");
+                    }
+                }
+                w.push(" -> ");
+                body.write_sql(w);
+            }
+            Expr::Tuple(items) => {
+                w.push("(");
+                Expr::write_list(w, items);
+                w.push(if items.len() == 1 { ",)" } else { ")" });
+            }
+            Expr::Array(items) => {
+                w.push("[");
+                Expr::write_list(w, items);
+                w.push("]");
+            }
             Expr::In { expr, set, negated } => {
-                write!(
-                    f,
-                    "{} {}IN ",
-                    wrap(expr, 4),
-                    if *negated { "NOT " } else { "" }
-                )?;
+                expr.write_wrapped(w, 4);
+                w.push(if *negated { " NOT IN " } else { " IN " });
                 match set.as_ref() {
                     // A value list: `IN ('a')`, without the one-element tuple's comma.
-                    Expr::Tuple(items) => write!(f, "({})", join(items, ", ")),
-                    other => write!(f, "{other}"),
+                    Expr::Tuple(items) => {
+                        w.push("(");
+                        Expr::write_list(w, items);
+                        w.push(")");
+                    }
+                    other => other.write_sql(w),
                 }
             }
-            Expr::Interval { n, unit } => write!(f, "INTERVAL {} {unit}", wrap(n, 10)),
-            Expr::Raw(s) => write!(f, "({s})"),
-            Expr::Subquery(s) => write!(f, "({s})"),
+            Expr::Interval { n, unit } => {
+                w.push("INTERVAL ");
+                n.write_wrapped(w, 10);
+                w.push(" ");
+                w.push(unit);
+            }
+            Expr::Raw(s) => {
+                w.push("(");
+                w.text(s);
+                w.push(")");
+            }
+            Expr::Subquery(s) => {
+                w.push("(");
+                s.write_sql(w, false);
+                w.push(")");
+            }
             Expr::Over {
                 func,
                 partition_by,
                 order_by,
                 frame,
             } => {
-                write!(f, "{func} OVER (")?;
+                func.write_sql(w);
+                w.push(" OVER (");
                 let mut sep = "";
                 if !partition_by.is_empty() {
-                    write!(f, "PARTITION BY {}", join(partition_by, ", "))?;
+                    w.push("PARTITION BY ");
+                    Expr::write_list(w, partition_by);
                     sep = " ";
                 }
                 if !order_by.is_empty() {
-                    write!(f, "{sep}ORDER BY {}", join(order_by, ", "))?;
+                    w.push(sep);
+                    w.push("ORDER BY ");
+                    w.list(order_by, ", ", |w, o| o.write_sql(w));
                     sep = " ";
                 }
                 if let Some(frame) = frame {
-                    write!(f, "{sep}{frame}")?;
+                    w.push(sep);
+                    w.push(frame);
                 }
-                f.write_str(")")
+                w.push(")");
             }
-            Expr::Star => f.write_str("*"),
+            Expr::Star => w.push("*"),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod expr;
 mod select;
+mod write;
 
 pub use expr::*;
 pub use select::*;

@@ -1,10 +1,9 @@
 //! SELECT statements and their clauses.
 
-use std::fmt::{self, Display, Formatter, Write};
+use std::fmt::{self, Display, Formatter};
 
 use super::Expr;
-use super::expr::{Idents, join};
-use crate::sql::quote::Ident;
+use super::write::SqlWriter;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SelectItem {
@@ -18,13 +17,14 @@ impl From<Expr> for SelectItem {
     }
 }
 
-impl Display for SelectItem {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match &self.alias {
-            Some(a) if Expr::Col(a.clone().into()) != self.expr => {
-                write!(f, "{} AS {}", self.expr, Ident(a))
-            }
-            _ => write!(f, "{}", self.expr),
+impl SelectItem {
+    fn write_sql(&self, w: &mut SqlWriter) {
+        self.expr.write_sql(w);
+        if let Some(a) = &self.alias
+            && !matches!(&self.expr, Expr::Col(c) if c == a)
+        {
+            w.push(" AS ");
+            w.ident(a);
         }
     }
 }
@@ -59,17 +59,20 @@ pub fn desc(e: Expr) -> OrderItem {
     }
 }
 
-impl Display for OrderItem {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.expr, if self.desc { " DESC" } else { "" })?;
-        if let Some(fill) = &self.fill {
-            write!(
-                f,
-                " WITH FILL FROM {} TO {} STEP {}",
-                fill.from, fill.to, fill.step
-            )?;
+impl OrderItem {
+    pub(super) fn write_sql(&self, w: &mut SqlWriter) {
+        self.expr.write_sql(w);
+        if self.desc {
+            w.push(" DESC");
         }
-        Ok(())
+        if let Some(fill) = &self.fill {
+            w.push(" WITH FILL FROM ");
+            fill.from.write_sql(w);
+            w.push(" TO ");
+            fill.to.write_sql(w);
+            w.push(" STEP ");
+            fill.step.write_sql(w);
+        }
     }
 }
 
@@ -113,8 +116,8 @@ impl TableRef {
     }
 }
 
-impl Display for TableRef {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl TableRef {
+    fn write_sql(&self, w: &mut SqlWriter, pretty: bool) {
         match self {
             TableRef::Table {
                 database,
@@ -123,25 +126,31 @@ impl Display for TableRef {
                 final_,
             } => {
                 if let Some(db) = database {
-                    write!(f, "{}.", Ident(db))?;
+                    w.ident(db);
+                    w.push(".");
                 }
-                write!(f, "{}", Ident(name))?;
+                w.ident(name);
                 if let Some(a) = alias {
-                    write!(f, " AS {}", Ident(a))?;
+                    w.push(" AS ");
+                    w.ident(a);
                 }
                 if *final_ {
-                    f.write_str(" FINAL")?;
+                    w.push(" FINAL");
                 }
-                Ok(())
             }
             TableRef::Subquery { query, alias } => {
-                if f.alternate() {
-                    f.write_str("(\n")?;
-                    write!(Indent::new(f), "{query:#}")?;
-                    write!(f, "\n) AS {}", Ident(alias))
+                w.push("(");
+                if pretty {
+                    w.indented(|w| {
+                        w.newline();
+                        query.write_sql(w, true);
+                    });
+                    w.newline();
                 } else {
-                    write!(f, "({query}) AS {}", Ident(alias))
+                    query.write_sql(w, false);
                 }
+                w.push(") AS ");
+                w.ident(alias);
             }
         }
     }
@@ -168,27 +177,25 @@ pub struct Join {
     pub using: Vec<String>,
 }
 
-impl Display for Join {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            JoinKind::Inner => "INNER JOIN",
-            JoinKind::Left => "LEFT JOIN",
-            JoinKind::Right => "RIGHT JOIN",
-            JoinKind::LeftAny => "LEFT ANY JOIN",
-            JoinKind::AsofLeft => "ASOF LEFT JOIN",
-        };
-        if f.alternate() {
-            write!(f, "{kind} {:#}", self.table)?;
-        } else {
-            write!(f, "{kind} {}", self.table)?;
-        }
+impl Join {
+    fn write_sql(&self, w: &mut SqlWriter, pretty: bool) {
+        w.push(match self.kind {
+            JoinKind::Inner => "INNER JOIN ",
+            JoinKind::Left => "LEFT JOIN ",
+            JoinKind::Right => "RIGHT JOIN ",
+            JoinKind::LeftAny => "LEFT ANY JOIN ",
+            JoinKind::AsofLeft => "ASOF LEFT JOIN ",
+        });
+        self.table.write_sql(w, pretty);
         if let Some(on) = &self.on {
-            write!(f, " ON {on}")?;
+            w.push(" ON ");
+            on.write_sql(w);
         }
         if !self.using.is_empty() {
-            write!(f, " USING ({})", Idents(&self.using, ", "))?;
+            w.push(" USING (");
+            w.list(&self.using, ", ", |w, u| w.ident(u));
+            w.push(")");
         }
-        Ok(())
     }
 }
 
@@ -313,138 +320,138 @@ impl Select {
     }
 }
 
-/// Writes through to `inner` with four spaces at the start of every line: nested queries print
-/// straight into the output, indented on the way.
-struct Indent<'a, 'b> {
-    inner: &'a mut Formatter<'b>,
-    line_start: bool,
-}
-
-impl<'a, 'b> Indent<'a, 'b> {
-    fn new(inner: &'a mut Formatter<'b>) -> Self {
-        Indent {
-            inner,
-            line_start: true,
-        }
-    }
-}
-
-impl Write for Indent<'_, '_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut rest = s;
-        while let Some(i) = rest.find('\n') {
-            let line = &rest[..i];
-            if !line.is_empty() {
-                if self.line_start {
-                    self.inner.write_str("    ")?;
-                }
-                self.inner.write_str(line)?;
-                self.line_start = false;
-            } else if self.line_start {
-                // An empty line keeps its indentation, as before.
-                self.inner.write_str("    ")?;
-            }
-            self.inner.write_char('\n')?;
-            self.line_start = true;
-            rest = &rest[i + 1..];
-        }
-        if !rest.is_empty() {
-            if self.line_start {
-                self.inner.write_str("    ")?;
-                self.line_start = false;
-            }
-            self.inner.write_str(rest)?;
-        }
-        Ok(())
-    }
-}
-
+/// Compact with `{}`, one clause per line with `{:#}`.
 impl Display for Select {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_sql(f.alternate()))
+    }
+}
+
+impl Select {
+    /// The SQL text: what `{}` (compact) or `{:#}` (pretty) prints, without going through
+    /// `core::fmt`.
+    pub fn to_sql(&self, pretty: bool) -> String {
+        let mut w = SqlWriter::new();
+        self.write_sql(&mut w, pretty);
+        w.finish()
+    }
+
+    pub(super) fn write_sql(&self, w: &mut SqlWriter, pretty: bool) {
         if let Some(raw) = &self.raw {
-            return f.write_str(raw);
+            return w.text(raw);
         }
-        let pretty = f.alternate();
-        let (nl, list_sep, list_start) = if pretty {
-            ("\n", ",\n    ", "\n    ")
-        } else {
-            (" ", ", ", " ")
-        };
-        if !self.with.is_empty() {
-            f.write_str(if pretty { "WITH\n" } else { "WITH " })?;
-            for (i, (name, q)) in self.with.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(if pretty { ",\n" } else { ", " })?;
-                }
-                if pretty {
-                    writeln!(f, "{} AS (", Ident(name))?;
-                    write!(Indent::new(f), "{q:#}")?;
-                    f.write_str("\n)")?;
-                } else {
-                    write!(f, "{} AS ({q})", Ident(name))?;
-                }
-            }
-            f.write_str(nl)?;
-        }
-        f.write_str("SELECT")?;
-        if self.distinct {
-            f.write_str(" DISTINCT")?;
-        }
-        write!(f, "{list_start}{}", join(&self.items, list_sep))?;
-        if let Some(t) = &self.from {
+        let clause = |w: &mut SqlWriter, keyword: &str| {
             if pretty {
-                write!(f, "{nl}FROM {t:#}")?;
+                w.newline();
             } else {
-                write!(f, "{nl}FROM {t}")?;
+                w.push(" ");
             }
+            w.push(keyword);
+        };
+        let exprs = |w: &mut SqlWriter, items: &[Expr]| w.list(items, ", ", |w, e| e.write_sql(w));
+        if !self.with.is_empty() {
+            w.push("WITH");
+            for (i, (name, q)) in self.with.iter().enumerate() {
+                if pretty {
+                    w.push(if i > 0 { "," } else { "" });
+                    w.newline();
+                    w.ident(name);
+                    w.push(" AS (");
+                    w.indented(|w| {
+                        w.newline();
+                        q.write_sql(w, true);
+                    });
+                    w.newline();
+                    w.push(")");
+                } else {
+                    w.push(if i > 0 { ", " } else { " " });
+                    w.ident(name);
+                    w.push(" AS (");
+                    q.write_sql(w, false);
+                    w.push(")");
+                }
+            }
+            if pretty {
+                w.newline();
+            } else {
+                w.push(" ");
+            }
+        }
+        w.push(if self.distinct {
+            "SELECT DISTINCT"
+        } else {
+            "SELECT"
+        });
+        if pretty {
+            w.indented(|w| {
+                for (i, item) in self.items.iter().enumerate() {
+                    w.push(if i > 0 { "," } else { "" });
+                    w.newline();
+                    item.write_sql(w);
+                }
+            });
+        } else {
+            w.push(" ");
+            w.list(&self.items, ", ", |w, i| i.write_sql(w));
+        }
+        if let Some(t) = &self.from {
+            clause(w, "FROM ");
+            t.write_sql(w, pretty);
         }
         for j in &self.joins {
-            if pretty {
-                write!(f, "{nl}{j:#}")?;
-            } else {
-                write!(f, "{nl}{j}")?;
-            }
+            clause(w, "");
+            j.write_sql(w, pretty);
         }
         if !self.array_join.is_empty() {
-            write!(f, "{nl}ARRAY JOIN {}", join(&self.array_join, ", "))?;
+            clause(w, "ARRAY JOIN ");
+            w.list(&self.array_join, ", ", |w, i| i.write_sql(w));
         }
         if let Some(p) = &self.prewhere {
-            write!(f, "{nl}PREWHERE {p}")?;
+            clause(w, "PREWHERE ");
+            p.write_sql(w);
         }
-        if let Some(w) = &self.filter {
-            write!(f, "{nl}WHERE {w}")?;
+        if let Some(c) = &self.filter {
+            clause(w, "WHERE ");
+            c.write_sql(w);
         }
         if !self.group_by.is_empty() {
-            write!(f, "{nl}GROUP BY {}", join(&self.group_by, ", "))?;
+            clause(w, "GROUP BY ");
+            exprs(w, &self.group_by);
         }
         if let Some(h) = &self.having {
-            write!(f, "{nl}HAVING {h}")?;
+            clause(w, "HAVING ");
+            h.write_sql(w);
         }
         if !self.order_by.is_empty() {
-            write!(f, "{nl}ORDER BY {}", join(&self.order_by, ", "))?;
+            clause(w, "ORDER BY ");
+            w.list(&self.order_by, ", ", |w, o| o.write_sql(w));
         }
         if let Some((n, by)) = &self.limit_by {
-            write!(f, "{nl}LIMIT {n} BY {}", join(by, ", "))?;
+            clause(w, "LIMIT ");
+            n.write_sql(w);
+            w.push(" BY ");
+            exprs(w, by);
         }
         if let Some(l) = &self.limit {
-            write!(f, "{nl}LIMIT {l}")?;
+            clause(w, "LIMIT ");
+            l.write_sql(w);
         }
         if !self.settings.is_empty() {
-            write!(f, "{nl}SETTINGS ")?;
-            for (i, (k, v)) in self.settings.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(", ")?;
-                }
-                write!(f, "{k} = {v}")?;
-            }
+            clause(w, "SETTINGS ");
+            w.list(&self.settings, ", ", |w, (k, v)| {
+                w.push(k);
+                w.push(" = ");
+                w.push(v);
+            });
         }
         for u in &self.union_all {
+            clause(w, "UNION ALL");
             if pretty {
-                write!(f, "{nl}UNION ALL{nl}{u:#}")?;
+                w.newline();
             } else {
-                write!(f, "{nl}UNION ALL{nl}{u}")?;
+                w.push(" ");
             }
+            u.write_sql(w, pretty);
         }
-        Ok(())
     }
 }
