@@ -96,11 +96,11 @@ pub fn attribution(
         ],
     )?;
     let order_people = Select::new()
-        .item(path(&["e", "event_id"]))
+        .item(path(["e", "event_id"]))
         .item(ctx.person("e", "i").alias("person"))
-        .item(func("toUnixTimestamp64Milli", [path(&["e", "timestamp"])]).alias("ms"))
-        .item(path(&["e", "currency"]))
-        .item(path(&["e", "revenue"]))
+        .item(func("toUnixTimestamp64Milli", [path(["e", "timestamp"])]).alias("ms"))
+        .item(path(["e", "currency"]))
+        .item(path(["e", "revenue"]))
         .from(TableRef::cte("orders").aliased("e"))
         .join(
             JoinKind::LeftAny,
@@ -111,8 +111,8 @@ pub fn attribution(
     let range_end = range_param("range_end");
     let touches = Select::new()
         .item(ctx.person("e", "i").alias("person"))
-        .item(func("toUnixTimestamp64Milli", [path(&["e", "timestamp"])]).alias("ms"))
-        .item(Expr::Tuple(dims.map(|d| path(&["e", d])).to_vec()).alias("channel"))
+        .item(func("toUnixTimestamp64Milli", [path(["e", "timestamp"])]).alias("ms"))
+        .item(Expr::Tuple(dims.map(|d| path(["e", d])).to_vec()).alias("channel"))
         .from(ctx.events()?.aliased("e"))
         .join(
             JoinKind::LeftAny,
@@ -120,32 +120,32 @@ pub fn attribution(
             ctx.identity_join("e", "i"),
         )
         .filter(
-            dims.map(|d| path(&["e", d]).ne(str_lit("")))
+            dims.map(|d| path(["e", d]).ne(str_lit("")))
                 .into_iter()
                 .reduce(Expr::or)
                 .expect("three columns"),
         )
-        .filter(path(&["e", "timestamp"]).ge(func(
+        .filter(path(["e", "timestamp"]).ge(func(
             "subtractMilliseconds",
             [range_start, window_ms.clone()],
         )))
-        .filter(path(&["e", "timestamp"]).lt(range_end));
+        .filter(path(["e", "timestamp"]).lt(range_end));
     // Per order: its touches in the window, oldest first (ties by channel, for determinism).
-    let in_window = path(&["t", "ms"])
-        .ge(path(&["o", "ms"]) - window_ms)
-        .and(path(&["t", "ms"]).le(path(&["o", "ms"])));
+    let in_window = path(["t", "ms"])
+        .ge(path(["o", "ms"]) - window_ms)
+        .and(path(["t", "ms"]).le(path(["o", "ms"])));
     let per_order = Select::new()
-        .item(path(&["o", "event_id"]))
-        .item(func("any", [path(&["o", "ms"])]).alias("order_ms"))
-        .item(func("any", [path(&["o", "currency"])]).alias("currency"))
-        .item(func("any", [path(&["o", "revenue"])]).alias("revenue"))
+        .item(path(["o", "event_id"]))
+        .item(func("any", [path(["o", "ms"])]).alias("order_ms"))
+        .item(func("any", [path(["o", "currency"])]).alias("currency"))
+        .item(func("any", [path(["o", "revenue"])]).alias("revenue"))
         .item(
             func(
                 "arraySort",
                 [func(
                     "groupArrayIf",
                     [
-                        Expr::Tuple(vec![path(&["t", "ms"]), path(&["t", "channel"])]),
+                        Expr::Tuple(vec![path(["t", "ms"]), path(["t", "channel"])]),
                         in_window,
                     ],
                 )],
@@ -157,9 +157,9 @@ pub fn attribution(
         .join(
             JoinKind::Right,
             TableRef::cte("order_people").aliased("o"),
-            path(&["o", "person"]).eq(path(&["t", "person"])),
+            path(["o", "person"]).eq(path(["t", "person"])),
         )
-        .group_by([path(&["o", "event_id"])]);
+        .group_by([path(["o", "event_id"])]);
     let n = func("length", [col("ts")]);
     let k = |i: i64| func("range", [int(i), n.clone() + int(1)]);
     let weights = match model {
@@ -347,21 +347,21 @@ pub fn attribution(
         .with("per_order", per_order)
         .with("credited", credited)
         .with("channel_rows", attributed)
-        .item(path(&["a", "campaign"]).alias("campaign"))
-        .item(path(&["a", "source"]).alias("source"))
-        .item(path(&["a", "medium"]).alias("medium"))
-        .item(path(&["a", "currency"]).alias("currency"))
-        .item(path(&["a", "revenue"]).alias("revenue"))
-        .item(path(&["a", "orders"]).alias("orders"))
+        .item(path(["a", "campaign"]).alias("campaign"))
+        .item(path(["a", "source"]).alias("source"))
+        .item(path(["a", "medium"]).alias("medium"))
+        .item(path(["a", "currency"]).alias("currency"))
+        .item(path(["a", "revenue"]).alias("revenue"))
+        .item(path(["a", "orders"]).alias("orders"))
         .item(
             // Credits sum exactly to each order's revenue, so the rows of a currency add up to
             // its total.
-            (Expr::Float(100.0) * path(&["a", "revenue"])
-                / func("sum", [path(&["a", "revenue"])])
-                    .over(vec![path(&["a", "currency"])], vec![]))
+            (Expr::Float(100.0) * path(["a", "revenue"])
+                / func("sum", [path(["a", "revenue"])])
+                    .over(vec![path(["a", "currency"])], vec![]))
             .alias("pct_of_total"),
         )
-        .item(func("toBool", [path(&["a", "attributed"])]).alias("attributed"))
+        .item(func("toBool", [path(["a", "attributed"])]).alias("attributed"))
         .from(TableRef::cte("channel_rows").aliased("a"))
         .order_by([
             asc(col("currency")),

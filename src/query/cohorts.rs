@@ -79,14 +79,14 @@ impl Retention {
     pub fn compile(&self, ctx: &Context) -> Result<Report, Error> {
         const NAME: &str = "retention";
         let (params, _, _) = ctx.range_params(&self.range)?;
-        let tz = ctx.timezone();
+        let tz = &ctx.tz_name();
         let matches = |ev: &StepEvent| ctx.matches_event(NAME, ev, "e");
         ctx.column(NAME, "timestamp")?;
         let range_start = range_param("range_start");
         let range_end = range_param("range_end");
         let ev = Select::new()
             .item(ctx.person("e", "i").alias("person"))
-            .item(path(&["e", "timestamp"]).alias("ts"))
+            .item(path(["e", "timestamp"]).alias("ts"))
             .item(matches(&self.start)?.alias("is_start"))
             .item(matches(&self.ret)?.alias("is_return"))
             .from(ctx.events()?.aliased("e"))
@@ -96,7 +96,7 @@ impl Retention {
                 ctx.identity_join("e", "i"),
             )
             .filter(matches(&self.start)?.or(matches(&self.ret)?))
-            .filter(path(&["e", "timestamp"]).lt(range_end.clone()));
+            .filter(path(["e", "timestamp"]).lt(range_end.clone()));
         let bucket = |e: Expr| self.period.bucket(e, tz);
         let offset = |from: Expr, to: Expr| match self.period {
             Granularity::Day => func("dateDiff", [str_lit("day"), from, to]),
@@ -235,7 +235,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         end: today,
     };
     let (params, _, _) = ctx.range_params(&range)?;
-    let tz = ctx.timezone();
+    let tz = ctx.tz_name();
     let (counted, purchases) = history_purchases(ctx, NAME)?;
     // Each purchase tagged with its person's cohort and the cohort's size by window functions:
     // `purchases` (the identity join and the dedupe) is read once, where joining it with its
@@ -250,7 +250,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
                 "toStartOfMonth",
                 [
                     func("min", [col("ts")]).over(vec![col("person")], vec![]),
-                    str_lit(tz),
+                    Expr::Str(tz.clone()),
                 ],
             )
             .alias("cohort"),
@@ -272,7 +272,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         })
         .filter(col("cohort").ge(func(
             "toStartOfMonth",
-            [range_param("range_start"), str_lit(tz)],
+            [range_param("range_start"), Expr::Str(tz.clone())],
         )));
     let query = Select::new()
         .with("counted", counted)
@@ -286,7 +286,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
                 [
                     str_lit("month"),
                     col("cohort"),
-                    func("toStartOfMonth", [col("ts"), str_lit(tz)]),
+                    func("toStartOfMonth", [col("ts"), Expr::Str(tz.clone())]),
                 ],
             )
             .alias("months_since"),
@@ -294,7 +294,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         .item(col("currency"))
         .item(func("any", [col("cohort_users")]).alias("users"))
         // Qualified: inside an aggregate, `revenue` would name the output alias.
-        .item(func("sum", [path(&["c", "revenue"])]).alias("revenue"))
+        .item(func("sum", [path(["c", "revenue"])]).alias("revenue"))
         .from(TableRef::Subquery {
             query: Box::new(in_range),
             alias: "c".into(),
@@ -401,9 +401,9 @@ fn history_purchases(ctx: &Context, report: &str) -> Result<(Select, Select), Er
     )?;
     let purchases = Select::new()
         .item(ctx.person("e", "i").alias("person"))
-        .item(path(&["e", "timestamp"]).alias("ts"))
-        .item(path(&["e", "currency"]).alias("currency"))
-        .item(path(&["e", "revenue"]).alias("revenue"))
+        .item(path(["e", "timestamp"]).alias("ts"))
+        .item(path(["e", "currency"]).alias("currency"))
+        .item(path(["e", "revenue"]).alias("revenue"))
         .from(ctx.events()?.aliased("e"))
         .join(
             JoinKind::LeftAny,
@@ -411,7 +411,7 @@ fn history_purchases(ctx: &Context, report: &str) -> Result<(Select, Select), Er
             ctx.identity_join("e", "i"),
         )
         .filter(ctx.is_role(report, "purchase")?)
-        .filter(path(&["e", "event_id"]).in_(col("counted")))
-        .limit_by(int(1), vec![path(&["e", "event_id"])]);
+        .filter(path(["e", "event_id"]).in_(col("counted")))
+        .limit_by(int(1), vec![path(["e", "event_id"])]);
     Ok((counted, purchases))
 }

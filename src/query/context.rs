@@ -1,10 +1,12 @@
 //! What every report needs from the schema: where the events are, which columns play which
 //! part, which event names play which role, the time zone, and the date range as parameters.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-use super::ast::{Expr, Select, TableRef, col, func, path, str_lit};
+use std::collections::BTreeMap;
+
+use super::ast::{Expr, Name, Select, TableRef, col, func, path, str_lit};
 use crate::error::Error;
 use crate::schema::Schema;
 use crate::schema::ir::Table;
@@ -27,7 +29,7 @@ impl Default for DateRange {
 }
 
 /// `{range_start:DateTime64(3, 'UTC')}` / `{range_end:…}`: the bounds every report's range becomes.
-pub(crate) fn range_param(name: &str) -> Expr {
+pub(crate) fn range_param(name: &'static str) -> Expr {
     Expr::Param {
         name: name.into(),
         ty: "DateTime64(3, 'UTC')".into(),
@@ -38,7 +40,12 @@ pub(crate) fn range_param(name: &str) -> Expr {
 #[derive(Clone, Debug)]
 pub struct Context<'s> {
     pub(crate) schema: &'s Schema,
-    pub(crate) database: Option<String>,
+    /// Names every report prints, shared so a report's tree borrows them instead of copying.
+    pub(crate) database: Option<Name>,
+    event_column: Name,
+    timezone: Name,
+    tables: BTreeMap<&'s str, Name>,
+    role_names: BTreeMap<&'s str, Vec<Name>>,
     pub(crate) tz: Tz,
     pub(crate) now: DateTime<Utc>,
     pub(crate) rollups: bool,
@@ -60,9 +67,31 @@ impl<'s> Context<'s> {
                 "set `timezone` in the schema",
             )
         })?;
+        let taxonomy = schema.taxonomy.as_ref();
         Ok(Context {
             schema,
-            database: database.map(str::to_string),
+            database: database.map(|d| Name::from(d.to_string())),
+            event_column: Name::from(
+                taxonomy
+                    .map_or("event_type", |t| t.event_column.as_str())
+                    .to_string(),
+            ),
+            timezone: Name::from(&schema.timezone),
+            tables: schema
+                .tables
+                .iter()
+                .map(|t| (t.name.as_str(), Name::from(&t.name)))
+                .collect(),
+            role_names: taxonomy
+                .map(|t| {
+                    t.roles
+                        .iter()
+                        .map(|(role, names)| {
+                            (role.as_str(), names.iter().map(Name::from).collect())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             tz,
             now: Utc::now(),
             rollups: false,
@@ -87,11 +116,14 @@ impl<'s> Context<'s> {
         self.schema.timezone.as_str()
     }
 
+    /// [`Self::timezone`] as a name a report's tree can share.
+    pub(crate) fn tz_name(&self) -> Name {
+        self.timezone.clone()
+    }
+
     pub(crate) fn table(&self, name: &str) -> Result<TableRef, Error> {
-        self.schema
-            .table(name)
-            .ok_or_else(|| report_error(format!("the schema has no table `{name}`"), "reports read the tables of the shipped e-commerce schema (events, event_items, identities)"))?;
-        Ok(TableRef::table(self.database.as_deref(), name))
+        let name = self.tables.get(name).ok_or_else(|| report_error(format!("the schema has no table `{name}`"), "reports read the tables of the shipped e-commerce schema (events, event_items, identities)"))?;
+        Ok(TableRef::table(self.database.clone(), name.clone()))
     }
 
     fn events_table(&self) -> Result<&'s Table, Error> {
@@ -116,7 +148,13 @@ impl<'s> Context<'s> {
     }
 
     /// The events-table column a report needs, or a compile error naming it.
-    pub(crate) fn column(&self, report: &str, name: &str) -> Result<Expr, Error> {
+    pub(crate) fn column(&self, report: &str, name: &'static str) -> Result<Expr, Error> {
+        self.check_column(report, name)?;
+        Ok(col(name))
+    }
+
+    /// Fails with a compile error naming `name` unless the events table has that column.
+    pub(crate) fn check_column(&self, report: &str, name: &str) -> Result<(), Error> {
         let table = self.events_table()?;
         if table.column(name).is_none() {
             return Err(report_error(
@@ -129,7 +167,7 @@ impl<'s> Context<'s> {
                 ),
             ));
         }
-        Ok(col(name.to_string()))
+        Ok(())
     }
 
     /// The event-type column.
@@ -137,12 +175,8 @@ impl<'s> Context<'s> {
         col(self.event_column_name())
     }
 
-    pub(crate) fn event_column_name(&self) -> String {
-        self.schema
-            .taxonomy
-            .as_ref()
-            .map_or("event_type", |t| t.event_column.as_str())
-            .to_string()
+    pub(crate) fn event_column_name(&self) -> Name {
+        self.event_column.clone()
     }
 
     pub(crate) fn properties_column(&self) -> String {
@@ -154,13 +188,8 @@ impl<'s> Context<'s> {
     }
 
     /// Event names that play a role; a report cannot run without them.
-    pub(crate) fn role_events(&self, report: &str, role: &str) -> Result<Vec<String>, Error> {
-        let names = self
-            .schema
-            .taxonomy
-            .as_ref()
-            .map(|t| t.events_for(role).to_vec())
-            .unwrap_or_default();
+    pub(crate) fn role_events(&self, report: &str, role: &str) -> Result<Vec<Name>, Error> {
+        let names = self.role_names.get(role).cloned().unwrap_or_default();
         if names.is_empty() {
             return Err(report_error(
                 format!(
@@ -192,18 +221,18 @@ impl<'s> Context<'s> {
     /// The person an event belongs to: its user_id, else the user its anonymous_id was linked
     /// to (so pre-login history joins the user), else the anonymous_id. `e` is the events
     /// alias, `i` the identity CTE's.
-    pub(crate) fn person(&self, e: &str, i: &str) -> Expr {
+    pub(crate) fn person(&self, e: &'static str, i: &'static str) -> Expr {
         func(
             "if",
             [
-                path(&[e, "user_id"]).ne(str_lit("")),
-                path(&[e, "user_id"]),
+                path([e, "user_id"]).ne(str_lit("")),
+                path([e, "user_id"]),
                 func(
                     "if",
                     [
-                        path(&[i, "linked_user"]).ne(str_lit("")),
-                        path(&[i, "linked_user"]),
-                        path(&[e, "anonymous_id"]),
+                        path([i, "linked_user"]).ne(str_lit("")),
+                        path([i, "linked_user"]),
+                        path([e, "anonymous_id"]),
                     ],
                 ),
             ],
@@ -213,16 +242,16 @@ impl<'s> Context<'s> {
     /// The join to the `identity` CTE. Only anonymous events need the lookup; a known user's
     /// key is '' (no identity has an empty anonymous_id), which probes one cached bucket
     /// instead of a random one: 7-10 % faster funnels and attribution at 10M events.
-    pub(crate) fn identity_join(&self, e: &str, i: &str) -> Expr {
+    pub(crate) fn identity_join(&self, e: &'static str, i: &'static str) -> Expr {
         func(
             "if",
             [
-                path(&[e, "user_id"]).eq(str_lit("")),
-                path(&[e, "anonymous_id"]),
+                path([e, "user_id"]).eq(str_lit("")),
+                path([e, "anonymous_id"]),
                 str_lit(""),
             ],
         )
-        .eq(path(&[i, "anonymous_id"]))
+        .eq(path([i, "anonymous_id"]))
     }
 
     /// Resolve a range to UTC instants `[start, end)` and the parameters that carry them.
@@ -261,7 +290,20 @@ impl<'s> Context<'s> {
                     )
                 })
         };
-        let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string();
+        // What `%Y-%m-%d %H:%M:%S%.3f` gives, without parsing a format string per report.
+        let fmt = |t: DateTime<Utc>| {
+            let (d, s) = (t.date_naive(), t.time());
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+                d.year(),
+                d.month(),
+                d.day(),
+                s.hour(),
+                s.minute(),
+                s.second(),
+                s.nanosecond() / 1_000_000
+            )
+        };
         let params = vec![
             Param::new(
                 "range_start",
@@ -289,13 +331,13 @@ impl<'s> Context<'s> {
         &self,
         report: &str,
         event: &super::funnel::StepEvent,
-        alias: &str,
+        alias: &'static str,
     ) -> Result<Expr, Error> {
         let names = match event {
             super::funnel::StepEvent::Role(r) => self.role_events(report, r)?,
-            super::funnel::StepEvent::Name(n) => vec![n.clone()],
+            super::funnel::StepEvent::Name(n) => vec![Name::from(n)],
         };
-        Ok(path(&[alias, &self.event_column_name()])
+        Ok(path([Name::from(alias), self.event_column_name()])
             .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
     }
 }

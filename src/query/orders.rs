@@ -76,7 +76,7 @@ pub(crate) fn counted_ids_of(
         "CAST",
         [
             Expr::Array(vec![]),
-            Expr::Str(format!("Array(Tuple(Int64, {id_type}))")),
+            Expr::Str(format!("Array(Tuple(Int64, {id_type}))").into()),
         ],
     );
     let kept = func("arrayFold", [lambda(&["acc", "x"], keep), history, empty]);
@@ -96,7 +96,7 @@ pub(crate) fn counted_events(
     ctx: &Context,
     report: &str,
     roles: &[&str],
-    columns: &[&str],
+    columns: &[&'static str],
 ) -> Result<Select, Error> {
     counted_events_in(ctx, report, roles, columns, "counted", true)
 }
@@ -106,7 +106,7 @@ pub(crate) fn counted_events_in(
     ctx: &Context,
     report: &str,
     roles: &[&str],
-    columns: &[&str],
+    columns: &[&'static str],
     counted: &str,
     only_in_range: bool,
 ) -> Result<Select, Error> {

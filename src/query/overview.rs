@@ -118,7 +118,7 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
                         "if",
                         [
                             func("empty", [func("groupArray", [col("currency")])]),
-                            Expr::Array(vec![Expr::Str(ctx.schema.base_currency.clone())]),
+                            Expr::Array(vec![Expr::Str((&ctx.schema.base_currency).into())]),
                             func("groupArray", [col("currency")]),
                         ],
                     )],
@@ -134,28 +134,28 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
             ),
             alias: "o".into(),
         });
-    let sum_by_currency = |from: &str, items: Vec<SelectItem>| -> TableRef {
+    let sum_by_currency = |from: &'static str, items: Vec<SelectItem>| -> TableRef {
         let mut q = Select::new().item(col("currency"));
         for i in items {
             q = q.item(i);
         }
         TableRef::Subquery {
             query: Box::new(q.from(TableRef::cte(from)).group_by([col("currency")])),
-            alias: format!("{from}_totals"),
+            alias: format!("{from}_totals").into(),
         }
     };
     let items_by_currency = TableRef::Subquery {
         query: Box::new(
             Select::new()
-                .item(path(&["o", "currency"]))
-                .item(func("sum", [path(&["i", "quantity"])]).alias("items_sold"))
+                .item(path(["o", "currency"]))
+                .item(func("sum", [path(["i", "quantity"])]).alias("items_sold"))
                 .from(TableRef::cte("items").aliased("i"))
                 .join(
                     JoinKind::Inner,
                     TableRef::cte("orders").aliased("o"),
-                    path(&["i", "event_id"]).eq(path(&["o", "event_id"])),
+                    path(["i", "event_id"]).eq(path(["o", "event_id"])),
                 )
-                .group_by([path(&["o", "currency"])]),
+                .group_by([path(["o", "currency"])]),
         ),
         alias: "items_totals".into(),
     };
@@ -290,13 +290,13 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
     // it): 10M events, 412 -> ~120 ms.
     let sign = func("if", [added.clone(), int(1), int(-1)]);
     let items = Select::new()
-        .item(path(&["i", "currency"]))
+        .item(path(["i", "currency"]))
         .item(
             func(
                 "sum",
-                [path(&["i", "sign"])
-                    * func("toInt64", [path(&["i", "price"])])
-                    * path(&["i", "quantity"])],
+                [path(["i", "sign"])
+                    * func("toInt64", [path(["i", "price"])])
+                    * path(["i", "quantity"])],
             )
             .alias("abandoned_revenue"),
         )
@@ -321,7 +321,7 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
             ),
             alias: "i".into(),
         })
-        .group_by([path(&["i", "currency"])]);
+        .group_by([path(["i", "currency"])]);
     let counts = Select::new()
         .item(func("count", []).alias("total_carts"))
         .item(func("countIf", [col("cart_id").in_(col("completed"))]).alias("completed_carts"))
@@ -346,15 +346,13 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
             func(
                 "ifNull",
                 [
-                    path(&["a", "currency"]),
-                    Expr::Str(ctx.schema.base_currency.clone()),
+                    path(["a", "currency"]),
+                    Expr::Str((&ctx.schema.base_currency).into()),
                 ],
             )
             .alias("currency"),
         )
-        .item(
-            func("ifNull", [path(&["a", "abandoned_revenue"]), int(0)]).alias("abandoned_revenue"),
-        )
+        .item(func("ifNull", [path(["a", "abandoned_revenue"]), int(0)]).alias("abandoned_revenue"))
         .item(col("completed_carts"))
         .from(TableRef::cte("cart_counts"))
         .join(

@@ -23,8 +23,8 @@ pub enum Granularity {
 
 impl Granularity {
     /// The bucket an instant falls in, as a Date in the report's time zone.
-    pub(crate) fn bucket(self, ts: Expr, tz: &str) -> Expr {
-        let tz = str_lit(tz);
+    pub(crate) fn bucket(self, ts: Expr, tz: &Name) -> Expr {
+        let tz = Expr::Str(tz.clone());
         match self {
             Granularity::Day => func("toDate", [ts, tz]),
             Granularity::Week => func("toMonday", [ts, tz]),
@@ -60,7 +60,7 @@ pub fn revenue_timeseries(
 ) -> Result<Report, Error> {
     const NAME: &str = "revenue_timeseries";
     let (params, _, _) = ctx.range_params(range)?;
-    let tz = ctx.timezone();
+    let tz = &ctx.tz_name();
     if ctx.rollups
         && let Some(query) = timeseries_from_rollup(ctx, granularity)?
     {
@@ -165,7 +165,7 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
         .item(
             func(
                 "argMax",
-                [path(&["items", "item_name"]), path(&["items", "timestamp"])],
+                [path(["items", "item_name"]), path(["items", "timestamp"])],
             )
             .alias("item_name"),
         )
@@ -173,12 +173,12 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
         .item(
             func(
                 "sum",
-                [func("toInt64", [path(&["items", "price"])]) * path(&["items", "quantity"])],
+                [func("toInt64", [path(["items", "price"])]) * path(["items", "quantity"])],
             )
             .alias("revenue"),
         )
-        .item(func("sum", [path(&["items", "quantity"])]).alias("quantity"))
-        .item(func("uniqExact", [path(&["items", "transaction_id"])]).alias("orders"))
+        .item(func("sum", [path(["items", "quantity"])]).alias("quantity"))
+        .item(func("uniqExact", [path(["items", "transaction_id"])]).alias("orders"))
         .from(TableRef::Subquery {
             query: Box::new(items),
             alias: "items".into(),
@@ -259,7 +259,7 @@ pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Rep
     }
     // Qualified: inside an aggregate, `revenue` would mean the output alias above.
     let query = query.item(
-        (func("sum", [path(&["orders", "revenue"])]) / func("count", [])).alias("avg_order_value"),
+        (func("sum", [path(["orders", "revenue"])]) / func("count", [])).alias("avg_order_value"),
     );
     let query = query
         .from(TableRef::Subquery {
@@ -331,24 +331,24 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .with("orders", orders)
         .with("touched", touched)
         .with("by_channel", by_channel)
-        .item(path(&["b", "utm_campaign"]).alias("campaign"))
-        .item(path(&["b", "utm_source"]).alias("source"))
-        .item(path(&["b", "utm_medium"]).alias("medium"))
-        .item(path(&["b", "currency"]).alias("currency"))
-        .item(path(&["b", "revenue"]).alias("revenue"))
-        .item(path(&["b", "orders"]).alias("orders"))
+        .item(path(["b", "utm_campaign"]).alias("campaign"))
+        .item(path(["b", "utm_source"]).alias("source"))
+        .item(path(["b", "utm_medium"]).alias("medium"))
+        .item(path(["b", "currency"]).alias("currency"))
+        .item(path(["b", "revenue"]).alias("revenue"))
+        .item(path(["b", "orders"]).alias("orders"))
         .item(
             func(
                 "if",
                 [
-                    path(&["t", "persons"]).eq(int(0)),
+                    path(["t", "persons"]).eq(int(0)),
                     Expr::Float(0.0),
-                    Expr::Float(100.0) * path(&["b", "purchasers"]) / path(&["t", "persons"]),
+                    Expr::Float(100.0) * path(["b", "purchasers"]) / path(["t", "persons"]),
                 ],
             )
             .alias("conversion_rate"),
         )
-        .item((path(&["b", "revenue"]) / path(&["b", "orders"])).alias("avg_order_value"))
+        .item((path(["b", "revenue"]) / path(["b", "orders"])).alias("avg_order_value"))
         .from(TableRef::cte("by_channel").aliased("b"))
         .join_using(JoinKind::Left, TableRef::cte("touched").aliased("t"), &dims)
         .order_by([

@@ -1,12 +1,8 @@
 //! Expressions.
 
-use std::borrow::Cow;
 use std::fmt::{self, Display, Formatter};
 
-/// A name in the AST: borrowed when it is a literal in chx's code (most are), so building a
-/// report allocates for data, not for every column and function name.
-pub type Name = Cow<'static, str>;
-
+use super::Name;
 use super::write::SqlWriter;
 use super::{OrderItem, Select, SelectItem};
 
@@ -15,26 +11,27 @@ pub enum Expr {
     /// A column or alias name.
     Col(Name),
     /// `table.column` (or `tuple.field`).
-    Path(Vec<String>),
+    Path(Vec<Name>),
     /// `{name:Type}`.
     Param {
-        name: String,
-        ty: String,
+        name: Name,
+        ty: Name,
     },
     /// A string constant chx chose (event names from the taxonomy, units), escaped on output.
-    Str(String),
+    Str(Name),
     Int(i64),
     Float(f64),
     /// `f(args)`, or `f(params)(args)` for parametric aggregates like `windowFunnel(w)(...)`.
     Func {
         name: Name,
-        params: Vec<Expr>,
+        /// Boxed rather than a `Vec`: almost always empty, and this keeps `Expr` at 64 bytes.
+        params: Box<[Expr]>,
         args: Vec<Expr>,
     },
+    /// `l op r`; both sides in one allocation.
     Bin {
         op: BinOp,
-        l: Box<Expr>,
-        r: Box<Expr>,
+        sides: Box<[Expr; 2]>,
     },
     Not(Box<Expr>),
     /// `multiIf`-style CASE: `CASE WHEN c THEN v ... ELSE e END`.
@@ -48,9 +45,9 @@ pub enum Expr {
     },
     Tuple(Vec<Expr>),
     Array(Vec<Expr>),
+    /// `expr [NOT] IN set`; both sides in one allocation.
     In {
-        expr: Box<Expr>,
-        set: Box<Expr>,
+        sides: Box<[Expr; 2]>,
         negated: bool,
     },
     Interval {
@@ -61,13 +58,18 @@ pub enum Expr {
     Raw(String),
     Subquery(Box<Select>),
     /// `f(...) OVER (PARTITION BY ... ORDER BY ... [frame])`.
-    Over {
-        func: Box<Expr>,
-        partition_by: Vec<Expr>,
-        order_by: Vec<OrderItem>,
-        frame: Option<&'static str>,
-    },
+    Over(Box<Window>),
     Star,
+}
+
+/// A window function call: boxed in [`Expr::Over`], which keeps every `Expr` small (they are
+/// moved around a lot while a report is built).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    pub func: Expr,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<OrderItem>,
+    pub frame: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,13 +122,13 @@ impl BinOp {
 pub fn col(name: impl Into<Name>) -> Expr {
     Expr::Col(name.into())
 }
-pub fn path(parts: &[&str]) -> Expr {
-    Expr::Path(parts.iter().map(|p| p.to_string()).collect())
+pub fn path<const N: usize>(parts: [impl Into<Name>; N]) -> Expr {
+    Expr::Path(parts.into_iter().map(Into::into).collect())
 }
 pub fn func(name: impl Into<Name>, args: impl IntoIterator<Item = Expr>) -> Expr {
     Expr::Func {
         name: name.into(),
-        params: Vec::new(),
+        params: Box::default(),
         args: args.into_iter().collect(),
     }
 }
@@ -141,7 +143,7 @@ pub fn pfunc(
         args: args.into_iter().collect(),
     }
 }
-pub fn str_lit(s: impl Into<String>) -> Expr {
+pub fn str_lit(s: impl Into<Name>) -> Expr {
     Expr::Str(s.into())
 }
 pub fn int(v: i64) -> Expr {
@@ -149,7 +151,7 @@ pub fn int(v: i64) -> Expr {
 }
 pub fn lambda(params: &[&'static str], body: Expr) -> Expr {
     Expr::Lambda {
-        params: params.iter().map(|p| Name::Borrowed(p)).collect(),
+        params: params.iter().map(|&p| Name::from(p)).collect(),
         body: Box::new(body),
     }
 }
@@ -158,8 +160,7 @@ impl Expr {
     fn bin(self, op: BinOp, r: impl Into<Expr>) -> Expr {
         Expr::Bin {
             op,
-            l: Box::new(self),
-            r: Box::new(r.into()),
+            sides: Box::new([self, r.into()]),
         }
     }
     pub fn eq(self, r: impl Into<Expr>) -> Expr {
@@ -188,20 +189,18 @@ impl Expr {
     }
     pub fn in_(self, set: impl Into<Expr>) -> Expr {
         Expr::In {
-            expr: Box::new(self),
-            set: Box::new(set.into()),
+            sides: Box::new([self, set.into()]),
             negated: false,
         }
     }
     pub fn not_in(self, set: impl Into<Expr>) -> Expr {
         Expr::In {
-            expr: Box::new(self),
-            set: Box::new(set.into()),
+            sides: Box::new([self, set.into()]),
             negated: true,
         }
     }
     /// `self AS alias` as a select item.
-    pub fn alias(self, alias: impl Into<String>) -> SelectItem {
+    pub fn alias(self, alias: impl Into<Name>) -> SelectItem {
         SelectItem {
             expr: self,
             alias: Some(alias.into()),
@@ -209,12 +208,12 @@ impl Expr {
     }
     /// `f(...) OVER (PARTITION BY ... ORDER BY ...)`.
     pub fn over(self, partition_by: Vec<Expr>, order_by: Vec<OrderItem>) -> Expr {
-        Expr::Over {
-            func: Box::new(self),
+        Expr::Over(Box::new(Window {
+            func: self,
             partition_by,
             order_by,
             frame: None,
-        }
+        }))
     }
     /// AND of all conditions (`1` when there are none).
     pub fn all(conds: impl IntoIterator<Item = Expr>) -> Expr {
@@ -302,12 +301,13 @@ impl Expr {
                 Expr::write_list(w, args);
                 w.push(")");
             }
-            Expr::Bin { op, l, r } => {
+            Expr::Bin { op, sides } => {
+                let [l, r] = sides.as_ref();
                 let p = op.precedence();
                 // Left-associative: the right side needs parentheses at equal precedence,
                 // except for the same associative operator (`a AND (b AND c)` = `a AND b AND c`).
                 let assoc = matches!(op, BinOp::And | BinOp::Or | BinOp::Add | BinOp::Mul)
-                    && matches!(r.as_ref(), Expr::Bin { op: rop, .. } if rop == op);
+                    && matches!(r, Expr::Bin { op: rop, .. } if rop == op);
                 l.write_wrapped(w, p);
                 w.push(" ");
                 w.push(op.text());
@@ -355,10 +355,11 @@ impl Expr {
                 Expr::write_list(w, items);
                 w.push("]");
             }
-            Expr::In { expr, set, negated } => {
+            Expr::In { sides, negated } => {
+                let [expr, set] = sides.as_ref();
                 expr.write_wrapped(w, 4);
                 w.push(if *negated { " NOT IN " } else { " IN " });
-                match set.as_ref() {
+                match set {
                     // A value list: `IN ('a')`, without the one-element tuple's comma.
                     Expr::Tuple(items) => {
                         w.push("(");
@@ -384,12 +385,13 @@ impl Expr {
                 s.write_sql(w, false);
                 w.push(")");
             }
-            Expr::Over {
-                func,
-                partition_by,
-                order_by,
-                frame,
-            } => {
+            Expr::Over(window) => {
+                let Window {
+                    func,
+                    partition_by,
+                    order_by,
+                    frame,
+                } = window.as_ref();
                 func.write_sql(w);
                 w.push(" OVER (");
                 let mut sep = "";

@@ -4,10 +4,12 @@
 //! schema-derived names, written by the audited functions in [`crate::sql::quote`].
 
 mod expr;
+mod name;
 mod select;
 mod write;
 
 pub use expr::*;
+pub use name::Name;
 pub use select::*;
 
 #[cfg(test)]
@@ -27,7 +29,7 @@ mod tests {
                 )
                 .alias("level"),
             )
-            .from(TableRef::table(Some("shop"), "events"))
+            .from(TableRef::table(Some("shop".into()), "events"))
             .filter(col("event_type").eq(Expr::Param {
                 name: "t".into(),
                 ty: "String".into(),

@@ -2,13 +2,13 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::Expr;
 use super::write::SqlWriter;
+use super::{Expr, Name};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SelectItem {
     pub expr: Expr,
-    pub alias: Option<String>,
+    pub alias: Option<Name>,
 }
 
 impl From<Expr> for SelectItem {
@@ -79,27 +79,27 @@ impl OrderItem {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableRef {
     Table {
-        database: Option<String>,
-        name: String,
-        alias: Option<String>,
+        database: Option<Name>,
+        name: Name,
+        alias: Option<Name>,
         final_: bool,
     },
     Subquery {
         query: Box<Select>,
-        alias: String,
+        alias: Name,
     },
 }
 
 impl TableRef {
-    pub fn table(database: Option<&str>, name: &str) -> TableRef {
+    pub fn table(database: Option<Name>, name: impl Into<Name>) -> TableRef {
         TableRef::Table {
-            database: database.map(str::to_string),
+            database,
             name: name.into(),
             alias: None,
             final_: false,
         }
     }
-    pub fn cte(name: &str) -> TableRef {
+    pub fn cte(name: impl Into<Name>) -> TableRef {
         TableRef::Table {
             database: None,
             name: name.into(),
@@ -107,7 +107,7 @@ impl TableRef {
             final_: false,
         }
     }
-    pub fn aliased(mut self, a: &str) -> TableRef {
+    pub fn aliased(mut self, a: impl Into<Name>) -> TableRef {
         match &mut self {
             TableRef::Table { alias, .. } => *alias = Some(a.into()),
             TableRef::Subquery { alias, .. } => *alias = a.into(),
@@ -174,7 +174,7 @@ pub struct Join {
     pub kind: JoinKind,
     pub table: TableRef,
     pub on: Option<Expr>,
-    pub using: Vec<String>,
+    pub using: Vec<Name>,
 }
 
 impl Join {
@@ -202,19 +202,20 @@ impl Join {
 /// A SELECT with the ClickHouse clauses reports use.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Select {
-    pub(crate) with: Vec<(String, Select)>,
+    pub(crate) with: Vec<(Name, Select)>,
     pub(crate) distinct: bool,
     pub(crate) items: Vec<SelectItem>,
     pub(crate) from: Option<TableRef>,
     pub(crate) joins: Vec<Join>,
     pub(crate) array_join: Vec<SelectItem>,
-    pub(crate) prewhere: Option<Expr>,
+    // The rarer clauses are boxed: a Select is moved by every builder call, so it stays small.
+    pub(crate) prewhere: Option<Box<Expr>>,
     pub(crate) filter: Option<Expr>,
     pub(crate) group_by: Vec<Expr>,
-    pub(crate) having: Option<Expr>,
+    pub(crate) having: Option<Box<Expr>>,
     pub(crate) order_by: Vec<OrderItem>,
-    pub(crate) limit_by: Option<(Expr, Vec<Expr>)>,
-    pub(crate) limit: Option<Expr>,
+    pub(crate) limit_by: Option<Box<(Expr, Vec<Expr>)>>,
+    pub(crate) limit: Option<Box<Expr>>,
     pub(crate) settings: Vec<(String, String)>,
     pub(crate) union_all: Vec<Select>,
     /// Text of a query chx did not build (a rendered template), printed as is.
@@ -232,7 +233,7 @@ impl Select {
             ..Select::default()
         }
     }
-    pub fn with(mut self, name: &str, q: Select) -> Self {
+    pub fn with(mut self, name: impl Into<Name>, q: Select) -> Self {
         self.with.push((name.into(), q));
         self
     }
@@ -261,12 +262,17 @@ impl Select {
         });
         self
     }
-    pub fn join_using(mut self, kind: JoinKind, table: TableRef, using: &[&str]) -> Self {
+    pub fn join_using<N: Into<Name> + Clone>(
+        mut self,
+        kind: JoinKind,
+        table: TableRef,
+        using: &[N],
+    ) -> Self {
         self.joins.push(Join {
             kind,
             table,
             on: None,
-            using: using.iter().map(|u| u.to_string()).collect(),
+            using: using.iter().cloned().map(Into::into).collect(),
         });
         self
     }
@@ -275,10 +281,10 @@ impl Select {
         self
     }
     pub fn prewhere(mut self, e: Expr) -> Self {
-        self.prewhere = Some(match self.prewhere.take() {
+        self.prewhere = Some(Box::new(match self.prewhere.take() {
             Some(p) => p.and(e),
             None => e,
-        });
+        }));
         self
     }
     /// Adds a WHERE condition (ANDed with earlier ones).
@@ -294,7 +300,7 @@ impl Select {
         self
     }
     pub fn having(mut self, e: Expr) -> Self {
-        self.having = Some(e);
+        self.having = Some(Box::new(e));
         self
     }
     pub fn order_by(mut self, o: impl IntoIterator<Item = OrderItem>) -> Self {
@@ -302,11 +308,11 @@ impl Select {
         self
     }
     pub fn limit_by(mut self, n: Expr, by: Vec<Expr>) -> Self {
-        self.limit_by = Some((n, by));
+        self.limit_by = Some(Box::new((n, by)));
         self
     }
     pub fn limit(mut self, n: Expr) -> Self {
-        self.limit = Some(n);
+        self.limit = Some(Box::new(n));
         self
     }
     /// `... UNION ALL <q>` (the parts must have the same columns).
@@ -426,7 +432,7 @@ impl Select {
             clause(w, "ORDER BY ");
             w.list(&self.order_by, ", ", |w, o| o.write_sql(w));
         }
-        if let Some((n, by)) = &self.limit_by {
+        if let Some((n, by)) = self.limit_by.as_deref() {
             clause(w, "LIMIT ");
             n.write_sql(w);
             w.push(" BY ");

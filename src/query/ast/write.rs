@@ -15,7 +15,8 @@ pub(crate) struct SqlWriter {
 impl SqlWriter {
     pub(crate) fn new() -> SqlWriter {
         SqlWriter {
-            out: String::with_capacity(1024),
+            // The catalogue's reports print 1-5 KB.
+            out: String::with_capacity(4096),
             depth: 0,
             line_start: false,
         }

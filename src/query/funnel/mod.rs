@@ -295,12 +295,12 @@ impl Funnel {
                     func(
                         "arrayElement",
                         [
-                            path(&["e", &ctx.properties_column()]),
-                            Expr::Str(key.clone()),
+                            path([Name::from("e"), ctx.properties_column().into()]),
+                            Expr::Str(key.into()),
                         ],
                     )
                     .eq(Expr::Param {
-                        name: pname,
+                        name: pname.into(),
                         ty: "String".into(),
                     }),
                 );
@@ -323,7 +323,7 @@ impl Funnel {
             .into_iter()
             .reduce(|a, b| a + b)
             .expect("at least one step");
-        let ts = path(&["e", "timestamp"]);
+        let ts = path(["e", "timestamp"]);
         ctx.column(NAME, "timestamp")?;
         ctx.column(NAME, "user_id")?;
         ctx.column(NAME, "anonymous_id")?;
@@ -337,8 +337,8 @@ impl Funnel {
             Some((c, _)) => func(
                 "toString",
                 [{
-                    ctx.column(NAME, c)?;
-                    path(&["e", c])
+                    ctx.check_column(NAME, c)?;
+                    path([Name::from("e"), c.into()])
                 }],
             ),
             None => str_lit(""),
@@ -453,7 +453,11 @@ impl Funnel {
         } else {
             self.per_start(n, &end_ms, &window_ms)
         };
-        let names: Vec<Expr> = self.steps.iter().map(|s| Expr::Str(s.label())).collect();
+        let names: Vec<Expr> = self
+            .steps
+            .iter()
+            .map(|s| Expr::Str(s.label().into()))
+            .collect();
         let (group, partition): (Vec<Expr>, Vec<Expr>) = match &self.breakdown {
             Some(_) => (vec![col("breakdown"), col("step")], vec![col("breakdown")]),
             None => (vec![col("step")], vec![]),
@@ -464,18 +468,18 @@ impl Funnel {
             / Expr::Float(1000.0);
         let has_prev = col("level").ge(col("step")).and(col("step").gt(int(1)));
         let whole = Some("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING");
-        let prev_count = Expr::Over {
-            func: Box::new(func("lagInFrame", [count.clone(), int(1), count.clone()])),
+        let prev_count = Expr::Over(Box::new(Window {
+            func: func("lagInFrame", [count.clone(), int(1), count.clone()]),
             partition_by: partition.clone(),
             order_by: vec![asc(col("step"))],
             frame: whole,
-        };
-        let first_count = Expr::Over {
-            func: Box::new(func("first_value", [count.clone()])),
+        }));
+        let first_count = Expr::Over(Box::new(Window {
+            func: func("first_value", [count.clone()]),
             partition_by: partition,
             order_by: vec![asc(col("step"))],
             frame: whole,
-        };
+        }));
         let pct = |den: Expr| {
             func(
                 "if",
