@@ -58,4 +58,5 @@ clean-store:
 
 ## bench: speed of the compiler and of every report on generated data (never part of `make test`)
 bench: engine
+	cargo bench --bench compiler
 	cargo bench --bench chx

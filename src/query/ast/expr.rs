@@ -290,6 +290,11 @@ impl Expr {
             }
             Expr::Str(s) => w.string_literal(s),
             Expr::Int(v) => w.int(*v),
+            // Whole numbers (chx's 100.0, 1000.0) as `{:?}` prints them, without core::fmt.
+            Expr::Float(v) if v.fract() == 0.0 && v.abs() < 1e15 && !v.is_sign_negative() => {
+                w.int(*v as i64);
+                w.push(".0");
+            }
             Expr::Float(v) => w.push(&format!("{v:?}")),
             Expr::Func { name, params, args } => {
                 w.push(name);
