@@ -10,16 +10,20 @@ use arrow_array::builder::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 
-/// One generated event. Categorical values borrow static strings; ids are owned.
+/// An id or name the generator made up: shared, because a session's events all carry the same
+/// ones and cloning an event then copies no text.
+pub type Text = Arc<str>;
+
+/// One generated event. Categorical values borrow static strings; ids are shared.
 #[derive(Clone, Debug, Default)]
 pub struct Event {
     pub ms: i64,
     pub event_type: &'static str,
-    pub user_id: String,
-    pub anonymous_id: String,
-    pub session_id: String,
-    pub cart_id: String,
-    pub transaction_id: String,
+    pub user_id: Text,
+    pub anonymous_id: Text,
+    pub session_id: Text,
+    pub cart_id: Text,
+    pub transaction_id: Text,
     pub currency: &'static str,
     pub revenue: i64,
     pub discount: i64,
@@ -30,7 +34,7 @@ pub struct Event {
     pub properties: Vec<(&'static str, String)>,
     pub utm: (&'static str, &'static str, &'static str),
     pub referrer: &'static str,
-    pub page_url: String,
+    pub page_url: Text,
     pub country: &'static str,
     pub device_type: &'static str,
     pub platform: &'static str,
@@ -38,8 +42,8 @@ pub struct Event {
 
 #[derive(Clone, Debug, Default)]
 pub struct Item {
-    pub item_id: String,
-    pub item_name: String,
+    pub item_id: Text,
+    pub item_name: Text,
     pub item_category: &'static str,
     pub item_brand: &'static str,
     pub item_variant: &'static str,
@@ -201,21 +205,30 @@ impl Batch {
         self.props.append(true).expect("map entry");
     }
 
-    /// The batch so far (the builders start over).
+    /// The batch so far. The builders start over sized like this batch, so the next one fills
+    /// them without growing (and copying) each buffer about 18 times on the way to 262k rows.
     pub fn finish(&mut self) -> RecordBatch {
+        let rows = self.len();
         let mut fields = vec![Field::new(
             "timestamp",
             DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             false,
         )];
-        let mut columns: Vec<ArrayRef> = vec![Arc::new(self.ts.finish())];
+        let mut ts = std::mem::replace(
+            &mut self.ts,
+            TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC"),
+        );
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(ts.finish())];
         for (name, b) in STRINGS.iter().zip(self.strings.iter_mut()) {
             fields.push(Field::new(*name, DataType::Utf8, false));
-            columns.push(Arc::new(b.finish()));
+            let bytes = b.values_slice().len();
+            let mut full = std::mem::replace(b, StringBuilder::with_capacity(rows, bytes));
+            columns.push(Arc::new(full.finish()));
         }
         for (name, b) in MONEY.iter().zip(self.money.iter_mut()) {
             fields.push(Field::new(*name, DataType::Int64, false));
-            columns.push(Arc::new(b.finish()));
+            let mut full = std::mem::replace(b, Int64Builder::with_capacity(rows));
+            columns.push(Arc::new(full.finish()));
         }
         let items = self.items.finish();
         fields.push(Field::new("items", items.data_type().clone(), false));
@@ -257,7 +270,7 @@ pub fn to_track_json(e: &Event, exponent: u8) -> serde_json::Value {
         ("transaction_id", &e.transaction_id),
     ] {
         if !v.is_empty() {
-            m.insert(k.into(), serde_json::json!(v));
+            m.insert(k.into(), serde_json::json!(&**v));
         }
     }
     for (k, v) in [
@@ -279,7 +292,7 @@ pub fn to_track_json(e: &Event, exponent: u8) -> serde_json::Value {
         let items: Vec<serde_json::Value> = e
             .items
             .iter()
-            .map(|i| serde_json::json!({"item_id": i.item_id, "item_name": i.item_name, "item_category": i.item_category, "item_brand": i.item_brand, "item_variant": i.item_variant, "price": amount(i.price), "quantity": i.quantity}))
+            .map(|i| serde_json::json!({"item_id": &*i.item_id, "item_name": &*i.item_name, "item_category": i.item_category, "item_brand": i.item_brand, "item_variant": i.item_variant, "price": amount(i.price), "quantity": i.quantity}))
             .collect();
         m.insert("items".into(), serde_json::Value::Array(items));
     }
@@ -300,6 +313,6 @@ pub fn to_track_json(e: &Event, exponent: u8) -> serde_json::Value {
             serde_json::json!({"campaign": e.utm.0, "source": e.utm.1, "medium": e.utm.2}),
         );
     }
-    m.insert("context".into(), serde_json::json!({"country": e.country, "device_type": e.device_type, "platform": e.platform, "page_url": e.page_url, "referrer": e.referrer}));
+    m.insert("context".into(), serde_json::json!({"country": e.country, "device_type": e.device_type, "platform": e.platform, "page_url": &*e.page_url, "referrer": e.referrer}));
     obj
 }

@@ -9,7 +9,7 @@ mod batch;
 mod load;
 mod rng;
 
-pub use batch::{Batch, Event, Item, to_track_json};
+pub use batch::{Batch, Event, Item, Text, to_track_json};
 pub use load::{LoadReport, load};
 pub use rng::{Rng, Weighted};
 
@@ -110,8 +110,8 @@ const SEARCHES: [&str; 8] = [
 ];
 
 struct Product {
-    id: String,
-    name: String,
+    id: Text,
+    name: Text,
     category: &'static str,
     brand: &'static str,
     variant: &'static str,
@@ -174,8 +174,8 @@ impl Generator {
             .map(|i| {
                 let category = CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize];
                 Product {
-                    id: format!("sku_{i:05}"),
-                    name: format!("{category} item {i}"),
+                    id: format!("sku_{i:05}").into(),
+                    name: format!("{category} item {i}").into(),
                     category,
                     brand: BRANDS[rng.below(BRANDS.len() as u64) as usize],
                     variant: VARIANTS[rng.below(VARIANTS.len() as u64) as usize],
@@ -276,16 +276,16 @@ impl Generator {
         }
         let r = &mut self.rng;
         let known = r.chance(0.4);
-        let session_id = format!("s{}", self.sessions);
-        let anonymous_id = format!("a{user}_{}", platform);
-        let user_id = format!("u{user}");
+        let session_id: Text = format!("s{}", self.sessions).into();
+        let anonymous_id: Text = format!("a{user}_{}", platform).into();
+        let user_id: Text = format!("u{user}").into();
         let base = Event {
             session_id: session_id.clone(),
             anonymous_id: anonymous_id.clone(),
             user_id: if known {
                 user_id.clone()
             } else {
-                String::new()
+                Text::default()
             },
             currency,
             utm: (campaign, source, medium),
@@ -346,7 +346,7 @@ impl Generator {
         }
         let mut logged_in = known;
         if self.rng.chance(0.32) {
-            let cart_id = format!("c{}", self.sessions);
+            let cart_id: Text = format!("c{}", self.sessions).into();
             let mut cart: Vec<Item> = Vec::new();
             for &p in viewed.iter().take(1 + self.rng.below(2) as usize) {
                 let item = item_of(&self.products[p], 1 + self.rng.below(3) as u32);
@@ -387,7 +387,7 @@ impl Generator {
                 let user = if *logged_in {
                     user_id.clone()
                 } else {
-                    String::new()
+                    Text::default()
                 };
                 events.push(Event {
                     ms,
@@ -427,7 +427,7 @@ impl Generator {
                     event_type: "purchase",
                     user_id: user_id.clone(),
                     cart_id: cart_id.clone(),
-                    transaction_id: format!("o{}", self.orders),
+                    transaction_id: format!("o{}", self.orders).into(),
                     revenue: subtotal - discount + shipping + tax,
                     discount,
                     shipping,
@@ -461,7 +461,7 @@ impl Generator {
                         tax: 0,
                         coupon_code: "",
                         items: Vec::new(),
-                        cart_id: String::new(),
+                        cart_id: Text::default(),
                         ..purchase.clone()
                     });
                 }
@@ -526,7 +526,7 @@ mod tests {
         let txs: Vec<&str> = ev
             .iter()
             .filter(|e| e.event_type == "purchase")
-            .map(|e| e.transaction_id.as_str())
+            .map(|e| &*e.transaction_id)
             .collect();
         let unique: std::collections::HashSet<&&str> = txs.iter().collect();
         assert!(unique.len() < txs.len(), "duplicate purchase deliveries");

@@ -1,5 +1,5 @@
-//! Deterministic randomness for the generator: SplitMix64, and Zipf / weighted choices by
-//! binary search over cumulative weights.
+//! Deterministic randomness for the generator: SplitMix64, and Zipf / weighted choices (random
+//! draws by Vose's alias method, ordered walks by binary search over cumulative weights).
 
 pub struct Rng(u64);
 
@@ -35,22 +35,30 @@ impl Rng {
     }
 }
 
-/// Sampling by cumulative weights.
+/// Choices by weight.
 pub struct Weighted {
     cumulative: Vec<f64>,
+    /// Vose's alias table: index `i` keeps itself with probability `.0`, else becomes `.1`.
+    /// A draw is one random slot and one coin instead of a binary search, which over the 400k
+    /// Zipf-weighted users of a 10M-event shop took a tenth of the generator's time.
+    alias: Vec<(f64, u32)>,
 }
 
 impl Weighted {
     pub fn new(weights: impl IntoIterator<Item = f64>) -> Self {
+        let weights: Vec<f64> = weights.into_iter().collect();
         let mut total = 0.0;
         let cumulative = weights
-            .into_iter()
+            .iter()
             .map(|w| {
                 total += w;
                 total
             })
             .collect();
-        Weighted { cumulative }
+        Weighted {
+            cumulative,
+            alias: alias_table(&weights, total),
+        }
     }
 
     /// Zipf over `n` ranks with exponent `s`: rank 0 is the most popular.
@@ -59,7 +67,11 @@ impl Weighted {
     }
 
     pub fn sample(&self, rng: &mut Rng) -> usize {
-        self.at(rng.unit())
+        let i = rng.below(self.alias.len() as u64) as usize;
+        match self.alias.get(i) {
+            Some(&(keep, other)) if rng.unit() >= keep => other as usize,
+            _ => i,
+        }
     }
 
     /// The index where `fraction` (0..1) of the total weight is reached: walking fractions
@@ -80,6 +92,26 @@ impl Weighted {
     }
 }
 
+/// Vose's alias method: scale weights to mean 1, then pair each under-full slot with an
+/// over-full one that tops it up.
+fn alias_table(weights: &[f64], total: f64) -> Vec<(f64, u32)> {
+    let n = weights.len();
+    let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+    let mut table: Vec<(f64, u32)> = (0..n as u32).map(|i| (1.0, i)).collect();
+    let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
+    while let (Some(s), Some(l)) = (small.pop(), large.pop()) {
+        table[s] = (scaled[s], l as u32);
+        scaled[l] += scaled[s] - 1.0;
+        if scaled[l] < 1.0 {
+            small.push(l);
+        } else {
+            large.push(l);
+        }
+    }
+    // Whatever is left is full up to rounding: it keeps itself (the table's initial value).
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +129,23 @@ mod tests {
             counts[z.sample(&mut a)] += 1;
         }
         assert!(counts[0] > counts[9] * 5 && counts[9] > counts[99]);
+    }
+
+    #[test]
+    fn draws_follow_the_weights() {
+        let w = Weighted::new([1.0, 2.0, 3.0, 4.0, 0.0]);
+        let mut rng = Rng::new(3);
+        let mut counts = [0u32; 5];
+        let n = 200_000;
+        for _ in 0..n {
+            counts[w.sample(&mut rng)] += 1;
+        }
+        for (i, (c, share)) in counts.iter().zip([0.1, 0.2, 0.3, 0.4, 0.0]).enumerate() {
+            let want = n as f64 * share;
+            assert!(
+                (*c as f64 - want).abs() <= n as f64 * 0.005,
+                "slot {i}: {c} draws, want about {want}"
+            );
+        }
     }
 }
