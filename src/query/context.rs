@@ -188,8 +188,8 @@ impl<'s> Context<'s> {
     }
 
     /// Event names that play a role; a report cannot run without them.
-    pub(crate) fn role_events(&self, report: &str, role: &str) -> Result<Vec<Name>, Error> {
-        let names = self.role_names.get(role).cloned().unwrap_or_default();
+    pub(crate) fn role_events(&self, report: &str, role: &str) -> Result<&[Name], Error> {
+        let names = self.role_names.get(role).map_or(&[][..], Vec::as_slice);
         if names.is_empty() {
             return Err(report_error(
                 format!(
@@ -203,10 +203,7 @@ impl<'s> Context<'s> {
 
     /// `event_type IN ('a', 'b')` for the events of a role.
     pub(crate) fn is_role(&self, report: &str, role: &str) -> Result<Expr, Error> {
-        let names = self.role_events(report, role)?;
-        Ok(self
-            .event_column()
-            .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
+        Ok(self.event_column().in_(names_tuple(self.role_events(report, role)?)))
     }
 
     /// `identity` CTE: each anonymous_id and the user it was last linked to.
@@ -334,12 +331,16 @@ impl<'s> Context<'s> {
         alias: &'static str,
     ) -> Result<Expr, Error> {
         let names = match event {
-            super::funnel::StepEvent::Role(r) => self.role_events(report, r)?,
-            super::funnel::StepEvent::Name(n) => vec![Name::from(n)],
+            super::funnel::StepEvent::Role(r) => names_tuple(self.role_events(report, r)?),
+            super::funnel::StepEvent::Name(n) => Expr::Tuple(vec![Expr::Str(n.into())]),
         };
-        Ok(path([Name::from(alias), self.event_column_name()])
-            .in_(Expr::Tuple(names.into_iter().map(Expr::Str).collect())))
+        Ok(path([Name::from(alias), self.event_column_name()]).in_(names))
     }
+}
+
+/// `('a', 'b')`: event names as the value list of an `IN`.
+pub(crate) fn names_tuple(names: &[Name]) -> Expr {
+    Expr::Tuple(names.iter().cloned().map(Expr::Str).collect())
 }
 
 #[cfg(test)]

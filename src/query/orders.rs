@@ -26,9 +26,9 @@ pub(crate) fn counted_ids_of(
 ) -> Result<Select, Error> {
     let mut names = Vec::new();
     for r in roles {
-        names.extend(ctx.role_events(report, r)?);
+        names.extend_from_slice(ctx.role_events(report, r)?);
     }
-    let types = Expr::Tuple(names.into_iter().map(Expr::Str).collect());
+    let types = super::context::names_tuple(&names);
     let ts = ctx.column(report, "timestamp")?;
     let tx = ctx.column(report, "transaction_id")?;
     let id = ctx.column(report, "event_id")?;
