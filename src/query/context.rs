@@ -203,7 +203,9 @@ impl<'s> Context<'s> {
 
     /// `event_type IN ('a', 'b')` for the events of a role.
     pub(crate) fn is_role(&self, report: &str, role: &str) -> Result<Expr, Error> {
-        Ok(self.event_column().in_(names_tuple(self.role_events(report, role)?)))
+        Ok(self
+            .event_column()
+            .in_(names_tuple(self.role_events(report, role)?)))
     }
 
     /// `identity` CTE: each anonymous_id and the user it was last linked to.

@@ -6,7 +6,7 @@
 //! [`Report`]; identifiers come only from the validated schema.
 //!
 //! Money is summed per currency in integer minor units: reports never add different currencies.
-//! Purchases and refunds are counted after the seed API's dedupe rule (see [`orders`]).
+//! Purchases and refunds are counted after the seed API's dedupe rule (see `orders.rs`).
 
 pub mod ast;
 pub mod attribution;

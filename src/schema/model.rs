@@ -1,4 +1,4 @@
-//! The schema file as written: every value keeps its span. Produced by [`read`] from the YAML
+//! The schema file as written: every value keeps its span. Produced by `read` from the YAML
 //! tree; turned into the validated IR by `validate`.
 
 use super::decode::{Cx, S};

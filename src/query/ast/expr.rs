@@ -252,7 +252,7 @@ impl From<i64> for Expr {
     }
 }
 
-/// Prints compact through the [`SqlWriter`]; `{:#}` makes no difference for an expression.
+/// Prints compact through the `SqlWriter`; `{:#}` makes no difference for an expression.
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let mut w = SqlWriter::new();

@@ -7,11 +7,12 @@
 //! `windowFunnel` is right about monotonicity but needs `DateTime` (not `DateTime64`), cannot
 //! report times between steps, and lets one event advance two steps.
 //!
-//! chx folds each person's events in time order (ties: lower steps first) keeping, for every
+//! chx walks each person's events in time order (ties: lower steps first) keeping, for every
 //! step k, the latest-starting attempt that has reached k so far: an event matching step k
 //! extends the step k-1 attempt when it is no later than `t0 + window` (edge inclusive) and not
 //! before that attempt's last step. Steps are updated from the state before the event, so one
-//! event never satisfies two steps. A person counts at the furthest step reached; times to
+//! event never satisfies two steps. `reach.rs` computes this with whole-array passes, one per
+//! step, rather than event by event. A person counts at the furthest step reached; times to
 //! convert come from that attempt. Persons are `user_id`, else the user an `anonymous_id` was
 //! linked to (identities table), else `anonymous_id`, so pre-login history joins the user.
 //! A person enters when step 0 happens in the range; later steps may complete after the range
@@ -38,10 +39,8 @@ use super::context::{Context, DateRange, range_param};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
-mod fold;
 mod per_start;
-
-use fold::no_op_events_dropped;
+mod reach;
 
 /// What an event must be to count as a step.
 #[derive(Clone, Debug, PartialEq)]
@@ -406,21 +405,7 @@ impl Funnel {
             Select::new()
                 .item(col("person"))
                 .item(bd_first.alias("bd"))
-                .item(history.alias("history"))
-                .item(
-                    func(
-                        "arrayFold",
-                        [
-                            self.fold_step(n, &x_ms, &x_mask, &end_ms, &window_ms),
-                            no_op_events_dropped(&end_ms),
-                            func(
-                                "arrayResize",
-                                [Expr::Array(vec![func("emptyArrayInt64", [])]), int(n)],
-                            ),
-                        ],
-                    )
-                    .alias("levels"),
-                )
+                .items(self.reach_items(n, history, &end_ms, &window_ms))
                 .from(TableRef::cte("steps"))
                 .group_by([col("person")])
         } else {
@@ -435,20 +420,7 @@ impl Funnel {
             Select::new()
                 .item(col("person"))
                 .item(col("bd"))
-                .item(
-                    func(
-                        "arrayCount",
-                        [lambda(&["a"], func("notEmpty", [col("a")])), col("levels")],
-                    )
-                    .alias("level"),
-                )
-                .item(
-                    func(
-                        "arrayElement",
-                        [col("levels"), func("greatest", [col("level"), int(1)])],
-                    )
-                    .alias("times"),
-                )
+                .items(Funnel::reached_items(n, &window_ms))
                 .from(TableRef::cte("people"))
         } else {
             self.per_start(n, &end_ms, &window_ms)

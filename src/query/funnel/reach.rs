@@ -1,0 +1,149 @@
+//! The ordered funnel (the default) as whole-array operations instead of a fold over events:
+//! about 3× faster at 10M events (1.24 s → 0.44 s for four steps), because each step is a
+//! couple of vectorized passes over the person's sorted events where `arrayFold` built new
+//! arrays for every event.
+//!
+//! Over the events sorted by time (ties: lower steps first), `reach_k[i]` is the start time of
+//! the latest-starting attempt that has reached step k by event i (or -1):
+//! - `reach_0` is the time of the latest step-0 event so far (before the range end);
+//! - `reach_k` takes, at a step-k event, the start in `reach_{k-1}` *before* that event (so one
+//!   event never satisfies two steps) when the event is inside that start's window; in between
+//!   it carries the last value forward. The values only grow, so carrying forward is the
+//!   running maximum: the latest start wins, as the fold kept it.
+//!
+//! The person's level is the number of steps with a start at the last event. The times of the
+//! winning attempt (start `s`) are where `s` first entered each step: the first step-k event
+//! whose preceding `reach_{k-1}` is `s`. It is the entry because starts only grow: had a later
+//! start held step k first, `s` could never have gone further.
+
+use super::Funnel;
+use crate::query::ast::*;
+
+impl Funnel {
+    /// The items of the `people` CTE after `person` and `bd`: the sorted `history`, its times
+    /// and masks, and `reach_k` / `reach_before_k` for every step.
+    pub(super) fn reach_items(
+        &self,
+        n: i64,
+        history: Expr,
+        end_ms: &Expr,
+        window_ms: &Expr,
+    ) -> Vec<SelectItem> {
+        let mut items = vec![
+            history.alias("history"),
+            func(
+                "arrayMap",
+                [
+                    lambda(&["x"], func("tupleElement", [col("x"), int(1)])),
+                    col("history"),
+                ],
+            )
+            .alias("times_ms"),
+            func(
+                "arrayMap",
+                [
+                    lambda(&["x"], func("tupleElement", [col("x"), int(2)])),
+                    col("history"),
+                ],
+            )
+            .alias("masks"),
+        ];
+        // Carry the last start forward over the events that set none (-1).
+        let carried =
+            |starts: Expr| func("arrayFill", [lambda(&["v"], col("v").ge(int(0))), starts]);
+        let starts = func(
+            "arrayMap",
+            [
+                lambda(
+                    &["t", "m"],
+                    func(
+                        "if",
+                        [
+                            func("bitTest", [col("m"), int(0)]).and(col("t").lt(end_ms.clone())),
+                            col("t"),
+                            int(-1),
+                        ],
+                    ),
+                ),
+                col("times_ms"),
+                col("masks"),
+            ],
+        );
+        items.push(carried(starts).alias("reach_0"));
+        for k in 1..n {
+            items.push(
+                func(
+                    "arrayPushFront",
+                    [
+                        func("arrayPopBack", [col(format!("reach_{}", k - 1))]),
+                        int(-1),
+                    ],
+                )
+                .alias(format!("reach_before_{k}")),
+            );
+            let extended = func(
+                "arrayMap",
+                [
+                    lambda(
+                        &["t", "m", "s"],
+                        func(
+                            "if",
+                            [
+                                func("bitTest", [col("m"), int(k)])
+                                    .and(col("s").ge(int(0)))
+                                    .and((col("t") - col("s")).le(window_ms.clone())),
+                                col("s"),
+                                int(-1),
+                            ],
+                        ),
+                    ),
+                    col("times_ms"),
+                    col("masks"),
+                    col(format!("reach_before_{k}")),
+                ],
+            );
+            items.push(carried(extended).alias(format!("reach_{k}")));
+        }
+        items
+    }
+
+    /// The items of the `reached` CTE after `person` and `bd`: `level` (steps reached) and
+    /// `times` (the winning attempt's time at each step it reached; 0 beyond).
+    pub(super) fn reached_items(n: i64, window_ms: &Expr) -> Vec<SelectItem> {
+        let last = |k: i64| func("arrayElement", [col(format!("reach_{k}")), int(-1)]);
+        let level = (0..n)
+            .map(|k| last(k).ge(int(0)))
+            .reduce(|a, b| a + b)
+            .unwrap_or(int(0));
+        let mut times = vec![col("start")];
+        for k in 1..n {
+            let entry = func(
+                "arrayFirst",
+                [
+                    lambda(
+                        &["t", "m", "s"],
+                        func("bitTest", [col("m"), int(k)])
+                            .and(col("s").eq(col("start")))
+                            .and((col("t") - col("start")).le(window_ms.clone())),
+                    ),
+                    col("times_ms"),
+                    col("masks"),
+                    col(format!("reach_before_{k}")),
+                ],
+            );
+            times.push(func("if", [col("level").gt(int(k)), entry, int(0)]));
+        }
+        vec![
+            func("toUInt64", [level]).alias("level"),
+            func(
+                "arrayElement",
+                [
+                    Expr::Array((0..n).map(last).collect()),
+                    func("greatest", [col("level"), int(1)]),
+                ],
+            )
+            .alias("start"),
+            Expr::Array(times).alias("times"),
+        ]
+    }
+}
