@@ -19,6 +19,23 @@
 use super::Funnel;
 use crate::query::ast::*;
 
+/// `reach_k` and `reach_before_k` for each step, named once: every use shares the name.
+struct Names {
+    reach: Vec<Name>,
+    before: Vec<Name>,
+}
+
+impl Names {
+    fn new(n: i64) -> Names {
+        Names {
+            reach: (0..n).map(|k| Name::from(format!("reach_{k}"))).collect(),
+            before: (0..n)
+                .map(|k| Name::from(format!("reach_before_{k}")))
+                .collect(),
+        }
+    }
+}
+
 impl Funnel {
     /// The items of the `people` CTE after `person` and `bd`: the sorted `history`, its times
     /// and masks, and `reach_k` / `reach_before_k` for every step.
@@ -69,17 +86,19 @@ impl Funnel {
                 col("masks"),
             ],
         );
-        items.push(carried(starts).alias("reach_0"));
+        let names = Names::new(n);
+        items.push(carried(starts).alias(names.reach[0].clone()));
         for k in 1..n {
+            let i = k as usize;
             items.push(
                 func(
                     "arrayPushFront",
                     [
-                        func("arrayPopBack", [col(format!("reach_{}", k - 1))]),
+                        func("arrayPopBack", [col(names.reach[i - 1].clone())]),
                         int(-1),
                     ],
                 )
-                .alias(format!("reach_before_{k}")),
+                .alias(names.before[i].clone()),
             );
             let extended = func(
                 "arrayMap",
@@ -99,10 +118,10 @@ impl Funnel {
                     ),
                     col("times_ms"),
                     col("masks"),
-                    col(format!("reach_before_{k}")),
+                    col(names.before[i].clone()),
                 ],
             );
-            items.push(carried(extended).alias(format!("reach_{k}")));
+            items.push(carried(extended).alias(names.reach[i].clone()));
         }
         items
     }
@@ -110,11 +129,12 @@ impl Funnel {
     /// The items of the `reached` CTE after `person` and `bd`: `level` (steps reached) and
     /// `times` (the winning attempt's time at each step it reached; 0 beyond).
     pub(super) fn reached_items(n: i64, window_ms: &Expr) -> Vec<SelectItem> {
-        let last = |k: i64| func("arrayElement", [col(format!("reach_{k}")), int(-1)]);
-        let level = (0..n)
-            .map(|k| last(k).ge(int(0)))
-            .reduce(|a, b| a + b)
-            .unwrap_or(int(0));
+        let names = Names::new(n);
+        let last_starts = names
+            .reach
+            .iter()
+            .map(|r| func("arrayElement", [col(r.clone()), int(-1)]))
+            .collect();
         let mut times = vec![col("start")];
         for k in 1..n {
             let entry = func(
@@ -128,19 +148,21 @@ impl Funnel {
                     ),
                     col("times_ms"),
                     col("masks"),
-                    col(format!("reach_before_{k}")),
+                    col(names.before[k as usize].clone()),
                 ],
             );
             times.push(func("if", [col("level").gt(int(k)), entry, int(0)]));
         }
         vec![
-            func("toUInt64", [level]).alias("level"),
+            Expr::Array(last_starts).alias("last_starts"),
+            func(
+                "arrayCount",
+                [lambda(&["s"], col("s").ge(int(0))), col("last_starts")],
+            )
+            .alias("level"),
             func(
                 "arrayElement",
-                [
-                    Expr::Array((0..n).map(last).collect()),
-                    func("greatest", [col("level"), int(1)]),
-                ],
+                [col("last_starts"), func("greatest", [col("level"), int(1)])],
             )
             .alias("start"),
             Expr::Array(times).alias("times"),
