@@ -18,9 +18,10 @@
 //! A person enters when step 0 happens in the range; later steps may complete after the range
 //! end as long as they are inside the window (Amplitude's rule; PostHog filters every step).
 //!
-//! Strict order, unordered funnels and exclusions evaluate every possible start event of a
-//! person instead (each start followed greedily: earliest next step event), which is exact for
-//! those rules at O(events²) per person:
+//! Unordered funnels and exclusions evaluate every possible start event of a person instead
+//! (each start followed greedily: earliest next step event), which is exact for those rules at
+//! O(events²) per person; strict funnels without exclusions do the same per start with one
+//! array pass per step (`strict.rs`):
 //! - strict: the steps must be consecutive in the person's whole event stream — any other event
 //!   in between ends the attempt; a repeated step-0 event starts a new attempt;
 //! - unordered: the number of different steps done within the window of any step event;
@@ -41,6 +42,7 @@ use crate::sql::{Param, ParamValue};
 
 mod per_start;
 mod reach;
+mod strict;
 
 /// What an event must be to count as a step.
 #[derive(Clone, Debug, PartialEq)]
@@ -401,11 +403,19 @@ impl Funnel {
             ],
         );
         let fast = self.mode == FunnelMode::Ordered && self.exclusions.is_empty();
+        let strict = self.mode == FunnelMode::Strict && self.exclusions.is_empty();
         let people = if fast {
             Select::new()
                 .item(col("person"))
                 .item(bd_first.alias("bd"))
                 .items(self.reach_items(n, history, &end_ms, &window_ms))
+                .from(TableRef::cte("steps"))
+                .group_by([col("person")])
+        } else if strict {
+            Select::new()
+                .item(col("person"))
+                .item(bd_first.alias("bd"))
+                .items(self.strict_items(n, history, &end_ms, &window_ms))
                 .from(TableRef::cte("steps"))
                 .group_by([col("person")])
         } else {
@@ -421,6 +431,12 @@ impl Funnel {
                 .item(col("person"))
                 .item(col("bd"))
                 .items(Funnel::reached_items(n, &window_ms))
+                .from(TableRef::cte("people"))
+        } else if strict {
+            Select::new()
+                .item(col("person"))
+                .item(col("bd"))
+                .items(Funnel::strict_reached_items(n))
                 .from(TableRef::cte("people"))
         } else {
             self.per_start(n, &end_ms, &window_ms)
