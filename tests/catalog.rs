@@ -171,7 +171,7 @@ fn funnel_parameters_reach_the_funnel() {
         catalog::build(&ctx, "funnel", &p)
             .unwrap()
             .sql()
-            .contains("bitTest(tupleElement(x, 2), 32)")
+            .contains("bitTest(m, 32)")
     );
     let p = params(&[("exclude", "remove_from_cart:one:2")]);
     assert!(

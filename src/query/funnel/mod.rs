@@ -18,10 +18,10 @@
 //! A person enters when step 0 happens in the range; later steps may complete after the range
 //! end as long as they are inside the window (Amplitude's rule; PostHog filters every step).
 //!
-//! Unordered funnels and exclusions evaluate every possible start event of a person instead
-//! (each start followed greedily: earliest next step event), which is exact for those rules at
-//! O(events²) per person; strict funnels without exclusions do the same per start with one
-//! array pass per step (`strict.rs`):
+//! The other rules judge every possible start event of a person instead (each start followed
+//! greedily: earliest next step event). Strict funnels (`strict.rs`) and exclusions
+//! (`chain.rs`) do it for all starts at once with a few array passes per step; unordered
+//! funnels (`unordered.rs`) look at each start's window, O(events²) per person:
 //! - strict: the steps must be consecutive in the person's whole event stream — any other event
 //!   in between ends the attempt; a repeated step-0 event starts a new attempt;
 //! - unordered: the number of different steps done within the window of any step event;
@@ -40,9 +40,10 @@ use super::context::{Context, DateRange, range_param};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
-mod per_start;
+mod chain;
 mod reach;
 mod strict;
+mod unordered;
 
 /// What an event must be to count as a step.
 #[derive(Clone, Debug, PartialEq)]
@@ -402,45 +403,36 @@ impl Funnel {
                     .and(func("bitAnd", [col("mask"), on]).ne(int(0))),
             ],
         );
-        let fast = self.mode == FunnelMode::Ordered && self.exclusions.is_empty();
-        let strict = self.mode == FunnelMode::Strict && self.exclusions.is_empty();
-        let people = if fast {
-            Select::new()
-                .item(col("person"))
-                .item(bd_first.alias("bd"))
-                .items(self.reach_items(n, history, &end_ms, &window_ms))
-                .from(TableRef::cte("steps"))
-                .group_by([col("person")])
-        } else if strict {
-            Select::new()
-                .item(col("person"))
-                .item(bd_first.alias("bd"))
-                .items(self.strict_items(n, history, &end_ms, &window_ms))
-                .from(TableRef::cte("steps"))
-                .group_by([col("person")])
-        } else {
-            Select::new()
-                .item(col("person"))
-                .item(bd_first.alias("bd"))
-                .item(history.alias("ev"))
-                .from(TableRef::cte("steps"))
-                .group_by([col("person")])
+        // `check` allows exclusions on ordered funnels only.
+        let (people_items, reached_items) = match self.mode {
+            FunnelMode::Ordered if self.exclusions.is_empty() => (
+                self.reach_items(n, history, &end_ms, &window_ms),
+                Funnel::reached_items(n, &window_ms),
+            ),
+            FunnelMode::Ordered => (
+                self.chain_items(n, history, &end_ms, &window_ms),
+                Funnel::chain_reached_items(n),
+            ),
+            FunnelMode::Strict => (
+                self.strict_items(n, history, &end_ms, &window_ms),
+                Funnel::strict_reached_items(n),
+            ),
+            FunnelMode::Unordered => (
+                vec![history.alias("ev")],
+                Funnel::unordered_reached_items(n, &end_ms, &window_ms),
+            ),
         };
-        let reached = if fast {
-            Select::new()
-                .item(col("person"))
-                .item(col("bd"))
-                .items(Funnel::reached_items(n, &window_ms))
-                .from(TableRef::cte("people"))
-        } else if strict {
-            Select::new()
-                .item(col("person"))
-                .item(col("bd"))
-                .items(Funnel::strict_reached_items(n))
-                .from(TableRef::cte("people"))
-        } else {
-            self.per_start(n, &end_ms, &window_ms)
-        };
+        let people = Select::new()
+            .item(col("person"))
+            .item(bd_first.alias("bd"))
+            .items(people_items)
+            .from(TableRef::cte("steps"))
+            .group_by([col("person")]);
+        let reached = Select::new()
+            .item(col("person"))
+            .item(col("bd"))
+            .items(reached_items)
+            .from(TableRef::cte("people"));
         let names: Vec<Expr> = self
             .steps
             .iter()

@@ -1,0 +1,243 @@
+//! Ordered funnels with exclusions as whole-array operations. Exclusions are judged per attempt,
+//! so every step-0 event starts one, followed greedily: step k is the first step-k event after
+//! step k-1, inside the start's window. Where this was a fold per start (O(events²) per person),
+//! each step is now one pass over the person's sorted events (2.0 s → 0.8 s for four steps and
+//! one exclusion at 10M events):
+//! - `next_k[j]`: the first position at or after j with a step-k event, by filling positions
+//!   backwards; `pos_k[i] = next_k[pos_{k-1}[i] + 1]` is then where the attempt from i reaches
+//!   step k (0 when it does not, or outside the window);
+//! - an attempt is excluded when the first exclusion event strictly later than its step a comes
+//!   before its step b (or, without step b, inside the window); `same_time_end[j]`, the last
+//!   position with event j's time, makes "strictly later" exact for equal timestamps.
+
+use super::Funnel;
+use crate::query::ast::*;
+
+/// The first position at or after each position whose event satisfies `cond` (in `m`, the
+/// mask), else 0.
+fn next_where(cond: Expr) -> Expr {
+    func(
+        "arrayReverseFill",
+        [
+            lambda(&["j"], col("j").gt(int(0))),
+            func(
+                "arrayMap",
+                [
+                    lambda(&["m", "j"], func("if", [cond, col("j"), int(0)])),
+                    col("masks"),
+                    func("arrayEnumerate", [col("masks")]),
+                ],
+            ),
+        ],
+    )
+}
+
+fn at(array: impl Into<Name>, index: Expr) -> Expr {
+    func("arrayElement", [col(array), index])
+}
+
+impl Funnel {
+    /// The items of the `people` CTE after `person` and `bd`: times and masks of the sorted
+    /// events, `pos_k` (where the attempt from each event reaches step k) and `clean` (whether
+    /// no exclusion applies to it).
+    pub(super) fn chain_items(
+        &self,
+        n: i64,
+        history: Expr,
+        end_ms: &Expr,
+        window_ms: &Expr,
+    ) -> Vec<SelectItem> {
+        let field = |i: i64| {
+            func(
+                "arrayMap",
+                [
+                    lambda(&["x"], func("tupleElement", [col("x"), int(i)])),
+                    col("history"),
+                ],
+            )
+        };
+        let mut items = vec![
+            history.alias("history"),
+            field(1).alias("times_ms"),
+            field(2).alias("masks"),
+        ];
+        let pos: Vec<Name> = (0..n).map(|k| Name::from(format!("pos_{k}"))).collect();
+        let next: Vec<Name> = (0..n).map(|k| Name::from(format!("next_{k}"))).collect();
+        let count = func("length", [col("masks")]);
+        items.push(
+            func(
+                "arrayMap",
+                [
+                    lambda(
+                        &["t", "m", "j"],
+                        func(
+                            "if",
+                            [
+                                func("bitTest", [col("m"), int(0)])
+                                    .and(col("t").lt(end_ms.clone())),
+                                col("j"),
+                                int(0),
+                            ],
+                        ),
+                    ),
+                    col("times_ms"),
+                    col("masks"),
+                    func("arrayEnumerate", [col("masks")]),
+                ],
+            )
+            .alias(pos[0].clone()),
+        );
+        for k in 1..n as usize {
+            items.push(
+                next_where(func("bitTest", [col("m"), int(k as i64)])).alias(next[k].clone()),
+            );
+            // The step-k event after the attempt's step k-1, if inside the start's window.
+            let reach = at(next[k].clone(), col("p") + int(1));
+            let ok = col("p")
+                .gt(int(0))
+                .and(col("p").lt(count.clone()))
+                .and(reach.clone().gt(int(0)))
+                .and(
+                    (at("times_ms", reach.clone()) - at("times_ms", col("s")))
+                        .le(window_ms.clone()),
+                );
+            items.push(
+                func(
+                    "arrayMap",
+                    [
+                        lambda(&["p", "s"], func("if", [ok, reach, int(0)])),
+                        col(pos[k - 1].clone()),
+                        col(pos[0].clone()),
+                    ],
+                )
+                .alias(pos[k].clone()),
+            );
+        }
+        // The last position sharing each event's time.
+        items.push(
+            func(
+                "arrayReverseFill",
+                [
+                    lambda(&["j"], col("j").gt(int(0))),
+                    func(
+                        "arrayMap",
+                        [
+                            lambda(
+                                &["j"],
+                                func(
+                                    "if",
+                                    [
+                                        col("j").eq(count.clone()).or(at(
+                                            "times_ms",
+                                            col("j") + int(1),
+                                        )
+                                        .ne(at("times_ms", col("j")))),
+                                        col("j"),
+                                        int(0),
+                                    ],
+                                ),
+                            ),
+                            func("arrayEnumerate", [col("masks")]),
+                        ],
+                    ),
+                ],
+            )
+            .alias("same_time_end"),
+        );
+        let mut excluded = Vec::new();
+        for (x, e) in self.exclusions.iter().enumerate() {
+            let name = Name::from(format!("next_exclusion_{x}"));
+            items.push(
+                next_where(func("bitTest", [col("m"), int(32 + x as i64)])).alias(name.clone()),
+            );
+            let (a, b) = (pos[e.from_step].clone(), pos[e.to_step].clone());
+            let after_a = at("same_time_end", at(a.clone(), col("i")));
+            // The first exclusion event strictly later than step a.
+            let first = func(
+                "if",
+                [
+                    after_a.clone().lt(count.clone()),
+                    at(name, after_a + int(1)),
+                    int(0),
+                ],
+            );
+            let b_at = at(b, col("i"));
+            excluded.push(
+                at(a, col("i"))
+                    .gt(int(0))
+                    .and(first.clone().gt(int(0)))
+                    .and(func(
+                        "if",
+                        [
+                            b_at.clone().gt(int(0)),
+                            at("times_ms", first.clone()).lt(at("times_ms", b_at)),
+                            (at("times_ms", first) - at("times_ms", col("i")))
+                                .le(window_ms.clone()),
+                        ],
+                    )),
+            );
+        }
+        let any_excluded = excluded.into_iter().reduce(Expr::or).unwrap_or(int(0));
+        items.push(
+            func(
+                "arrayMap",
+                [
+                    lambda(&["i"], Expr::Not(Box::new(any_excluded))),
+                    func("arrayEnumerate", [col("masks")]),
+                ],
+            )
+            .alias("clean"),
+        );
+        let steps = pos
+            .iter()
+            .map(|p| {
+                func(
+                    "arrayMap",
+                    [lambda(&["p"], col("p").gt(int(0))), col(p.clone())],
+                )
+            })
+            .reduce(|a, b| func("arrayMap", [lambda(&["u", "v"], col("u") + col("v")), a, b]))
+            .unwrap_or(int(0));
+        items.push(steps.alias("attempt_steps"));
+        items
+    }
+
+    /// The items of the `reached` CTE after `person` and `bd`: the furthest step of a clean
+    /// attempt (0 when an excluded attempt got further), and the times of the latest clean
+    /// attempt that far.
+    pub(super) fn chain_reached_items(n: i64) -> Vec<SelectItem> {
+        let clean_steps = func(
+            "arrayMap",
+            [
+                lambda(&["l", "c"], func("if", [col("c"), col("l"), int(0)])),
+                col("attempt_steps"),
+                col("clean"),
+            ],
+        );
+        let times = (0..n)
+            .map(|k| at("times_ms", at(format!("pos_{k}"), col("best"))))
+            .collect();
+        vec![
+            func(
+                "if",
+                [
+                    func("arrayMax", [clean_steps.clone()])
+                        .ge(func("arrayMax", [col("attempt_steps")])),
+                    func("arrayMax", [clean_steps]),
+                    int(0),
+                ],
+            )
+            .alias("level"),
+            func(
+                "arrayLastIndex",
+                [
+                    lambda(&["l", "c"], col("c").and(col("l").eq(col("level")))),
+                    col("attempt_steps"),
+                    col("clean"),
+                ],
+            )
+            .alias("best"),
+            Expr::Array(times).alias("times"),
+        ]
+    }
+}
