@@ -223,6 +223,17 @@ fn main() {
             let r = catalog::build(&ctx, name, &params(name)).unwrap();
             runs.push((name.to_string(), time_ms(&r.statement())));
         }
+        // The funnel's other rules, on its default steps.
+        for (param, value) in [
+            ("mode", "strict"),
+            ("mode", "unordered"),
+            ("exclude", "remove_from_cart:1:2"),
+        ] {
+            let mut p = params("funnel");
+            p.insert(param.to_string(), value.to_string());
+            let r = catalog::build(&ctx, "funnel", &p).unwrap();
+            runs.push((format!("funnel {param}={value}"), time_ms(&r.statement())));
+        }
         let rollup_ctx = Context::new(&schema, Some("bench"))
             .unwrap()
             .with_rollups(true);

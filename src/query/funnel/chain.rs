@@ -15,7 +15,7 @@ use crate::query::ast::*;
 
 /// The first position at or after each position whose event satisfies `cond` (in `m`, the
 /// mask), else 0.
-fn next_where(cond: Expr) -> Expr {
+pub(super) fn next_where(cond: Expr) -> Expr {
     func(
         "arrayReverseFill",
         [
@@ -32,7 +32,7 @@ fn next_where(cond: Expr) -> Expr {
     )
 }
 
-fn at(array: impl Into<Name>, index: Expr) -> Expr {
+pub(super) fn at(array: impl Into<Name>, index: Expr) -> Expr {
     func("arrayElement", [col(array), index])
 }
 

@@ -19,9 +19,8 @@
 //! end as long as they are inside the window (Amplitude's rule; PostHog filters every step).
 //!
 //! The other rules judge every possible start event of a person instead (each start followed
-//! greedily: earliest next step event). Strict funnels (`strict.rs`) and exclusions
-//! (`chain.rs`) do it for all starts at once with a few array passes per step; unordered
-//! funnels (`unordered.rs`) look at each start's window, O(events²) per person:
+//! greedily: earliest next step event), for all starts at once with a few array passes per
+//! step: strict funnels in `strict.rs`, exclusions in `chain.rs`, unordered in `unordered.rs`:
 //! - strict: the steps must be consecutive in the person's whole event stream — any other event
 //!   in between ends the attempt; a repeated step-0 event starts a new attempt;
 //! - unordered: the number of different steps done within the window of any step event;
@@ -418,7 +417,7 @@ impl Funnel {
                 Funnel::strict_reached_items(n),
             ),
             FunnelMode::Unordered => (
-                vec![history.alias("ev")],
+                Funnel::unordered_items(n, history),
                 Funnel::unordered_reached_items(n, &end_ms, &window_ms),
             ),
         };
