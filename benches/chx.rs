@@ -266,10 +266,7 @@ fn main() {
         let _ = writeln!(
             out,
             "\n## {events} events: ingestion\n\n| what | value |\n| --- | --- |\n| generated and loaded | {} events in {:.2} s: **{:.0} events/s** (Arrow through ADBC ingest on two connections, 5 materialized views fed) |\n| peak RSS of this process after loading | {:.0} MiB |",
-            load.events,
-            load.seconds,
-            load.events_per_second,
-            load_rss
+            load.events, load.seconds, load.events_per_second, load_rss
         );
         let _ = writeln!(
             out,

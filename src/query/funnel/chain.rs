@@ -13,11 +13,24 @@
 use super::Funnel;
 use crate::query::ast::*;
 
-/// The first position at or after each position whose event satisfies `cond` (in `m`, the
-/// mask), else 0.
-pub(super) fn next_where(cond: Expr) -> Expr {
+/// Which way [`nearest`] looks from each position.
+#[derive(Clone, Copy)]
+pub(super) enum Look {
+    /// At or after the position.
+    Ahead,
+    /// At or before the position.
+    Back,
+}
+
+/// For each position of the sorted events, the nearest position (looking `look`) whose event
+/// satisfies `cond` (over `m`, its mask, and `j`, its position), else 0: the positions that
+/// hold are kept and the rest filled from the nearest one.
+pub(super) fn nearest(look: Look, cond: Expr) -> Expr {
     func(
-        "arrayReverseFill",
+        match look {
+            Look::Ahead => "arrayReverseFill",
+            Look::Back => "arrayFill",
+        },
         [
             lambda(&["j"], col("j").gt(int(0))),
             func(
@@ -32,35 +45,20 @@ pub(super) fn next_where(cond: Expr) -> Expr {
     )
 }
 
+/// The first position at or after each position with a `bit` event.
+pub(super) fn next_with_bit(bit: i64) -> Expr {
+    nearest(Look::Ahead, func("bitTest", [col("m"), int(bit)]))
+}
+
 pub(super) fn at(array: impl Into<Name>, index: Expr) -> Expr {
     func("arrayElement", [col(array), index])
 }
 
 impl Funnel {
-    /// The items of the `people` CTE after `person` and `bd`: times and masks of the sorted
-    /// events, `pos_k` (where the attempt from each event reaches step k) and `clean` (whether
+    /// The items of the `people` CTE after the sorted events: `pos_k` (where the attempt from each event reaches step k) and `clean` (whether
     /// no exclusion applies to it).
-    pub(super) fn chain_items(
-        &self,
-        n: i64,
-        history: Expr,
-        end_ms: &Expr,
-        window_ms: &Expr,
-    ) -> Vec<SelectItem> {
-        let field = |i: i64| {
-            func(
-                "arrayMap",
-                [
-                    lambda(&["x"], func("tupleElement", [col("x"), int(i)])),
-                    col("history"),
-                ],
-            )
-        };
-        let mut items = vec![
-            history.alias("history"),
-            field(1).alias("times_ms"),
-            field(2).alias("masks"),
-        ];
+    pub(super) fn chain_items(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Vec<SelectItem> {
+        let mut items = Vec::new();
         let pos: Vec<Name> = (0..n).map(|k| Name::from(format!("pos_{k}"))).collect();
         let next: Vec<Name> = (0..n).map(|k| Name::from(format!("next_{k}"))).collect();
         let count = func("length", [col("masks")]);
@@ -88,9 +86,7 @@ impl Funnel {
             .alias(pos[0].clone()),
         );
         for k in 1..n as usize {
-            items.push(
-                next_where(func("bitTest", [col("m"), int(k as i64)])).alias(next[k].clone()),
-            );
+            items.push(next_with_bit(k as i64).alias(next[k].clone()));
             // The step-k event after the attempt's step k-1, if inside the start's window.
             let reach = at(next[k].clone(), col("p") + int(1));
             let ok = col("p")
@@ -115,41 +111,18 @@ impl Funnel {
         }
         // The last position sharing each event's time.
         items.push(
-            func(
-                "arrayReverseFill",
-                [
-                    lambda(&["j"], col("j").gt(int(0))),
-                    func(
-                        "arrayMap",
-                        [
-                            lambda(
-                                &["j"],
-                                func(
-                                    "if",
-                                    [
-                                        col("j").eq(count.clone()).or(at(
-                                            "times_ms",
-                                            col("j") + int(1),
-                                        )
-                                        .ne(at("times_ms", col("j")))),
-                                        col("j"),
-                                        int(0),
-                                    ],
-                                ),
-                            ),
-                            func("arrayEnumerate", [col("masks")]),
-                        ],
-                    ),
-                ],
+            nearest(
+                Look::Ahead,
+                col("j")
+                    .eq(count.clone())
+                    .or(at("times_ms", col("j") + int(1)).ne(at("times_ms", col("j")))),
             )
             .alias("same_time_end"),
         );
         let mut excluded = Vec::new();
         for (x, e) in self.exclusions.iter().enumerate() {
             let name = Name::from(format!("next_exclusion_{x}"));
-            items.push(
-                next_where(func("bitTest", [col("m"), int(32 + x as i64)])).alias(name.clone()),
-            );
+            items.push(next_with_bit(32 + x as i64).alias(name.clone()));
             let (a, b) = (pos[e.from_step].clone(), pos[e.to_step].clone());
             let after_a = at("same_time_end", at(a.clone(), col("i")));
             // The first exclusion event strictly later than step a.

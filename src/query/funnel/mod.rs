@@ -405,25 +405,26 @@ impl Funnel {
         // `check` allows exclusions on ordered funnels only.
         let (people_items, reached_items) = match self.mode {
             FunnelMode::Ordered if self.exclusions.is_empty() => (
-                self.reach_items(n, history, &end_ms, &window_ms),
+                self.reach_items(n, &end_ms, &window_ms),
                 Funnel::reached_items(n, &window_ms),
             ),
             FunnelMode::Ordered => (
-                self.chain_items(n, history, &end_ms, &window_ms),
+                self.chain_items(n, &end_ms, &window_ms),
                 Funnel::chain_reached_items(n),
             ),
             FunnelMode::Strict => (
-                self.strict_items(n, history, &end_ms, &window_ms),
+                self.strict_items(n, &end_ms, &window_ms),
                 Funnel::strict_reached_items(n),
             ),
             FunnelMode::Unordered => (
-                Funnel::unordered_items(n, history),
+                Funnel::unordered_items(n),
                 Funnel::unordered_reached_items(n, &end_ms, &window_ms),
             ),
         };
         let people = Select::new()
             .item(col("person"))
             .item(bd_first.alias("bd"))
+            .items(sorted_events(history))
             .items(people_items)
             .from(TableRef::cte("steps"))
             .group_by([col("person")]);
@@ -534,4 +535,23 @@ impl Funnel {
             params,
         })
     }
+}
+
+/// `history` (a person's events as (ms, mask), sorted) and its two columns, `times_ms` and
+/// `masks`, which every rule's array passes read.
+fn sorted_events(history: Expr) -> Vec<SelectItem> {
+    let field = |i: i64| {
+        func(
+            "arrayMap",
+            [
+                lambda(&["x"], func("tupleElement", [col("x"), int(i)])),
+                col("history"),
+            ],
+        )
+    };
+    vec![
+        history.alias("history"),
+        field(1).alias("times_ms"),
+        field(2).alias("masks"),
+    ]
 }

@@ -37,34 +37,10 @@ impl Names {
 }
 
 impl Funnel {
-    /// The items of the `people` CTE after `person` and `bd`: the sorted `history`, its times
-    /// and masks, and `reach_k` / `reach_before_k` for every step.
-    pub(super) fn reach_items(
-        &self,
-        n: i64,
-        history: Expr,
-        end_ms: &Expr,
-        window_ms: &Expr,
-    ) -> Vec<SelectItem> {
-        let mut items = vec![
-            history.alias("history"),
-            func(
-                "arrayMap",
-                [
-                    lambda(&["x"], func("tupleElement", [col("x"), int(1)])),
-                    col("history"),
-                ],
-            )
-            .alias("times_ms"),
-            func(
-                "arrayMap",
-                [
-                    lambda(&["x"], func("tupleElement", [col("x"), int(2)])),
-                    col("history"),
-                ],
-            )
-            .alias("masks"),
-        ];
+    /// The items of the `people` CTE after the sorted events: `reach_k` / `reach_before_k` for
+    /// every step.
+    pub(super) fn reach_items(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Vec<SelectItem> {
+        let mut items = Vec::new();
         // Carry the last start forward over the events that set none (-1).
         let carried =
             |starts: Expr| func("arrayFill", [lambda(&["v"], col("v").ge(int(0))), starts]);

@@ -9,29 +9,9 @@ use super::Funnel;
 use crate::query::ast::*;
 
 impl Funnel {
-    /// The items of the `people` CTE after `person` and `bd`: the sorted events' times and
-    /// masks, and `reached_k`: how many of steps 0..=k the attempt from each event reaches.
-    pub(super) fn strict_items(
-        &self,
-        n: i64,
-        history: Expr,
-        end_ms: &Expr,
-        window_ms: &Expr,
-    ) -> Vec<SelectItem> {
-        let field = |i: i64| {
-            func(
-                "arrayMap",
-                [
-                    lambda(&["x"], func("tupleElement", [col("x"), int(i)])),
-                    col("history"),
-                ],
-            )
-        };
-        let mut items = vec![
-            history.alias("history"),
-            field(1).alias("times_ms"),
-            field(2).alias("masks"),
-        ];
+    /// The items of the `people` CTE after the sorted events: `reached_k`: how many of steps 0..=k the attempt from each event reaches.
+    pub(super) fn strict_items(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Vec<SelectItem> {
+        let mut items = Vec::new();
         // `reached_k[i]`: steps the attempt from event i reaches among steps 0..=k.
         let reached: Vec<Name> = (0..n).map(|k| Name::from(format!("reached_{k}"))).collect();
         items.push(

@@ -8,54 +8,24 @@
 //! O(events²) values for a busy person (1.7 GB peak for four steps at 10M events).
 
 use super::Funnel;
-use super::chain::{at, next_where};
+use super::chain::{Look, at, nearest, next_with_bit};
 use crate::query::ast::*;
 
 impl Funnel {
-    /// The items of the `people` CTE after `person` and `bd`: the sorted events' times and
-    /// masks, `same_time_start` and `next_k` for every step.
-    pub(super) fn unordered_items(n: i64, history: Expr) -> Vec<SelectItem> {
-        let field = |i: i64| {
-            func(
-                "arrayMap",
-                [
-                    lambda(&["x"], func("tupleElement", [col("x"), int(i)])),
-                    col("history"),
-                ],
-            )
-        };
+    /// The items of the `people` CTE after the sorted events: `same_time_start` and `next_k`
+    /// for every step.
+    pub(super) fn unordered_items(n: i64) -> Vec<SelectItem> {
         let mut items = vec![
-            history.alias("history"),
-            field(1).alias("times_ms"),
-            field(2).alias("masks"),
-            func(
-                "arrayFill",
-                [
-                    lambda(&["j"], col("j").gt(int(0))),
-                    func(
-                        "arrayMap",
-                        [
-                            lambda(
-                                &["j"],
-                                func(
-                                    "if",
-                                    [
-                                        col("j").eq(int(1)).or(at("times_ms", col("j") - int(1))
-                                            .ne(at("times_ms", col("j")))),
-                                        col("j"),
-                                        int(0),
-                                    ],
-                                ),
-                            ),
-                            func("arrayEnumerate", [col("masks")]),
-                        ],
-                    ),
-                ],
+            nearest(
+                Look::Back,
+                col("j")
+                    .eq(int(1))
+                    .or(at("times_ms", col("j") - int(1)).ne(at("times_ms", col("j")))),
             )
             .alias("same_time_start"),
         ];
         for k in 0..n {
-            items.push(next_where(func("bitTest", [col("m"), int(k)])).alias(format!("next_{k}")));
+            items.push(next_with_bit(k).alias(format!("next_{k}")));
         }
         items
     }
