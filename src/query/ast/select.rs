@@ -199,10 +199,19 @@ impl Join {
     }
 }
 
+/// One entry of a `WITH` list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum With {
+    /// `name AS (query)`: a named subquery, run again at each reference.
+    Cte(Name, Select),
+    /// `(query) AS name`: a scalar, computed once per statement.
+    Scalar(Name, Select),
+}
+
 /// A SELECT with the ClickHouse clauses reports use.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Select {
-    pub(crate) with: Vec<(Name, Select)>,
+    pub(crate) with: Vec<With>,
     pub(crate) distinct: bool,
     pub(crate) items: Vec<SelectItem>,
     pub(crate) from: Option<TableRef>,
@@ -234,7 +243,41 @@ impl Select {
         }
     }
     pub fn with(mut self, name: impl Into<Name>, q: Select) -> Self {
-        self.with.push((name.into(), q));
+        self.with.push(With::Cte(name.into(), q));
+        self
+    }
+    /// A named subquery that runs once however often it is referenced, where [`Self::with`]
+    /// runs at every reference. ClickHouse computes a scalar subquery once per statement, so
+    /// `q`'s rows travel as one array `name_rows` that `name` unpacks; this needs no setting and
+    /// works on any server (the `MATERIALIZED` CTE keyword needs an experimental one). For
+    /// small results read several times: the array is held in memory. `columns` are `q`'s
+    /// output names, in order.
+    pub fn with_once(mut self, name: &'static str, columns: &[&'static str], q: Select) -> Self {
+        let rows = Name::from(format!("{name}_rows"));
+        let tuple = Expr::Tuple(columns.iter().map(|c| Expr::Col((*c).into())).collect());
+        self.with.push(With::Scalar(
+            rows.clone(),
+            Select::new()
+                .item(super::func("groupArray", [tuple]))
+                .from(TableRef::Subquery {
+                    query: Box::new(q),
+                    alias: Name::from(format!("{name}_once")),
+                }),
+        ));
+        let unpack = columns.iter().enumerate().fold(Select::new(), |s, (i, c)| {
+            s.item(
+                super::func("tupleElement", [super::col("r"), Expr::Int(i as i64 + 1)]).alias(*c),
+            )
+        });
+        self.with.push(With::Cte(
+            name.into(),
+            unpack.from(TableRef::Subquery {
+                query: Box::new(
+                    Select::new().item(super::func("arrayJoin", [Expr::Col(rows)]).alias("r")),
+                ),
+                alias: Name::from(format!("{name}_unpacked")),
+            }),
+        ));
         self
     }
     pub fn distinct(mut self) -> Self {
@@ -357,24 +400,41 @@ impl Select {
         let exprs = |w: &mut SqlWriter, items: &[Expr]| w.list(items, ", ", |w, e| e.write_sql(w));
         if !self.with.is_empty() {
             w.push("WITH");
-            for (i, (name, q)) in self.with.iter().enumerate() {
+            for (i, entry) in self.with.iter().enumerate() {
+                w.push(match (i > 0, pretty) {
+                    (false, _) => "",
+                    (true, true) => ",",
+                    (true, false) => ", ",
+                });
                 if pretty {
-                    w.push(if i > 0 { "," } else { "" });
                     w.newline();
-                    w.ident(name);
-                    w.push(" AS (");
-                    w.indented(|w| {
+                } else if i == 0 {
+                    w.push(" ");
+                }
+                let body = |w: &mut SqlWriter, q: &Select| {
+                    w.push("(");
+                    if pretty {
+                        w.indented(|w| {
+                            w.newline();
+                            q.write_sql(w, true);
+                        });
                         w.newline();
-                        q.write_sql(w, true);
-                    });
-                    w.newline();
+                    } else {
+                        q.write_sql(w, false);
+                    }
                     w.push(")");
-                } else {
-                    w.push(if i > 0 { ", " } else { " " });
-                    w.ident(name);
-                    w.push(" AS (");
-                    q.write_sql(w, false);
-                    w.push(")");
+                };
+                match entry {
+                    With::Cte(name, q) => {
+                        w.ident(name);
+                        w.push(" AS ");
+                        body(w, q);
+                    }
+                    With::Scalar(name, q) => {
+                        body(w, q);
+                        w.push(" AS ");
+                        w.ident(name);
+                    }
                 }
             }
             if pretty {
