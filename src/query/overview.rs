@@ -404,8 +404,8 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
         ],
     );
     // Only the anonymous ids ever linked to this user can stitch to them: their identities
-    // alone (the table's key starts with anonymous_id), not every link in the shop — 30 % off
-    // a typical user's journey at 10M events.
+    // alone (the table's key starts with anonymous_id), not every link in the shop — about a
+    // fifth off a journey at 10M events.
     let identity = ctx.identity_cte()?.filter(
         col("anonymous_id").in_(Expr::Subquery(Box::new(
             Select::new()
