@@ -139,17 +139,8 @@ impl TableRef {
                 }
             }
             TableRef::Subquery { query, alias } => {
-                w.push("(");
-                if pretty {
-                    w.indented(|w| {
-                        w.newline();
-                        query.write_sql(w, true);
-                    });
-                    w.newline();
-                } else {
-                    query.write_sql(w, false);
-                }
-                w.push(") AS ");
+                query.write_parenthesized(w, pretty);
+                w.push(" AS ");
                 w.ident(alias);
             }
         }
@@ -385,6 +376,21 @@ impl Select {
         w.finish()
     }
 
+    /// `(self)`; pretty, the query starts on its own line, one level deeper.
+    fn write_parenthesized(&self, w: &mut SqlWriter, pretty: bool) {
+        w.push("(");
+        if pretty {
+            w.indented(|w| {
+                w.newline();
+                self.write_sql(w, true);
+            });
+            w.newline();
+        } else {
+            self.write_sql(w, false);
+        }
+        w.push(")");
+    }
+
     pub(super) fn write_sql(&self, w: &mut SqlWriter, pretty: bool) {
         if let Some(raw) = &self.raw {
             return w.text(raw);
@@ -411,27 +417,14 @@ impl Select {
                 } else if i == 0 {
                     w.push(" ");
                 }
-                let body = |w: &mut SqlWriter, q: &Select| {
-                    w.push("(");
-                    if pretty {
-                        w.indented(|w| {
-                            w.newline();
-                            q.write_sql(w, true);
-                        });
-                        w.newline();
-                    } else {
-                        q.write_sql(w, false);
-                    }
-                    w.push(")");
-                };
                 match entry {
                     With::Cte(name, q) => {
                         w.ident(name);
                         w.push(" AS ");
-                        body(w, q);
+                        q.write_parenthesized(w, pretty);
                     }
                     With::Scalar(name, q) => {
-                        body(w, q);
+                        q.write_parenthesized(w, pretty);
                         w.push(" AS ");
                         w.ident(name);
                     }
