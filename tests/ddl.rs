@@ -183,12 +183,5 @@ fn unqualified_ddl_runs_in_the_current_database() {
             .run(s.to_statement())
             .unwrap_or_else(|e| panic!("{}: {e}", s.name));
     }
-    assert_eq!(
-        db.engine
-            .run("SELECT count() FROM events")
-            .unwrap()
-            .single_i64()
-            .unwrap(),
-        0
-    );
+    assert_eq!(common::count(&db.engine, "events"), 0);
 }

@@ -135,14 +135,7 @@ fn each_test_database_is_isolated() {
         .run("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
         .unwrap();
     a.engine.run("INSERT INTO t VALUES (1), (2)").unwrap();
-    assert_eq!(
-        b.engine
-            .run("SELECT count() FROM t")
-            .unwrap()
-            .single_i64()
-            .unwrap(),
-        0
-    );
+    assert_eq!(common::count(&b.engine, "t"), 0);
     assert_eq!(
         a.engine
             .run("SELECT currentDatabase()")

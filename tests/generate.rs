@@ -40,22 +40,8 @@ fn generated_events_land_with_the_numbers_of_the_stream() {
             c.1 += 1;
         }
     }) {}
-    assert_eq!(
-        db.engine
-            .run("SELECT count() FROM events")
-            .unwrap()
-            .single_i64()
-            .unwrap(),
-        n as i64
-    );
-    assert_eq!(
-        db.engine
-            .run("SELECT count() FROM event_items")
-            .unwrap()
-            .single_i64()
-            .unwrap(),
-        items
-    );
+    assert_eq!(common::count(&db.engine, "events"), n as i64);
+    assert_eq!(common::count(&db.engine, "event_items"), items);
     let rows = db.engine.run("SELECT currency, sum(revenue), count() FROM events WHERE event_type = 'purchase' GROUP BY currency ORDER BY currency").unwrap().rows;
     let want: Vec<Vec<serde_json::Value>> = per_currency
         .into_iter()

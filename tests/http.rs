@@ -93,12 +93,7 @@ fn the_shipped_schema_applies_over_http() {
     let text = std::fs::read_to_string(common::repo_path("schema/examples/events.ndjson")).unwrap();
     let report = chx::ingest::ingest(&over_http, &common::ecommerce(), &db.name, &text).unwrap();
     assert!(report.accepted > 0 && report.errors.is_empty());
-    let n = db
-        .engine
-        .run("SELECT count() FROM event_items")
-        .unwrap()
-        .single_i64()
-        .unwrap();
+    let n = common::count(&db.engine, "event_items");
     assert!(n > 0);
 }
 
@@ -114,11 +109,6 @@ fn the_generator_loads_over_http() {
     };
     let report = chx::generate::load(&http(None), &schema, &db.name, &opts, None).unwrap();
     assert_eq!(report.events, 3_000);
-    let n = db
-        .engine
-        .run("SELECT count() FROM events")
-        .unwrap()
-        .single_i64()
-        .unwrap();
+    let n = common::count(&db.engine, "events");
     assert_eq!(n, 3_000);
 }

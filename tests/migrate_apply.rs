@@ -56,11 +56,7 @@ impl Backend for FailAt {
 }
 
 fn rows(db: &common::TestDb) -> i64 {
-    db.engine
-        .run("SELECT count() FROM events")
-        .unwrap()
-        .single_i64()
-        .unwrap()
+    common::count(&db.engine, "events")
 }
 
 fn seed(db: &common::TestDb) {

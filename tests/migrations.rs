@@ -60,15 +60,7 @@ fn the_sequence_migrates_to_what_a_fresh_apply_gives_without_losing_rows() {
                 .collect();
             common::insert(&db, "events", rows);
         }
-        assert_eq!(
-            db.engine
-                .run("SELECT count() FROM events")
-                .unwrap()
-                .single_i64()
-                .unwrap(),
-            500,
-            "after {stem}"
-        );
+        assert_eq!(common::count(&db.engine, "events"), 500, "after {stem}");
         previous = schema.clone();
     }
     // Renamed and widened data survived the rebuild.

@@ -330,12 +330,7 @@ fn ingesting_the_same_file_twice_adds_nothing() {
         second.already_present + second.duplicates_ignored,
         text.lines().count()
     );
-    let n = db
-        .engine
-        .run("SELECT count() FROM events")
-        .unwrap()
-        .single_i64()
-        .unwrap();
+    let n = common::count(&db.engine, "events");
     assert_eq!(n as usize, first.accepted);
 }
 

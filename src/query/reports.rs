@@ -406,6 +406,18 @@ fn rollup_dim<'a>(r: &'a crate::schema::ir::Rollup, expr: &str) -> Option<&'a st
         .map(|d| d.name.as_str())
 }
 
+/// The name of the rollup's `agg(expr)` measure (`expr` None: whatever its argument).
+fn rollup_measure<'a>(
+    r: &'a crate::schema::ir::Rollup,
+    agg: &str,
+    expr: Option<&str>,
+) -> Option<&'a str> {
+    r.measures
+        .iter()
+        .find(|m| m.agg == agg && expr.is_none_or(|e| m.expr.as_deref() == Some(e)))
+        .map(|m| m.name.as_str())
+}
+
 /// The range's first day and the day after its last, for a rollup's Date column: report
 /// ranges are whole days of the schema's (UTC, for rollups) time zone.
 fn range_days() -> (Expr, Expr) {
@@ -425,13 +437,8 @@ fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
         let day = rollup_dim(r, "toDate(timestamp)")?;
         rollup_dim(r, "currency").filter(|n| *n == "currency")?;
         rollup_dim(r, "event_type").filter(|n| *n == "event_type")?;
-        let revenue = r
-            .measures
-            .iter()
-            .find(|m| m.agg == "sum" && m.expr.as_deref() == Some("revenue"))?
-            .name
-            .as_str();
-        let count = r.measures.iter().find(|m| m.agg == "count")?.name.as_str();
+        let revenue = rollup_measure(r, "sum", Some("revenue"))?;
+        let count = rollup_measure(r, "count", None)?;
         Some(RevenueRollup {
             table,
             day,
@@ -464,12 +471,7 @@ fn find_channel_rollup<'a>(ctx: &Context<'a>, tagged: &Expr) -> Option<ChannelRo
         if r.dimensions.len() != 4 {
             return None;
         }
-        let persons = r
-            .measures
-            .iter()
-            .find(|m| m.agg == "uniqExact" && m.expr.as_deref() == Some("person_id"))?
-            .name
-            .as_str();
+        let persons = rollup_measure(r, "uniqExact", Some("person_id"))?;
         Some(ChannelRollup {
             table,
             day,

@@ -106,6 +106,15 @@ impl TestDb {
     }
 }
 
+/// `SELECT count() FROM table` on `engine`.
+pub fn count(engine: &Engine, table: &str) -> i64 {
+    engine
+        .run(format!("SELECT count() FROM {}", quote::ident(table)))
+        .unwrap()
+        .single_i64()
+        .unwrap()
+}
+
 pub fn test_db(test_name: &str) -> TestDb {
     let name = format!("t_{test_name}");
     let root = engine();
