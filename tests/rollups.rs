@@ -51,15 +51,7 @@ fn revenue_timeseries_from_the_rollup_equals_the_raw_version() {
     ] {
         let raw = reports::revenue_timeseries(&raw_ctx, &range, g).unwrap();
         let rolled = reports::revenue_timeseries(&rollup_ctx, &range, g).unwrap();
-        assert!(
-            rolled
-                .sql()
-                .contains("FROM t_rollup_timeseries.revenue_daily"),
-            "{}",
-            rolled.sql()
-        );
-        let a = db.engine.run(raw.statement()).unwrap().rows;
-        let b = db.engine.run(rolled.statement()).unwrap().rows;
+        let (a, b) = rows_of_both(&db, &raw, &rolled, "t_rollup_timeseries.revenue_daily");
         assert!(a.len() >= 6, "{variant}");
         assert_eq!(a, b, "{variant}");
         if g == Granularity::Day {
@@ -134,15 +126,7 @@ fn revenue_by_channel_with_the_persons_rollup_equals_the_raw_version() {
         };
         let raw = reports::revenue_by_channel(&raw_ctx, &range).unwrap();
         let rolled = reports::revenue_by_channel(&rollup_ctx, &range).unwrap();
-        assert!(
-            rolled
-                .sql()
-                .contains("FROM t_rollup_channel.channel_persons_daily"),
-            "{}",
-            rolled.sql()
-        );
-        let a = db.engine.run(raw.statement()).unwrap().rows;
-        let b = db.engine.run(rolled.statement()).unwrap().rows;
+        let (a, b) = rows_of_both(&db, &raw, &rolled, "t_rollup_channel.channel_persons_daily");
         assert!(!a.is_empty(), "{start}..{end}");
         assert_eq!(a, b, "{start}..{end}");
     }
@@ -166,4 +150,19 @@ fn no_unreferenced_snapshots() {
             "revenue_by_channel.rollup".to_string(),
         ],
     );
+}
+
+/// The rows of the report scanning events and of the one reading `rollup` (which it must).
+fn rows_of_both(
+    db: &common::TestDb,
+    raw: &chx::query::Report,
+    rolled: &chx::query::Report,
+    rollup: &str,
+) -> (Vec<Vec<serde_json::Value>>, Vec<Vec<serde_json::Value>>) {
+    assert!(
+        rolled.sql().contains(&format!("FROM {rollup}")),
+        "{}",
+        rolled.sql()
+    );
+    (db.report_rows(raw), db.report_rows(rolled))
 }
