@@ -406,7 +406,7 @@ impl Funnel {
         let (people_items, reached_items) = match self.mode {
             FunnelMode::Ordered if self.exclusions.is_empty() => (
                 self.reach_items(n, &end_ms, &window_ms),
-                Funnel::reached_items(n, &window_ms),
+                Funnel::reached_items(n),
             ),
             FunnelMode::Ordered => (
                 self.chain_items(n, &end_ms, &window_ms),
