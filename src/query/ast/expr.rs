@@ -39,8 +39,9 @@ pub enum Expr {
         branches: Vec<(Expr, Expr)>,
         otherwise: Box<Expr>,
     },
+    /// Parameters are always spelled in the builders, so they are borrowed, not allocated.
     Lambda {
-        params: Vec<Name>,
+        params: &'static [&'static str],
         body: Box<Expr>,
     },
     Tuple(Vec<Expr>),
@@ -149,9 +150,9 @@ pub fn str_lit(s: impl Into<Name>) -> Expr {
 pub fn int(v: i64) -> Expr {
     Expr::Int(v)
 }
-pub fn lambda(params: &[&'static str], body: Expr) -> Expr {
+pub fn lambda(params: &'static [&'static str], body: Expr) -> Expr {
     Expr::Lambda {
-        params: params.iter().map(|&p| Name::from(p)).collect(),
+        params,
         body: Box::new(body),
     }
 }
@@ -339,7 +340,7 @@ impl Expr {
                 w.push(" END");
             }
             Expr::Lambda { params, body } => {
-                match params.as_slice() {
+                match params {
                     [one] => w.ident(one),
                     many => {
                         w.push("(");

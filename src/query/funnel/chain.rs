@@ -10,7 +10,7 @@
 //!   before its step b (or, without step b, inside the window); `same_time_end[j]`, the last
 //!   position with event j's time, makes "strictly later" exact for equal timestamps.
 
-use super::Funnel;
+use super::{Funnel, NEXT, POS, nth};
 use crate::query::ast::*;
 
 /// Which way [`nearest`] looks from each position.
@@ -59,8 +59,8 @@ impl Funnel {
     /// no exclusion applies to it).
     pub(super) fn chain_items(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Vec<SelectItem> {
         let mut items = Vec::new();
-        let pos: Vec<Name> = (0..n).map(|k| Name::from(format!("pos_{k}"))).collect();
-        let next: Vec<Name> = (0..n).map(|k| Name::from(format!("next_{k}"))).collect();
+        let pos: Vec<Name> = (0..n).map(|k| nth(&POS, k)).collect();
+        let next: Vec<Name> = (0..n).map(|k| nth(&NEXT, k)).collect();
         let count = func("length", [col("masks")]);
         items.push(
             func(
@@ -188,7 +188,7 @@ impl Funnel {
             ],
         );
         let times = (0..n)
-            .map(|k| at("times_ms", at(format!("pos_{k}"), col("best"))))
+            .map(|k| at("times_ms", at(nth(&POS, k), col("best"))))
             .collect();
         vec![
             func(

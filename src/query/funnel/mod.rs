@@ -44,6 +44,61 @@ mod reach;
 mod strict;
 mod unordered;
 
+/// The most steps a funnel may have (`check` enforces it).
+const MAX_STEPS: usize = 30;
+
+/// `[prefix0, ..., prefix29]` spelled at compile time: the per-step columns' names cost no
+/// allocation at build time (a `format!`ed name cost two).
+macro_rules! numbered {
+    ($p:literal) => {
+        [
+            concat!($p, 0),
+            concat!($p, 1),
+            concat!($p, 2),
+            concat!($p, 3),
+            concat!($p, 4),
+            concat!($p, 5),
+            concat!($p, 6),
+            concat!($p, 7),
+            concat!($p, 8),
+            concat!($p, 9),
+            concat!($p, 10),
+            concat!($p, 11),
+            concat!($p, 12),
+            concat!($p, 13),
+            concat!($p, 14),
+            concat!($p, 15),
+            concat!($p, 16),
+            concat!($p, 17),
+            concat!($p, 18),
+            concat!($p, 19),
+            concat!($p, 20),
+            concat!($p, 21),
+            concat!($p, 22),
+            concat!($p, 23),
+            concat!($p, 24),
+            concat!($p, 25),
+            concat!($p, 26),
+            concat!($p, 27),
+            concat!($p, 28),
+            concat!($p, 29),
+        ]
+    };
+}
+
+/// Names of one per-step column family, e.g. `reach_k`.
+type Numbered = [&'static str; MAX_STEPS];
+const REACH: Numbered = numbered!("reach_");
+const REACH_BEFORE: Numbered = numbered!("reach_before_");
+const POS: Numbered = numbered!("pos_");
+const NEXT: Numbered = numbered!("next_");
+const REACHED: Numbered = numbered!("reached_");
+
+/// Step `k`'s name in `family`.
+fn nth(family: &Numbered, k: i64) -> Name {
+    Name::from(family[k as usize])
+}
+
 /// What an event must be to count as a step.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepEvent {
@@ -218,7 +273,7 @@ impl Funnel {
 
     fn check(&self) -> Result<(), Error> {
         let n = self.steps.len();
-        if n == 0 || n > 30 {
+        if n == 0 || n > MAX_STEPS {
             return Err(Error::Report {
                 message: format!("a funnel needs 1 to 30 steps, got {n}"),
                 help: "list the steps in order".into(),

@@ -18,7 +18,7 @@
 //! position where `reach_k` holds `s` (a value is only ever set there or carried from there),
 //! so `indexOf(reach_k, s)` finds it without a lambda.
 
-use super::Funnel;
+use super::{Funnel, REACH, REACH_BEFORE, nth};
 use crate::query::ast::*;
 
 /// `reach_k` and `reach_before_k` for each step, named once: every use shares the name.
@@ -30,10 +30,8 @@ struct Names {
 impl Names {
     fn new(n: i64) -> Names {
         Names {
-            reach: (0..n).map(|k| Name::from(format!("reach_{k}"))).collect(),
-            before: (0..n)
-                .map(|k| Name::from(format!("reach_before_{k}")))
-                .collect(),
+            reach: (0..n).map(|k| nth(&REACH, k)).collect(),
+            before: (0..n).map(|k| nth(&REACH_BEFORE, k)).collect(),
         }
     }
 }

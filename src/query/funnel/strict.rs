@@ -5,7 +5,7 @@
 //! which cost O(events²) per person (3.2 s → 0.8 s for four steps at 10M events; a strict
 //! funnel reads every event of every person, not only step events).
 
-use super::Funnel;
+use super::{Funnel, REACHED, nth};
 use crate::query::ast::*;
 
 impl Funnel {
@@ -13,7 +13,7 @@ impl Funnel {
     pub(super) fn strict_items(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Vec<SelectItem> {
         let mut items = Vec::new();
         // `reached_k[i]`: steps the attempt from event i reaches among steps 0..=k.
-        let reached: Vec<Name> = (0..n).map(|k| Name::from(format!("reached_{k}"))).collect();
+        let reached: Vec<Name> = (0..n).map(|k| nth(&REACHED, k)).collect();
         items.push(
             func(
                 "arrayMap",
@@ -65,7 +65,7 @@ impl Funnel {
     /// The items of the `reached` CTE after `person` and `bd`: `level` (the longest attempt)
     /// and `times` (those of the latest-starting attempt that long).
     pub(super) fn strict_reached_items(n: i64) -> Vec<SelectItem> {
-        let steps = Name::from(format!("reached_{}", n - 1));
+        let steps = nth(&REACHED, n - 1);
         vec![
             func("arrayMax", [col(steps.clone())]).alias("level"),
             func(

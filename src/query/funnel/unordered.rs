@@ -7,8 +7,8 @@
 //! few passes per step instead of filtering all events per start: the old form held
 //! O(events²) values for a busy person (1.5 GB peak for four steps at 10M events, now 0.5 GB).
 
-use super::Funnel;
 use super::chain::{Look, at, nearest, next_with_bit};
+use super::{Funnel, NEXT, nth};
 use crate::query::ast::*;
 
 impl Funnel {
@@ -25,7 +25,7 @@ impl Funnel {
             .alias("same_time_start"),
         ];
         for k in 0..n {
-            items.push(next_with_bit(k).alias(format!("next_{k}")));
+            items.push(next_with_bit(k).alias(nth(&NEXT, k)));
         }
         items
     }
@@ -41,7 +41,7 @@ impl Funnel {
         let from = at("same_time_start", col("j"));
         let done = (0..n)
             .map(|k| {
-                let first = at(format!("next_{k}"), from.clone());
+                let first = at(nth(&NEXT, k), from.clone());
                 func(
                     "toUInt8",
                     [first
