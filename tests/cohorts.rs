@@ -240,6 +240,17 @@ fn retention_matches_rust_in_every_mode() {
         let want = retention_reference(&events, mode, cumulative, from, to);
         assert_eq!(got, want, "{mode:?} cumulative={cumulative}");
         assert!(want.iter().any(|w| w.1 > 0 && w.2 > 0), "returns exist");
+        // The report groups only cells that hold someone and fills in the rest: the data must
+        // have empty cells, between filled ones where the counts may rise again (not
+        // cumulative).
+        let empty_before_a_return = |w: &(NaiveDate, i64, i64, i64)| {
+            want.iter().any(|v| v.0 == w.0 && v.1 > w.1 && v.2 > 0)
+        };
+        assert!(
+            want.iter()
+                .any(|w| w.1 > 0 && w.2 == 0 && (cumulative || empty_before_a_return(w))),
+            "empty cells exist"
+        );
         for r in &rows {
             let pct = 100.0 * r[2].as_f64().unwrap() / r[3].as_f64().unwrap();
             assert!((r[4].as_f64().unwrap() - pct).abs() < 1e-9);

@@ -171,41 +171,59 @@ impl Retention {
                     unit: "SECOND",
                 },
         );
-        let hit = if self.cumulative {
+        // Each member counts in period 0 and in the periods they returned in (cumulative: every
+        // period up to their last return), so only the cells that hold someone are grouped;
+        // WITH FILL then adds the empty ones, up to each cohort's last period. Expanding every
+        // member over every period of the range instead cost about 10 % of the report.
+        let member_cells = if self.cumulative {
             func(
-                "arrayExists",
-                [
-                    lambda(&["o"], col("o").ge(col("period_offset"))),
-                    col("offsets"),
-                ],
+                "range",
+                [func(
+                    "arrayMax",
+                    [func("arrayPushFront", [col("offsets"), int(0)])],
+                ) + int(1)],
             )
         } else {
-            func("has", [col("offsets"), col("period_offset")])
+            func("arrayPushFront", [col("offsets"), int(0)])
         };
+        let cells = Select::new()
+            .item(col("cohort"))
+            .item(col("cell").alias("period_offset"))
+            .item(func("count", []).alias("users"))
+            .from(TableRef::cte("members"))
+            .array_join(member_cells.alias("cell"))
+            .group_by([col("cohort"), col("period_offset")])
+            .order_by([
+                asc(col("cohort")),
+                OrderItem {
+                    expr: col("period_offset"),
+                    desc: false,
+                    fill: Some(Fill {
+                        from: int(0),
+                        to: offset(bucket(range_start.clone()), last_period.clone()) + int(1),
+                        step: int(1),
+                    }),
+                },
+            ]);
         let query = Select::new()
             .with("identity", ctx.identity_cte()?)
             .with("ev", ev)
             .with("members", member)
             .item(col("cohort"))
             .item(col("period_offset"))
+            .item(col("users"))
+            // Every member is in period 0, so the largest cell of a cohort is its size.
             .item(
-                func(
-                    "if",
-                    [
-                        col("period_offset").eq(int(0)),
-                        func("count", []),
-                        func("countIf", [hit]),
-                    ],
-                )
-                .alias("users"),
+                func("max", [col("users")])
+                    .over(vec![col("cohort")], vec![])
+                    .alias("cohort_size"),
             )
-            .item(func("count", []).alias("cohort_size"))
             .item((Expr::Float(100.0) * col("users") / col("cohort_size")).alias("percentage"))
-            .from(TableRef::cte("members"))
-            .array_join(
-                func("range", [offset(col("cohort"), last_period) + int(1)]).alias("period_offset"),
-            )
-            .group_by([col("cohort"), col("period_offset")])
+            .from(TableRef::Subquery {
+                query: Box::new(cells),
+                alias: "cells".into(),
+            })
+            .filter(col("period_offset").le(offset(col("cohort"), last_period)))
             .order_by([asc(col("cohort")), asc(col("period_offset"))]);
         Ok(Report {
             name: NAME.into(),
