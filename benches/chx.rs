@@ -242,6 +242,14 @@ fn main() {
             let r = catalog::build(&ctx, "funnel", &p).unwrap();
             runs.push((format!("funnel {param}={value}"), time_ms(&r.statement())));
         }
+        // A typical user's journey beside the busiest user's (u1, in most granules).
+        let mut typical = params("user-journey");
+        typical.insert("user_id".to_string(), "u1000".to_string());
+        let r = catalog::build(&ctx, "user-journey", &typical).unwrap();
+        runs.push((
+            "user-journey user_id=u1000".to_string(),
+            time_ms(&r.statement()),
+        ));
         let rollup_ctx = Context::new(&schema, Some("bench"))
             .unwrap()
             .with_rollups(true);
@@ -408,7 +416,11 @@ fn recipes(
     );
     let seed = |sql: String| ("seed recipe", Statement::new(sql));
     let rows: Vec<(&str, Statement, (&str, Statement))> = vec![
-        ("revenue per day", revenue.clone(), seed(seed_revenue.clone())),
+        (
+            "revenue per day",
+            revenue.clone(),
+            seed(seed_revenue.clone()),
+        ),
         (
             "revenue per day, from the rollup",
             catalog::build(&rollup_ctx, "revenue-timeseries", &days30)
@@ -426,8 +438,16 @@ fn recipes(
             rollup_rows,
             seed(seed_revenue),
         ),
-        ("AOV by channel", chx("revenue-by-channel", &days30), seed(seed_aov)),
-        ("funnel", funnel.clone(), ("seed recipe (wrong counts)", Statement::new(seed_funnel))),
+        (
+            "AOV by channel",
+            chx("revenue-by-channel", &days30),
+            seed(seed_aov),
+        ),
+        (
+            "funnel",
+            funnel.clone(),
+            ("seed recipe (wrong counts)", Statement::new(seed_funnel)),
+        ),
         (
             "funnel",
             funnel.clone(),
@@ -436,7 +456,10 @@ fn recipes(
         (
             "funnel",
             funnel,
-            ("windowFunnel, chx tables, stitched, ms", stitched_window_funnel),
+            (
+                "windowFunnel, chx tables, stitched, ms",
+                stitched_window_funnel,
+            ),
         ),
         (
             "weekly purchase cohorts",

@@ -365,6 +365,30 @@ fn migrate_new_apply_status_and_drift_through_the_cli() {
     );
 }
 
+/// The shipped migrations, applied in order to an empty store, build exactly the shipped
+/// schema: each new migration file is checked on the real engine, order of its steps included
+/// (0004 must set the projection mode before it adds the projection).
+#[test]
+fn shipped_migrations_apply_and_match_the_schema() {
+    let store = common::scratch("shipped_migrations_store");
+    let s = store.to_str().unwrap();
+    let out = chx(&["--store", s, "migrate", "apply"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("applied ")
+            && text(&out.stdout).contains(" migration(s) to `shop`: 0001"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = chx(&["--store", s, "migrate", "diff", "--live"]);
+    assert_eq!(
+        text(&out.stdout),
+        "no drift: `shop` matches schema/ecommerce.yaml\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn generate_and_demo_through_the_cli() {
     let store = common::scratch("gen_store");

@@ -474,6 +474,23 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
                 .push(format!("table {}: column {} dropped", new.name, c.name));
         }
     }
+    // New and changed settings first: some allow what follows (a projection on a
+    // ReplacingMergeTree needs `deduplicate_merge_projection_mode` set before it is added).
+    for (k, v) in &new.settings {
+        if !old.settings.iter().any(|(ok, ov)| ok == k && ov == v) {
+            let value = if v.parse::<f64>().is_ok() {
+                v.clone()
+            } else {
+                quote::string_literal(v)
+            };
+            p.steps.push(Step::safe(alter(format!(
+                "MODIFY SETTING {} = {value}",
+                quote::ident(k)
+            ))));
+            p.changes
+                .push(format!("table {}: setting {k} = {v}", new.name));
+        }
+    }
     for i in &old.indexes {
         if !new.indexes.contains(i) {
             p.steps.push(Step::safe(alter(format!(
@@ -534,21 +551,6 @@ fn alter(p: &mut Plan, old: &Table, new: &Table, opts: &DdlOptions) {
             None => p.steps.push(Step::safe(alter("REMOVE TTL".into()))),
         }
         p.changes.push(format!("table {}: TTL changed", new.name));
-    }
-    for (k, v) in &new.settings {
-        if !old.settings.iter().any(|(ok, ov)| ok == k && ov == v) {
-            let value = if v.parse::<f64>().is_ok() {
-                v.clone()
-            } else {
-                quote::string_literal(v)
-            };
-            p.steps.push(Step::safe(alter(format!(
-                "MODIFY SETTING {} = {value}",
-                quote::ident(k)
-            ))));
-            p.changes
-                .push(format!("table {}: setting {k} = {v}", new.name));
-        }
     }
     for (k, _) in &old.settings {
         if !new.settings.iter().any(|(nk, _)| nk == k) {

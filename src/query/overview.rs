@@ -372,8 +372,10 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
 /// One user's events in order (their anonymous history included once linked), with items as
 /// `{item_id, item_name}` and ISO timestamps, like the seed API's user-journey. The person is
 /// stitched as in every other report, so another user's events on a shared device are not in
-/// it. `person_id` (the events key's third column) narrows the read to the user's own id and
-/// the anonymous ids linked to them before the exact test: a lookup, not a scan.
+/// it. `person_id` narrows the read to the user's own id and the anonymous ids linked to them
+/// before the exact test. It is the events key's third column, after event type and day, so
+/// the key alone still touches every (type, day) block; a projection ordered by person_id
+/// (the shipped schema's `events_by_person`) makes it a lookup.
 pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
     const NAME: &str = "user_journey";
     let user = Expr::Param {
