@@ -152,6 +152,7 @@ pub fn attribution(
             )
             .alias("ts"),
         )
+        .item(func("length", [col("ts")]).alias("n"))
         // Touches outnumber orders by far: they are the probe side, the orders the hash table.
         .from(TableRef::cte("touches").aliased("t"))
         .join(
@@ -160,7 +161,11 @@ pub fn attribution(
             path(["o", "person"]).eq(path(["t", "person"])),
         )
         .group_by([path(["o", "event_id"])]);
-    let n = func("length", [col("ts")]);
+    // Lambdas below capture only per-order scalars (`n`, `revenue`, `w_total`, `order_ms`),
+    // each a column of the query level they run in: a captured array (`ts`, `w`) would be
+    // copied once per element, O(touches²) per order, and an alias would be expanded back
+    // into the array expression inside the lambda.
+    let n = col("n");
     let k = |i: i64| func("range", [int(i), n.clone() + int(1)]);
     let weights = match model {
         Model::LastClick => func(
@@ -225,38 +230,59 @@ pub fn attribution(
             ],
         ),
     };
-    let total = func("arraySum", [col("w")]);
-    let floor_credit = |i: Expr| {
+    let credits =
         func(
-            "toInt64",
-            [func(
-                "floor",
-                [
-                    func("toFloat64", [col("revenue")]) * func("arrayElement", [col("w"), i])
-                        / total.clone(),
-                ],
-            )],
-        )
-    };
-    let credits = func(
-        "arrayMap",
-        [
-            lambda(
-                &["i"],
-                func(
-                    "if",
-                    [col("i").lt(n.clone()), floor_credit(col("i")), int(0)],
+            "arrayMap",
+            [
+                lambda(
+                    &["wi", "i"],
+                    func(
+                        "if",
+                        [
+                            col("i").lt(n.clone()),
+                            func(
+                                "toInt64",
+                                [func(
+                                    "floor",
+                                    [func("toFloat64", [col("revenue")]) * col("wi")
+                                        / col("w_total")],
+                                )],
+                            ),
+                            int(0),
+                        ],
+                    ),
                 ),
-            ),
-            k(1),
-        ],
-    );
+                col("w"),
+                func("arrayEnumerate", [col("w")]),
+            ],
+        );
+    let weighted = Select::new()
+        .item(col("event_id"))
+        .item(col("currency"))
+        .item(col("revenue"))
+        .item(col("ts"))
+        .item(col("n"))
+        .item(weights.alias("w"))
+        .from(TableRef::cte("per_order"));
+    let totalled = Select::new()
+        .item(col("event_id"))
+        .item(col("currency"))
+        .item(col("revenue"))
+        .item(col("ts"))
+        .item(col("n"))
+        .item(col("w"))
+        .item(func("arraySum", [col("w")]).alias("w_total"))
+        .from(TableRef::Subquery {
+            query: Box::new(weighted),
+            alias: "weighted".into(),
+        });
     let credited = Select::new()
         .item(col("event_id"))
         .item(col("currency"))
         .item(col("revenue"))
         .item(col("ts"))
-        .item(weights.alias("w"))
+        .item(col("w"))
+        .item(col("w_total"))
         .item(credits.alias("c0"))
         .item(
             func(
@@ -268,7 +294,10 @@ pub fn attribution(
             )
             .alias("credits"),
         )
-        .from(TableRef::cte("per_order"));
+        .from(TableRef::Subquery {
+            query: Box::new(totalled),
+            alias: "totalled".into(),
+        });
     let attributed = Select::new()
         .item(
             func(
@@ -322,10 +351,7 @@ pub fn attribution(
                     Expr::Array(vec![Expr::Float(1.0)]),
                     func(
                         "arrayMap",
-                        [
-                            lambda(&["x"], col("x") / func("arraySum", [col("w")])),
-                            col("w"),
-                        ],
+                        [lambda(&["x"], col("x") / col("w_total")), col("w")],
                     ),
                 ],
             )
