@@ -340,13 +340,7 @@ fn migrate_new_apply_status_and_drift_through_the_cli() {
         text(&out.stdout),
         "ok: 1 applied migration(s) match their files\n"
     );
-    let out = chx(&["--store", s, "migrate", "diff", "--live"]);
-    assert_eq!(
-        text(&out.stdout),
-        "no drift: `shop` matches schema/ecommerce.yaml\n",
-        "{}",
-        text(&out.stderr)
-    );
+    assert_no_drift(s);
     assert!(
         chx(&[
             "--store",
@@ -365,6 +359,17 @@ fn migrate_new_apply_status_and_drift_through_the_cli() {
     );
 }
 
+/// `migrate diff --live` finds the store's `shop` database exactly as the schema says.
+fn assert_no_drift(store: &str) {
+    let out = chx(&["--store", store, "migrate", "diff", "--live"]);
+    assert_eq!(
+        text(&out.stdout),
+        "no drift: `shop` matches schema/ecommerce.yaml\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// The shipped migrations, applied in order to an empty store, build exactly the shipped
 /// schema: each new migration file is checked on the real engine, order of its steps included
 /// (0004 must set the projection mode before it adds the projection).
@@ -380,13 +385,7 @@ fn shipped_migrations_apply_and_match_the_schema() {
         "{}",
         text(&out.stdout)
     );
-    let out = chx(&["--store", s, "migrate", "diff", "--live"]);
-    assert_eq!(
-        text(&out.stdout),
-        "no drift: `shop` matches schema/ecommerce.yaml\n",
-        "{}",
-        text(&out.stderr)
-    );
+    assert_no_drift(s);
 }
 
 #[test]

@@ -256,33 +256,20 @@ pub fn attribution(
                 func("arrayEnumerate", [col("w")]),
             ],
         );
-    let weighted = Select::new()
-        .item(col("event_id"))
-        .item(col("currency"))
-        .item(col("revenue"))
-        .item(col("ts"))
-        .item(col("n"))
+    // Each level passes the per-order columns the next one reads.
+    let passing = |names: &[&'static str]| {
+        Select::new().items(names.iter().map(|&c| SelectItem::from(col(c))))
+    };
+    let weighted = passing(&["event_id", "currency", "revenue", "ts", "n"])
         .item(weights.alias("w"))
         .from(TableRef::cte("per_order"));
-    let totalled = Select::new()
-        .item(col("event_id"))
-        .item(col("currency"))
-        .item(col("revenue"))
-        .item(col("ts"))
-        .item(col("n"))
-        .item(col("w"))
+    let totalled = passing(&["event_id", "currency", "revenue", "ts", "n", "w"])
         .item(func("arraySum", [col("w")]).alias("w_total"))
         .from(TableRef::Subquery {
             query: Box::new(weighted),
             alias: "weighted".into(),
         });
-    let credited = Select::new()
-        .item(col("event_id"))
-        .item(col("currency"))
-        .item(col("revenue"))
-        .item(col("ts"))
-        .item(col("w"))
-        .item(col("w_total"))
+    let credited = passing(&["event_id", "currency", "revenue", "ts", "w", "w_total"])
         .item(credits.alias("c0"))
         .item(
             func(
