@@ -420,26 +420,14 @@ impl Funnel {
             steps = steps.filter(col("mask").ne(int(0)));
         }
         let end_ms = func("toUnixTimestamp64Milli", [range_end]);
-        let x_ms = func("tupleElement", [col("x"), int(1)]);
-        let x_mask = func("tupleElement", [col("x"), int(2)]);
         let step_bits = Expr::Int((1i64 << n) - 1);
         // Same millisecond: lower steps first, then everything else.
         let order_key = func(
             "if",
             [
-                func("bitAnd", [x_mask.clone(), step_bits.clone()]).eq(int(0)),
+                func("bitAnd", [col("m"), step_bits.clone()]).eq(int(0)),
                 Expr::Int(1i64 << 40),
-                func(
-                    "bitAnd",
-                    [x_mask.clone(), func("bitNot", [x_mask.clone()]) + int(1)],
-                ),
-            ],
-        );
-        let history = func(
-            "arraySort",
-            [
-                lambda(&["x"], Expr::Tuple(vec![x_ms.clone(), order_key])),
-                func("groupArray", [Expr::Tuple(vec![col("ms"), col("mask")])]),
+                func("bitAnd", [col("m"), func("bitNot", [col("m")]) + int(1)]),
             ],
         );
         let (pick, on) = match self.breakdown_attribution {
@@ -479,7 +467,7 @@ impl Funnel {
         let people = Select::new()
             .item(col("person"))
             .item(bd_first.alias("bd"))
-            .items(sorted_events(history))
+            .items(sorted_events(order_key))
             .items(people_items)
             .from(TableRef::cte("steps"))
             .group_by([col("person")]);
@@ -592,21 +580,23 @@ impl Funnel {
     }
 }
 
-/// `history` (a person's events as (ms, mask), sorted) and its two columns, `times_ms` and
-/// `masks`, which every rule's array passes read.
-fn sorted_events(history: Expr) -> Vec<SelectItem> {
-    let field = |i: i64| {
+/// The person's events in time order as two arrays every rule's passes read: `times_ms`,
+/// and `masks` sorted by (time, `order_key` of `m`) so that ties put lower steps first. Two
+/// `groupArray`s of one GROUP BY list the rows in the same order, so sorting the times alone
+/// (a native sort) and the masks by (time, key) keeps them aligned: equal times are equal
+/// wherever ties land. This replaced one array of (ms, mask) tuples sorted by a lambda and
+/// split by two `arrayMap`s (6 % of a 10M funnel).
+fn sorted_events(order_key: Expr) -> Vec<SelectItem> {
+    vec![
+        func("arraySort", [func("groupArray", [col("ms")])]).alias("times_ms"),
         func(
-            "arrayMap",
+            "arraySort",
             [
-                lambda(&["x"], func("tupleElement", [col("x"), int(i)])),
-                col("history"),
+                lambda(&["m", "t"], Expr::Tuple(vec![col("t"), order_key])),
+                func("groupArray", [col("mask")]),
+                func("groupArray", [col("ms")]),
             ],
         )
-    };
-    vec![
-        history.alias("history"),
-        field(1).alias("times_ms"),
-        field(2).alias("masks"),
+        .alias("masks"),
     ]
 }
