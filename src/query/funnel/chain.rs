@@ -13,24 +13,12 @@
 use super::{Funnel, NEXT, POS, nth};
 use crate::query::ast::*;
 
-/// Which way [`nearest`] looks from each position.
-#[derive(Clone, Copy)]
-pub(super) enum Look {
-    /// At or after the position.
-    Ahead,
-    /// At or before the position.
-    Back,
-}
-
-/// For each position of the sorted events, the nearest position (looking `look`) whose event
+/// For each position of the sorted events, the nearest position at or after it whose event
 /// satisfies `cond` (over `m`, its mask, and `j`, its position), else 0: the positions that
-/// hold are kept and the rest filled from the nearest one.
-pub(super) fn nearest(look: Look, cond: Expr) -> Expr {
+/// hold are kept and the rest filled backwards from the nearest one.
+fn nearest_ahead(cond: Expr) -> Expr {
     func(
-        match look {
-            Look::Ahead => "arrayReverseFill",
-            Look::Back => "arrayFill",
-        },
+        "arrayReverseFill",
         [
             lambda(&["j"], col("j").gt(int(0))),
             func(
@@ -46,11 +34,11 @@ pub(super) fn nearest(look: Look, cond: Expr) -> Expr {
 }
 
 /// The first position at or after each position with a `bit` event.
-pub(super) fn next_with_bit(bit: i64) -> Expr {
-    nearest(Look::Ahead, func("bitTest", [col("m"), int(bit)]))
+fn next_with_bit(bit: i64) -> Expr {
+    nearest_ahead(func("bitTest", [col("m"), int(bit)]))
 }
 
-pub(super) fn at(array: impl Into<Name>, index: Expr) -> Expr {
+fn at(array: impl Into<Name>, index: Expr) -> Expr {
     func("arrayElement", [col(array), index])
 }
 
@@ -111,8 +99,7 @@ impl Funnel {
         }
         // The last position sharing each event's time.
         items.push(
-            nearest(
-                Look::Ahead,
+            nearest_ahead(
                 col("j")
                     .eq(count.clone())
                     .or(at("times_ms", col("j") + int(1)).ne(at("times_ms", col("j")))),

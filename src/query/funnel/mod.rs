@@ -92,6 +92,7 @@ const REACH: Numbered = numbered!("reach_");
 const REACH_BEFORE: Numbered = numbered!("reach_before_");
 const POS: Numbered = numbered!("pos_");
 const NEXT: Numbered = numbered!("next_");
+const NEXT_TIME: Numbered = numbered!("next_time_");
 const REACHED: Numbered = numbered!("reached_");
 
 /// Step `k`'s name in `family`.
