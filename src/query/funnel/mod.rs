@@ -276,7 +276,7 @@ impl Funnel {
         let n = self.steps.len();
         if n == 0 || n > MAX_STEPS {
             return Err(Error::Report {
-                message: format!("a funnel needs 1 to 30 steps, got {n}"),
+                message: format!("a funnel needs 1 to {MAX_STEPS} steps, got {n}"),
                 help: "list the steps in order".into(),
             });
         }
@@ -422,7 +422,8 @@ impl Funnel {
         }
         let end_ms = func("toUnixTimestamp64Milli", [range_end]);
         let step_bits = Expr::Int((1i64 << n) - 1);
-        // Same millisecond: lower steps first, then everything else.
+        // Same millisecond: lower steps first, then everything else. Over `m`, an event's mask
+        // (a parameter of the sort's lambda in `sorted_events`).
         let order_key = func(
             "if",
             [
