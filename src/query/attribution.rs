@@ -162,9 +162,10 @@ pub fn attribution(
         )
         .group_by([path(["o", "event_id"])]);
     // Lambdas below capture only per-order scalars (`n`, `revenue`, `w_total`, `order_ms`),
-    // each a column of the query level they run in: a captured array (`ts`, `w`) would be
-    // copied once per element, O(touches²) per order, and an alias would be expanded back
-    // into the array expression inside the lambda.
+    // each computed one query level before the lambda that reads it: a captured array (`ts`,
+    // `w`) is copied once per element, O(touches²) per order, and `arraySum(w)` inside the
+    // lambda ran once per element too. (A same-level alias could be inlined back into the
+    // lambda as its array expression, so the levels are kept apart.)
     let n = col("n");
     let k = |i: i64| func("range", [int(i), n.clone() + int(1)]);
     let weights = match model {
