@@ -21,21 +21,6 @@
 use super::{Funnel, REACH, REACH_BEFORE, nth};
 use crate::query::ast::*;
 
-/// `reach_k` and `reach_before_k` for each step, named once: every use shares the name.
-struct Names {
-    reach: Vec<Name>,
-    before: Vec<Name>,
-}
-
-impl Names {
-    fn new(n: i64) -> Names {
-        Names {
-            reach: (0..n).map(|k| nth(&REACH, k)).collect(),
-            before: (0..n).map(|k| nth(&REACH_BEFORE, k)).collect(),
-        }
-    }
-}
-
 impl Funnel {
     /// The items of the `people` CTE after the sorted events: `reach_k` / `reach_before_k` for
     /// every step.
@@ -62,19 +47,14 @@ impl Funnel {
                 col("masks"),
             ],
         );
-        let names = Names::new(n);
-        items.push(carried(starts).alias(names.reach[0].clone()));
+        items.push(carried(starts).alias(nth(&REACH, 0)));
         for k in 1..n {
-            let i = k as usize;
             items.push(
                 func(
                     "arrayPushFront",
-                    [
-                        func("arrayPopBack", [col(names.reach[i - 1].clone())]),
-                        int(-1),
-                    ],
+                    [func("arrayPopBack", [col(nth(&REACH, k - 1))]), int(-1)],
                 )
-                .alias(names.before[i].clone()),
+                .alias(nth(&REACH_BEFORE, k)),
             );
             let extended = func(
                 "arrayMap",
@@ -94,10 +74,10 @@ impl Funnel {
                     ),
                     col("times_ms"),
                     col("masks"),
-                    col(names.before[i].clone()),
+                    col(nth(&REACH_BEFORE, k)),
                 ],
             );
-            items.push(carried(extended).alias(names.reach[i].clone()));
+            items.push(carried(extended).alias(nth(&REACH, k)));
         }
         items
     }
@@ -105,11 +85,8 @@ impl Funnel {
     /// The items of the `reached` CTE after `person` and `bd`: `level` (steps reached) and
     /// `times` (the winning attempt's time at each step it reached; 0 beyond).
     pub(super) fn reached_items(n: i64) -> Vec<SelectItem> {
-        let names = Names::new(n);
-        let last_starts = names
-            .reach
-            .iter()
-            .map(|r| func("arrayElement", [col(r.clone()), int(-1)]))
+        let last_starts = (0..n)
+            .map(|k| func("arrayElement", [col(nth(&REACH, k)), int(-1)]))
             .collect();
         let mut times = vec![col("start")];
         for k in 1..n {
@@ -119,10 +96,7 @@ impl Funnel {
                 "arrayElement",
                 [
                     col("times_ms"),
-                    func(
-                        "indexOf",
-                        [col(names.reach[k as usize].clone()), col("start")],
-                    ),
+                    func("indexOf", [col(nth(&REACH, k)), col("start")]),
                 ],
             );
             times.push(func("if", [col("level").gt(int(k)), entry, int(0)]));

@@ -13,7 +13,6 @@ impl Funnel {
     pub(super) fn strict_items(&self, n: i64, end_ms: &Expr, window_ms: &Expr) -> Vec<SelectItem> {
         let mut items = Vec::new();
         // `reached_k[i]`: steps the attempt from event i reaches among steps 0..=k.
-        let reached: Vec<Name> = (0..n).map(|k| nth(&REACHED, k)).collect();
         items.push(
             func(
                 "arrayMap",
@@ -32,7 +31,7 @@ impl Funnel {
                     col("masks"),
                 ],
             )
-            .alias(reached[0].clone()),
+            .alias(nth(&REACHED, 0)),
         );
         // Event i + k is read from the arrays shifted left by k, passed to the lambda beside
         // the unshifted ones: a lambda that indexed the captured arrays got a copy of them per
@@ -51,13 +50,13 @@ impl Funnel {
                             &["r", "mk", "tk", "t"],
                             func("if", [next, func("toUInt8", [int(k + 1)]), col("r")]),
                         ),
-                        col(reached[k as usize - 1].clone()),
+                        col(nth(&REACHED, k - 1)),
                         shifted("masks"),
                         shifted("times_ms"),
                         col("times_ms"),
                     ],
                 )
-                .alias(reached[k as usize].clone()),
+                .alias(nth(&REACHED, k)),
             );
         }
         items
