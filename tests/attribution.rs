@@ -1,5 +1,5 @@
 //! Attribution models against a plain Rust implementation: touches inside and outside the
-//! window, anonymous touches before login, orders with no touch, duplicate order deliveries,
+//! window, anonymous touches before login, guest orders, orders with no touch, duplicate order deliveries,
 //! several currencies. Every order's credits must sum exactly to its revenue.
 
 mod common;
@@ -64,7 +64,13 @@ fn fixture() -> Vec<Ev> {
         for k in 0..rnd(4) {
             let ev = Ev {
                 id: id(),
-                user: user.clone(),
+                // Every fourth person's first order is a guest checkout: anonymous, stitched
+                // to them by their other signed-in events when they have any.
+                user: if p % 4 == 1 && k == 0 {
+                    String::new()
+                } else {
+                    user.clone()
+                },
                 anon: anon.clone(),
                 kind: "purchase",
                 ms: base + (28 + rnd(31)) as i64 * 86_400_000 + rnd(86_400) as i64 * 1000,

@@ -104,7 +104,7 @@ pub fn attribution(
         .from(TableRef::cte("orders").aliased("e"))
         .join(
             JoinKind::LeftAny,
-            TableRef::cte("identity").aliased("i"),
+            TableRef::cte("order_identity").aliased("i"),
             ctx.identity_join("e", "i"),
         );
     let range_start = range_param("range_start");
@@ -355,6 +355,13 @@ pub fn attribution(
     let query = Select::new()
         .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
         .with("identity", ctx.identity_cte()?)
+        .with(
+            "order_identity",
+            ctx.identity_cte_for(
+                ctx.is_role(NAME, "purchase")?
+                    .and(ctx.in_range(path(["e", "timestamp"]))),
+            )?,
+        )
         .with("orders", orders)
         .with("order_people", order_people)
         .with("touches", touches)

@@ -84,6 +84,7 @@ impl Retention {
         ctx.column(NAME, "timestamp")?;
         let range_start = range_param("range_start");
         let range_end = range_param("range_end");
+        let either = ctx.matches_any_event(NAME, [&self.start, &self.ret], "e")?;
         let ev = Select::new()
             .item(ctx.person("e", "i").alias("person"))
             .item(path(["e", "timestamp"]).alias("ts"))
@@ -95,8 +96,13 @@ impl Retention {
                 TableRef::cte("identity").aliased("i"),
                 ctx.identity_join("e", "i"),
             )
-            .filter(matches(&self.start)?.or(matches(&self.ret)?))
+            .filter(either.clone())
             .filter(path(["e", "timestamp"]).lt(range_end.clone()));
+        let identity = if ctx.is_order_event(&self.start) && ctx.is_order_event(&self.ret) {
+            ctx.identity_cte_for(either.and(path(["e", "timestamp"]).lt(range_end.clone())))?
+        } else {
+            ctx.identity_cte()?
+        };
         let bucket = |e: Expr| self.period.bucket(e, tz);
         let offset = |from: Expr, to: Expr| match self.period {
             Granularity::Day => func("dateDiff", [str_lit("day"), from, to]),
@@ -206,7 +212,7 @@ impl Retention {
                 },
             ]);
         let query = Select::new()
-            .with("identity", ctx.identity_cte()?)
+            .with("identity", identity)
             .with("ev", ev)
             .with("members", member)
             .item(col("cohort"))
@@ -294,7 +300,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         )));
     let query = Select::new()
         .with("counted", counted)
-        .with("identity", ctx.identity_cte()?)
+        .with("identity", purchases_identity(ctx, NAME)?)
         .with("purchases", purchases);
     let cells = Select::new()
         .item(func("formatDateTime", [col("cohort"), str_lit("%Y-%m")]).alias("month"))
@@ -381,7 +387,7 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
         .group_by([col("person"), col("currency")]);
     let query = Select::new()
         .with("counted", counted)
-        .with("identity", ctx.identity_cte()?)
+        .with("identity", purchases_identity(ctx, NAME)?)
         .with("purchases", purchases)
         .with("per_person", per_person)
         .item(col("currency"))
@@ -402,6 +408,11 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
         query,
         params: Vec::new(),
     })
+}
+
+/// The identity map of `history_purchases`: the anonymous purchases' ids only.
+fn purchases_identity(ctx: &Context, report: &str) -> Result<Select, Error> {
+    ctx.identity_cte_for(ctx.is_role(report, "purchase")?)
 }
 
 /// Every counted purchase of all history with its stitched person: the `counted` and

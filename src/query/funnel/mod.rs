@@ -417,8 +417,18 @@ impl Funnel {
                 [range_end.clone(), window_ms.clone()],
             )));
         // Strict funnels must see every event of the person: anything else breaks an attempt.
+        // The others read only step and exclusion events; the name filter lets the primary
+        // index skip the other event types' granules; the mask drops property mismatches.
         if self.mode != FunnelMode::Strict {
-            steps = steps.filter(col("mask").ne(int(0)));
+            let events = self
+                .steps
+                .iter()
+                .map(|s| &s.event)
+                .chain(self.exclusions.iter().map(|e| &e.event));
+            steps = steps.filter(ctx.matches_any_event(NAME, events, "e")?);
+            if self.steps.iter().any(|s| !s.properties.is_empty()) {
+                steps = steps.filter(col("mask").ne(int(0)));
+            }
         }
         let end_ms = func("toUnixTimestamp64Milli", [range_end]);
         let step_bits = Expr::Int((1i64 << n) - 1);
