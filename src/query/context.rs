@@ -375,21 +375,31 @@ impl<'s> Context<'s> {
         events: impl IntoIterator<Item = &'e super::funnel::StepEvent>,
         alias: &'static str,
     ) -> Result<Expr, Error> {
-        let mut names: Vec<Name> = Vec::new();
-        let mut add = |n: &Name| {
-            if !names.contains(n) {
-                names.push(n.clone());
-            }
+        // The names as the `IN` list's string constants directly: a role's names are shared,
+        // an event's own name is copied once.
+        let mut names: Vec<Expr> = Vec::with_capacity(8);
+        let seen = |names: &[Expr], n: &str| {
+            names
+                .iter()
+                .any(|m| matches!(m, Expr::Str(m) if m.as_str() == n))
         };
         for event in events {
             match event {
                 super::funnel::StepEvent::Role(r) => {
-                    self.role_events(report, r)?.iter().for_each(&mut add)
+                    for n in self.role_events(report, r)? {
+                        if !seen(&names, n) {
+                            names.push(Expr::Str(n.clone()));
+                        }
+                    }
                 }
-                super::funnel::StepEvent::Name(n) => add(&Name::from(n)),
+                super::funnel::StepEvent::Name(n) => {
+                    if !seen(&names, n) {
+                        names.push(Expr::Str(Name::from(n)));
+                    }
+                }
             }
         }
-        Ok(path([Name::from(alias), self.event_column_name()]).in_(names_tuple(&names)))
+        Ok(path([Name::from(alias), self.event_column_name()]).in_(Expr::Tuple(names)))
     }
 }
 
