@@ -206,7 +206,7 @@ impl Batch {
     }
 
     /// The batch so far. The builders start over sized like this batch, so the next one fills
-    /// them without growing (and copying) each buffer about 18 times on the way to 262k rows.
+    /// them without growing (and copying) each buffer about 18 times on the way to a full batch.
     pub fn finish(&mut self) -> RecordBatch {
         let rows = self.len();
         let mut fields = vec![Field::new(
