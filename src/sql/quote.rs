@@ -40,6 +40,14 @@ pub fn is_word(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Keywords that would confuse ClickHouse's parser as a bare column name.
+const RESERVED: [&str; 41] = [
+    "all", "and", "as", "asc", "between", "by", "case", "cast", "desc", "distinct", "else", "end",
+    "from", "global", "group", "having", "in", "index", "interval", "is", "join", "key", "like",
+    "limit", "not", "null", "on", "or", "order", "prewhere", "primary", "select", "settings",
+    "table", "then", "to", "ttl", "union", "when", "where", "with",
+];
+
 /// True for names that need no quoting and are not ClickHouse keywords that would confuse the
 /// parser in column position.
 pub fn is_plain_ident(name: &str) -> bool {
@@ -63,7 +71,20 @@ pub fn is_plain_ident(name: &str) -> bool {
     if !bytes.iter().all(|b| WORD[*b as usize]) {
         return false;
     }
-    if bytes.len() > 8 {
+    // Per length, the initials keywords of that length have: most names fail this at once and
+    // skip packing and the search.
+    const INITIALS: [u32; 9] = {
+        let mut t = [0u32; 9];
+        let mut i = 0;
+        while i < RESERVED.len() {
+            let w = RESERVED[i].as_bytes();
+            t[w.len()] |= 1 << (w[0] - b'a');
+            i += 1;
+        }
+        t
+    };
+    let initial = (bytes[0] | 0x20).wrapping_sub(b'a');
+    if bytes.len() > 8 || initial >= 26 || INITIALS[bytes.len()] & (1 << initial) == 0 {
         return true;
     }
     let mut buf = [0u8; 8];
@@ -73,12 +94,6 @@ pub fn is_plain_ident(name: &str) -> bool {
 
 /// `packed`: the name's bytes (1 to 8 of them, `len`) as a little-endian integer.
 fn is_reserved(packed: u64, len: usize) -> bool {
-    const RESERVED: [&str; 41] = [
-        "all", "and", "as", "asc", "between", "by", "case", "cast", "desc", "distinct", "else",
-        "end", "from", "global", "group", "having", "in", "index", "interval", "is", "join", "key",
-        "like", "limit", "not", "null", "on", "or", "order", "prewhere", "primary", "select",
-        "settings", "table", "then", "to", "ttl", "union", "when", "where", "with",
-    ];
     // Each keyword packed into a u64 (none is longer than 8 bytes: the build fails otherwise),
     // sorted, so a name is one integer and a binary search instead of 41 string comparisons.
     const PACKED: [u64; 41] = {
