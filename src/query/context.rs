@@ -375,31 +375,36 @@ impl<'s> Context<'s> {
         events: impl IntoIterator<Item = &'e super::funnel::StepEvent>,
         alias: &'static str,
     ) -> Result<Expr, Error> {
-        // The names as the `IN` list's string constants directly: a role's names are shared,
-        // an event's own name is copied once.
-        let mut names: Vec<Expr> = Vec::with_capacity(8);
-        let seen = |names: &[Expr], n: &str| {
-            names
-                .iter()
-                .any(|m| matches!(m, Expr::Str(m) if m.as_str() == n))
-        };
+        let mut names = Vec::with_capacity(8);
         for event in events {
-            match event {
-                super::funnel::StepEvent::Role(r) => {
-                    for n in self.role_events(report, r)? {
-                        if !seen(&names, n) {
-                            names.push(Expr::Str(n.clone()));
-                        }
-                    }
-                }
-                super::funnel::StepEvent::Name(n) => {
-                    if !seen(&names, n) {
-                        names.push(Expr::Str(Name::from(n)));
-                    }
+            self.event_names(report, event, &mut names)?;
+        }
+        let names = names.into_iter().map(Expr::Str).collect();
+        Ok(path([Name::from(alias), self.event_column_name()]).in_(Expr::Tuple(names)))
+    }
+
+    /// Append the names an event stands for (a role's events, or its own name) to `names`,
+    /// skipping names already there.
+    pub(crate) fn event_names(
+        &self,
+        report: &str,
+        event: &super::funnel::StepEvent,
+        names: &mut Vec<Name>,
+    ) -> Result<(), Error> {
+        let mut add = |n: &str, name: &dyn Fn() -> Name| {
+            if !names.iter().any(|m| m.as_str() == n) {
+                names.push(name());
+            }
+        };
+        match event {
+            super::funnel::StepEvent::Role(r) => {
+                for n in self.role_events(report, r)? {
+                    add(n, &|| n.clone());
                 }
             }
+            super::funnel::StepEvent::Name(n) => add(n, &|| Name::from(n)),
         }
-        Ok(path([Name::from(alias), self.event_column_name()]).in_(Expr::Tuple(names)))
+        Ok(())
     }
 }
 

@@ -338,8 +338,31 @@ impl Funnel {
         let n = self.steps.len() as i64;
         let matches = |ev: &StepEvent| ctx.matches_event(NAME, ev, "e");
         // The bit mask of steps (bits 0..n) and exclusions (bits 32..) each event matches.
-        let mut bits = Vec::new();
+        // Those matched by name alone are one `transform` of the event name into the OR of
+        // their bits (a name in two steps sets both); a step with property filters adds a
+        // term of its own.
+        let mut names: Vec<Name> = Vec::new();
+        let mut name_bits: Vec<i64> = Vec::new();
+        let mut by_name = |event: &StepEvent, bit: i64| -> Result<(), Error> {
+            let mut these = Vec::new();
+            ctx.event_names(NAME, event, &mut these)?;
+            for n in these {
+                match names.iter().position(|m| *m == n) {
+                    Some(i) => name_bits[i] |= bit,
+                    None => {
+                        names.push(n);
+                        name_bits.push(bit);
+                    }
+                }
+            }
+            Ok(())
+        };
+        let mut terms = Vec::new();
         for (k, step) in self.steps.iter().enumerate() {
+            if step.properties.is_empty() {
+                by_name(&step.event, 1i64 << k)?;
+                continue;
+            }
             let mut cond = matches(&step.event)?;
             for (i, (key, value)) in step.properties.iter().enumerate() {
                 let pname = format!("step{k}_prop{i}");
@@ -362,21 +385,29 @@ impl Funnel {
                     }),
                 );
             }
-            bits.push(func(
+            terms.push(func(
                 "multiply",
                 [func("toUInt64", [cond]), Expr::Int(1i64 << k)],
             ));
         }
         for (x, e) in self.exclusions.iter().enumerate() {
-            bits.push(func(
-                "multiply",
-                [
-                    func("toUInt64", [matches(&e.event)?]),
-                    Expr::Int(1i64 << (32 + x)),
-                ],
-            ));
+            by_name(&e.event, 1i64 << (32 + x))?;
         }
-        let mask = bits
+        if !names.is_empty() {
+            terms.insert(
+                0,
+                func(
+                    "transform",
+                    [
+                        path([Name::from("e"), ctx.event_column_name()]),
+                        Expr::Array(names.into_iter().map(Expr::Str).collect()),
+                        Expr::Array(name_bits.into_iter().map(Expr::Int).collect()),
+                        int(0),
+                    ],
+                ),
+            );
+        }
+        let mask = terms
             .into_iter()
             .reduce(|a, b| a + b)
             .expect("at least one step");
@@ -503,26 +534,24 @@ impl Funnel {
             / Expr::Float(1000.0);
         let has_prev = col("level").ge(col("step")).and(col("step").gt(int(1)));
         let whole = Some("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING");
+        // The windows and percentages read the `count` column by its alias (written once).
         let prev_count = Expr::Over(Box::new(Window {
-            func: func("lagInFrame", [count.clone(), int(1), count.clone()]),
+            func: func("lagInFrame", [col("count"), int(1), col("count")]),
             partition_by: partition.clone(),
             order_by: vec![asc(col("step"))],
             frame: whole,
         }));
         let first_count = Expr::Over(Box::new(Window {
-            func: func("first_value", [count.clone()]),
+            func: func("first_value", [col("count")]),
             partition_by: partition,
             order_by: vec![asc(col("step"))],
             frame: whole,
         }));
+        // 0 of 0 (a step nobody reached after one nobody reached) is NaN: reported as 0.
         let pct = |den: Expr| {
             func(
-                "if",
-                [
-                    den.clone().eq(int(0)),
-                    Expr::Float(0.0),
-                    Expr::Float(100.0) * count.clone() / den,
-                ],
+                "ifNotFinite",
+                [Expr::Float(100.0) * col("count") / den, Expr::Float(0.0)],
             )
         };
         let (avg, median) = if self.mode == FunnelMode::Unordered {
@@ -575,7 +604,7 @@ impl Funnel {
         let query = query
             .item(col("step"))
             .item(func("arrayElement", [Expr::Array(names), col("step")]).alias("name"))
-            .item(count.clone().alias("count"))
+            .item(count.alias("count"))
             .item(pct(prev_count).alias("percentage"))
             .item(pct(first_count).alias("pct_of_first"))
             .item(avg.alias("avg_seconds_from_previous"))
