@@ -5,7 +5,6 @@
 use super::ast::*;
 use super::context::Context;
 use crate::error::Error;
-use crate::schema::ChType;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -32,16 +31,6 @@ pub(crate) fn counted_ids_of(
     let ts = ctx.column(report, "timestamp")?;
     let tx = ctx.column(report, "transaction_id")?;
     let id = ctx.column(report, "event_id")?;
-    let id_type = ctx
-        .schema
-        .table(
-            &ctx.schema
-                .taxonomy
-                .as_ref()
-                .map_or("events".into(), |t| t.table.clone()),
-        )
-        .and_then(|t| t.column("event_id"))
-        .map_or(ChType::Uuid, |c| c.ty.clone());
     let in_range_txs = Select::new()
         .item(tx.clone())
         .from(ctx.events()?)
@@ -74,10 +63,7 @@ pub(crate) fn counted_ids_of(
     );
     let empty = func(
         "CAST",
-        [
-            Expr::Array(vec![]),
-            Expr::Str(format!("Array(Tuple(Int64, {id_type}))").into()),
-        ],
+        [Expr::Array(vec![]), Expr::Str(ctx.counted_acc_type.clone())],
     );
     let kept = func("arrayFold", [lambda(&["acc", "x"], keep), history, empty]);
     Ok(Select::new()

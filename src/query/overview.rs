@@ -137,7 +137,7 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
         }
         TableRef::Subquery {
             query: Box::new(q.from(TableRef::cte(from)).group_by([col("currency")])),
-            alias: format!("{from}_totals").into(),
+            alias: Name::concat(from, "_totals"),
         }
     };
     let items_by_currency = TableRef::Subquery {

@@ -17,6 +17,15 @@ enum Repr {
 }
 
 impl Name {
+    /// `a` followed by `b` (`orders` + `_rows`), without `format!`'s machinery: names are
+    /// spelled while every report is built.
+    pub fn concat(a: &str, b: &str) -> Name {
+        let mut s = String::with_capacity(a.len() + b.len());
+        s.push_str(a);
+        s.push_str(b);
+        Name::from(s)
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(s) => s,

@@ -244,7 +244,7 @@ impl Select {
     /// small results read several times: the array is held in memory. `columns` are `q`'s
     /// output names, in order.
     pub fn with_once(mut self, name: &'static str, columns: &[&'static str], q: Select) -> Self {
-        let rows = Name::from(format!("{name}_rows"));
+        let rows = Name::concat(name, "_rows");
         let tuple = Expr::Tuple(columns.iter().map(|c| Expr::Col((*c).into())).collect());
         self.with.push(With::Scalar(
             rows.clone(),
@@ -252,7 +252,7 @@ impl Select {
                 .item(super::func("groupArray", [tuple]))
                 .from(TableRef::Subquery {
                     query: Box::new(q),
-                    alias: Name::from(format!("{name}_once")),
+                    alias: Name::concat(name, "_once"),
                 }),
         ));
         let unpack = columns.iter().enumerate().fold(Select::new(), |s, (i, c)| {
@@ -266,7 +266,7 @@ impl Select {
                 query: Box::new(
                     Select::new().item(super::func("arrayJoin", [Expr::Col(rows)]).alias("r")),
                 ),
-                alias: Name::from(format!("{name}_unpacked")),
+                alias: Name::concat(name, "_unpacked"),
             }),
         ));
         self
