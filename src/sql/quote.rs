@@ -144,6 +144,12 @@ pub fn string_literal(value: &str) -> String {
 /// [`string_literal`], appended to `out`.
 pub fn push_string_literal(out: &mut String, value: &str) {
     out.push('\'');
+    // The usual literal (an event name, a date) needs no escape: one copy.
+    if !value.bytes().any(|b| b < 0x20 || b == b'\\' || b == b'\'') {
+        out.push_str(value);
+        out.push('\'');
+        return;
+    }
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
