@@ -234,6 +234,11 @@ impl Select {
         }
     }
     pub fn with(mut self, name: impl Into<Name>, q: Select) -> Self {
+        // Room for a report's usual CTEs at once: each is a whole `Select`, and growing the
+        // list one doubling at a time copied them twice over in the overview.
+        if self.with.capacity() == 0 {
+            self.with.reserve_exact(8);
+        }
         self.with.push(With::Cte(name.into(), q));
         self
     }
