@@ -17,7 +17,8 @@
 //! | migrate | [`migrate`] | [`migrate::plan`] | old schema state + new schema → ordered [`migrate::Plan`] (pure), then [`migrate::Migrator::apply`] |
 //!
 //! Beside them, [`generate`] streams a synthetic shop's events into the engine (the demo and the
-//! benchmarks).
+//! benchmarks), and [`query::floor::floor`] turns a report into its floor: the scans it cannot
+//! avoid, computing nothing (what benchmarks divide a report's time by).
 //!
 //! Around them: [`diag`] (problems with spans, codes and hints, rendered by miette), [`sql`]
 //! (the one place that escapes text, and typed parameters), [`error`] (the crate's error enum),

@@ -13,6 +13,7 @@ pub mod attribution;
 pub mod catalog;
 pub mod cohorts;
 mod context;
+pub mod floor;
 pub mod funnel;
 pub mod named;
 mod orders;

@@ -263,6 +263,50 @@ impl Display for Expr {
 }
 
 impl Expr {
+    /// Visit this expression and every expression inside it, parents first. A subquery is
+    /// visited as one node: its query is not entered.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match self {
+            Expr::Col(_)
+            | Expr::Path(_)
+            | Expr::Param { .. }
+            | Expr::Str(_)
+            | Expr::Int(_)
+            | Expr::Float(_)
+            | Expr::Raw(_)
+            | Expr::Subquery(_)
+            | Expr::Star => {}
+            Expr::Func { params, args, .. } => {
+                params.iter().chain(args).for_each(|e| e.walk(f));
+            }
+            Expr::Bin { sides, .. } | Expr::In { sides, .. } => {
+                sides.iter().for_each(|e| e.walk(f));
+            }
+            Expr::Not(e) => e.walk(f),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, v) in branches {
+                    c.walk(f);
+                    v.walk(f);
+                }
+                otherwise.walk(f);
+            }
+            Expr::Lambda { body, .. } => body.walk(f),
+            Expr::Tuple(v) | Expr::Array(v) => v.iter().for_each(|e| e.walk(f)),
+            Expr::Interval { n, .. } => n.walk(f),
+            Expr::Over(w) => {
+                w.func.walk(f);
+                w.partition_by.iter().for_each(|e| e.walk(f));
+                w.order_by.iter().for_each(|o| o.expr.walk(f));
+            }
+        }
+    }
+}
+
+impl Expr {
     /// `self`, in parentheses when it binds looser than `min`.
     fn write_wrapped(&self, w: &mut SqlWriter, min: u8) {
         if self.precedence() < min {
