@@ -24,11 +24,7 @@ fn every_catalogue_report_runs_on_the_engine() {
     chx::ingest::ingest(&db.engine, &schema, &db.name, &text).unwrap();
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();
     for (name, _) in REPORTS {
-        let p = match *name {
-            "user-journey" => params(&[("user_id", "user_123")]),
-            "cohorts" | "lifetime-value" => params(&[]),
-            _ => params(&[("start", "2026-01-01"), ("end", "2026-02-28")]),
-        };
+        let p = common::catalogue_params(name, "2026-01-01", "2026-02-28");
         let r = catalog::build(&ctx, name, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
         db.engine
             .run(r.statement())

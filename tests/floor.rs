@@ -10,15 +10,7 @@ use chx::query::catalog::{self, REPORTS};
 use chx::query::{Context, floor::floor};
 
 fn params(name: &str) -> BTreeMap<String, String> {
-    let pairs: &[(&str, &str)] = match name {
-        "user-journey" => &[("user_id", "user_123")],
-        "cohorts" | "lifetime-value" => &[],
-        _ => &[("start", "2026-01-01"), ("end", "2026-01-31")],
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    common::catalogue_params(name, "2026-01-01", "2026-01-31")
 }
 
 #[test]

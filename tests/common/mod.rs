@@ -130,6 +130,24 @@ pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// Parameters for a catalogue report over the sample events: the sample's user for
+/// user-journey, all history for cohorts and lifetime value, `start`..`end` for the rest.
+pub fn catalogue_params(
+    report: &str,
+    start: &str,
+    end: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let pairs: Vec<(&str, &str)> = match report {
+        "user-journey" => vec![("user_id", "user_123")],
+        "cohorts" | "lifetime-value" => vec![],
+        _ => vec![("start", start), ("end", end)],
+    };
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The shipped e-commerce schema.
 pub fn ecommerce() -> Schema {
     chx::schema::load(&repo_path("schema/ecommerce.yaml")).unwrap_or_else(|e| panic!("{e}"))
