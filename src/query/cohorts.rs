@@ -13,7 +13,7 @@ use super::Report;
 use super::ast::*;
 use super::context::{Context, DateRange, range_param};
 use super::funnel::StepEvent;
-use super::orders::counted_ids_of;
+use super::orders::{Transactions, counted_ids_of};
 use super::reports::Granularity;
 use crate::error::Error;
 
@@ -418,16 +418,7 @@ fn purchases_identity(ctx: &Context, report: &str) -> Result<Select, Error> {
 /// Every counted purchase of all history with its stitched person: the `counted` and
 /// `purchases` CTEs of cohort and lifetime reports.
 fn history_purchases(ctx: &Context, report: &str) -> Result<(Select, Select), Error> {
-    let all_txs = Select::new()
-        .item(ctx.column(report, "transaction_id")?)
-        .from(ctx.events()?)
-        .filter(ctx.is_role(report, "purchase")?);
-    let counted = counted_ids_of(
-        ctx,
-        report,
-        &["purchase"],
-        Some(Expr::Subquery(Box::new(all_txs))),
-    )?;
+    let counted = counted_ids_of(ctx, report, &["purchase"], Transactions::All)?;
     let purchases = Select::new()
         .item(ctx.person("e", "i").alias("person"))
         .item(path(["e", "timestamp"]).alias("ts"))

@@ -174,7 +174,12 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
         .with("refunds", refunds)
         .with(
             "counted_order_refunds",
-            super::orders::counted_ids_of(ctx, NAME, &["refund"], Some(order_txs))?,
+            super::orders::counted_ids_of(
+                ctx,
+                NAME,
+                &["refund"],
+                super::orders::Transactions::Of(order_txs),
+            )?,
         )
         .with("order_refunds", refunds_of_orders)
         .with("items", items)
