@@ -4,8 +4,6 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-use std::collections::BTreeMap;
-
 use super::ast::{Expr, Name, Select, TableRef, col, func, path, str_lit};
 use crate::error::Error;
 use crate::schema::ChType;
@@ -45,8 +43,10 @@ pub struct Context<'s> {
     pub(crate) database: Option<Name>,
     event_column: Name,
     timezone: Name,
-    tables: BTreeMap<&'s str, Name>,
-    role_names: BTreeMap<&'s str, Vec<Name>>,
+    // Lists, not maps: a handful of entries, looked up a dozen times per report, where a
+    // length check rejects most entries before any byte is compared.
+    tables: Vec<(&'s str, Name)>,
+    role_names: Vec<(&'s str, Vec<Name>)>,
     /// `Array(Tuple(Int64, <event_id type>))`: the accumulator of the order dedupe's fold.
     pub(crate) counted_acc_type: Name,
     pub(crate) tz: Tz,
@@ -130,7 +130,7 @@ impl<'s> Context<'s> {
     }
 
     pub(crate) fn table(&self, name: &str) -> Result<TableRef, Error> {
-        let name = self.tables.get(name).ok_or_else(|| report_error(format!("the schema has no table `{name}`"), "reports read the tables of the shipped e-commerce schema (events, event_items, identities)"))?;
+        let name = self.tables.iter().find(|(t, _)| *t == name).map(|(_, n)| n).ok_or_else(|| report_error(format!("the schema has no table `{name}`"), "reports read the tables of the shipped e-commerce schema (events, event_items, identities)"))?;
         Ok(TableRef::table(self.database.clone(), name.clone()))
     }
 
@@ -197,7 +197,11 @@ impl<'s> Context<'s> {
 
     /// Event names that play a role; a report cannot run without them.
     pub(crate) fn role_events(&self, report: &str, role: &str) -> Result<&[Name], Error> {
-        let names = self.role_names.get(role).map_or(&[][..], Vec::as_slice);
+        let names = self
+            .role_names
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map_or(&[][..], |(_, n)| n.as_slice());
         if names.is_empty() {
             return Err(report_error(
                 format!(
@@ -250,8 +254,8 @@ impl<'s> Context<'s> {
             super::funnel::StepEvent::Role(r) => ORDER_ROLES.contains(&r.as_str()),
             super::funnel::StepEvent::Name(n) => ORDER_ROLES.iter().any(|role| {
                 self.role_names
-                    .get(*role)
-                    .is_some_and(|names| names.iter().any(|m| m.as_str() == n))
+                    .iter()
+                    .any(|(r, names)| r == role && names.iter().any(|m| m.as_str() == n))
             }),
         }
     }

@@ -167,10 +167,15 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
     };
     let revenue = func("toInt64", [col("total_revenue")]);
     let query = Select::new()
-        .with("counted", counted_ids(ctx, NAME, &["purchase", "refund"])?)
+        // Read by the orders and the refunds: computed once, 305 -> 282 ms at 10M events.
+        .with_once_as(
+            once_names!("counted"),
+            &["event_id"],
+            counted_ids(ctx, NAME, &["purchase", "refund"])?,
+        )
         // Read four times below (totals, currencies, items, refunds of these orders): computed
         // once, 426 -> 346 ms at 10M events.
-        .with_once("orders", &ORDER_COLUMNS, orders)
+        .with_once_as(once_names!("orders"), &ORDER_COLUMNS, orders)
         .with("refunds", refunds)
         .with(
             "counted_order_refunds",
@@ -340,8 +345,8 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
     let query = Select::new()
         // Read three times (completed, cart_events, cart_counts): computed once, 280-310 ->
         // 220-235 ms at 10M events. `completed` is read twice: once too, 176 -> 157 ms.
-        .with_once("carts", &["cart_id"], carts)
-        .with_once("completed", &["cart_id"], completed)
+        .with_once_as(once_names!("carts"), &["cart_id"], carts)
+        .with_once_as(once_names!("completed"), &["cart_id"], completed)
         .with("cart_events", cart_events)
         .with("abandoned_items", items)
         .with("cart_counts", counts)

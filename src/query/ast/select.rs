@@ -199,6 +199,28 @@ pub enum With {
     Scalar(Name, Select),
 }
 
+/// The names of a [`Select::with_once`] CTE: the CTE itself, its scalar array, and the two
+/// subqueries' aliases.
+pub(crate) struct OnceNames {
+    pub(crate) name: Name,
+    pub(crate) rows: Name,
+    pub(crate) once: Name,
+    pub(crate) unpacked: Name,
+}
+
+/// `once_names!("orders")`: the [`OnceNames`] of `orders`, spelled by the compiler.
+macro_rules! once_names {
+    ($name:literal) => {
+        $crate::query::ast::OnceNames {
+            name: $name.into(),
+            rows: concat!($name, "_rows").into(),
+            once: concat!($name, "_once").into(),
+            unpacked: concat!($name, "_unpacked").into(),
+        }
+    };
+}
+pub(crate) use once_names;
+
 /// A SELECT with the ClickHouse clauses reports use.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Select {
@@ -248,30 +270,47 @@ impl Select {
     /// works on any server (the `MATERIALIZED` CTE keyword needs an experimental one). For
     /// small results read several times: the array is held in memory. `columns` are `q`'s
     /// output names, in order.
-    pub fn with_once(mut self, name: &'static str, columns: &[&'static str], q: Select) -> Self {
-        let rows = Name::concat(name, "_rows");
+    pub fn with_once(self, name: &'static str, columns: &[&'static str], q: Select) -> Self {
+        let names = OnceNames {
+            name: name.into(),
+            rows: Name::concat(name, "_rows"),
+            once: Name::concat(name, "_once"),
+            unpacked: Name::concat(name, "_unpacked"),
+        };
+        self.with_once_as(names, columns, q)
+    }
+    /// [`Self::with_once`] with its helper names spelled at compile time (`once_names!`), so
+    /// building a report allocates none.
+    pub(crate) fn with_once_as(
+        mut self,
+        names: OnceNames,
+        columns: &[&'static str],
+        q: Select,
+    ) -> Self {
+        if self.with.capacity() == 0 {
+            self.with.reserve_exact(8);
+        }
         let tuple = Expr::Tuple(columns.iter().map(|c| Expr::Col((*c).into())).collect());
         self.with.push(With::Scalar(
-            rows.clone(),
+            names.rows.clone(),
             Select::new()
                 .item(super::func("groupArray", [tuple]))
                 .from(TableRef::Subquery {
                     query: Box::new(q),
-                    alias: Name::concat(name, "_once"),
+                    alias: names.once,
                 }),
         ));
-        let unpack = columns.iter().enumerate().fold(Select::new(), |s, (i, c)| {
-            s.item(
-                super::func("tupleElement", [super::col("r"), Expr::Int(i as i64 + 1)]).alias(*c),
-            )
-        });
+        let unpack = Select::new().items(columns.iter().enumerate().map(|(i, c)| {
+            super::func("tupleElement", [super::col("r"), Expr::Int(i as i64 + 1)]).alias(*c)
+        }));
         self.with.push(With::Cte(
-            name.into(),
+            names.name,
             unpack.from(TableRef::Subquery {
                 query: Box::new(
-                    Select::new().item(super::func("arrayJoin", [Expr::Col(rows)]).alias("r")),
+                    Select::new()
+                        .item(super::func("arrayJoin", [Expr::Col(names.rows)]).alias("r")),
                 ),
-                alias: Name::concat(name, "_unpacked"),
+                alias: names.unpacked,
             }),
         ));
         self
