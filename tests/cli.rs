@@ -235,6 +235,34 @@ fn report_prints_sql_with_parameter_values_and_build_writes_files() {
         "{sql}"
     );
     assert!(sql.contains("-- value limit = 5"), "{sql}");
+    // Its floor: the same parameters, the scans alone (tests/floor.rs runs every floor).
+    let out = chx(&[
+        "report",
+        "top_products",
+        "--floor",
+        "--format",
+        "sql",
+        "--now",
+        "2026-03-31T12:00:00Z",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let floor = text(&out.stdout);
+    assert!(
+        floor.starts_with("-- chx report: top_products.floor\n"),
+        "{floor}"
+    );
+    assert!(floor.contains("NOT ignore("), "{floor}");
+    assert!(
+        floor.contains("-- value range_start = \"2026-03-02 00:00:00.000\""),
+        "{floor}"
+    );
+    let out = chx(&["report", "aov_by_channel", "--floor", "--format", "sql"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("`aov_by_channel` has no floor"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = chx(&["report", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -99,6 +99,11 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         /// they are stored, as `chx ingest` does).
         #[arg(long)]
         use_rollups: bool,
+        /// Run (or print) the report's floor instead: the stored tables it scans, read with its
+        /// columns and conditions, computing nothing. How far the report is from the engine's
+        /// reading speed.
+        #[arg(long)]
+        floor: bool,
     },
     /// Write one SQL file per named query (with a header listing its parameters) for backends
     /// that embed SQL.
@@ -372,6 +377,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             queries,
             now,
             use_rollups,
+            floor,
         } => {
             let s = load_schema(&cli.schema)?;
             let db = database(&cli, Some(&s));
@@ -423,6 +429,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 )?
             } else {
                 crate::query::catalog::build(&ctx, &report_name, &values)?
+            };
+            let report = if *floor {
+                crate::query::floor::floor(&report, &ctx).ok_or_else(|| Error::Usage {
+                    message: format!(
+                        "`{name}` has no floor: a template's SQL is not analysed (catalogue reports and named queries have one)"
+                    ),
+                })?
+            } else {
+                report
             };
             if matches!(format, ReportFormat::Sql) {
                 print!("{}", report.to_sql_file());
