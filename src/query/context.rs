@@ -6,9 +6,8 @@ use chrono_tz::Tz;
 
 use super::ast::{Expr, Name, Select, TableRef, col, func, path, str_lit};
 use crate::error::Error;
-use crate::schema::ChType;
-use crate::schema::Schema;
 use crate::schema::ir::Table;
+use crate::schema::{ChType, Schema};
 use crate::sql::{Param, ParamValue};
 
 /// The dates a report covers, in the report's time zone.
