@@ -354,8 +354,8 @@ impl<'s> Context<'s> {
                     out.push(sep);
                 }
             };
-            // A year of four digits: ranges are checked to lie in 1900-2299 above.
-            digits(d.year().clamp(0, 9999) as u32, 4, '-');
+            // Four digits: ranges are checked to lie in 1900-2299 above.
+            digits(d.year() as u32, 4, '-');
             digits(d.month(), 2, '-');
             digits(d.day(), 2, ' ');
             digits(s.hour(), 2, ':');

@@ -42,11 +42,6 @@ pub(crate) fn counted_ids_of(
     let ts = ctx.column(report, "timestamp")?;
     let tx = ctx.column(report, "transaction_id")?;
     let id = ctx.column(report, "event_id")?;
-    let in_range_txs = Select::new()
-        .item(tx.clone())
-        .from(ctx.events()?)
-        .filter(ctx.event_column().in_(types.clone()))
-        .filter(ctx.in_range(ts.clone()));
     let last = |acc: Expr| {
         func(
             "tupleElement",
@@ -68,7 +63,10 @@ pub(crate) fn counted_ids_of(
             lambda(&["x"], func("tupleElement", [col("x"), int(1)])),
             func(
                 "groupArray",
-                [Expr::Tuple(vec![func("toUnixTimestamp64Milli", [ts]), id])],
+                [Expr::Tuple(vec![
+                    func("toUnixTimestamp64Milli", [ts.clone()]),
+                    id,
+                ])],
             ),
         ],
     );
@@ -80,9 +78,14 @@ pub(crate) fn counted_ids_of(
     let mut q = Select::new()
         .item(func("tupleElement", [func("arrayJoin", [kept]), int(2)]).alias("event_id"))
         .from(ctx.events()?)
-        .filter(ctx.event_column().in_(types));
+        .filter(ctx.event_column().in_(types.clone()));
     match transactions {
         Transactions::InRange => {
+            let in_range_txs = Select::new()
+                .item(tx.clone())
+                .from(ctx.events()?)
+                .filter(ctx.event_column().in_(types))
+                .filter(ctx.in_range(ts));
             q = q.filter(tx.clone().in_(Expr::Subquery(Box::new(in_range_txs))));
         }
         Transactions::Of(set) => q = q.filter(tx.clone().in_(set)),

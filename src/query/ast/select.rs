@@ -256,13 +256,16 @@ impl Select {
         }
     }
     pub fn with(mut self, name: impl Into<Name>, q: Select) -> Self {
+        self.push_with(With::Cte(name.into(), q));
+        self
+    }
+    fn push_with(&mut self, w: With) {
         // Room for a report's usual CTEs at once: each is a whole `Select`, and growing the
         // list one doubling at a time copied them twice over in the overview.
         if self.with.capacity() == 0 {
             self.with.reserve_exact(8);
         }
-        self.with.push(With::Cte(name.into(), q));
-        self
+        self.with.push(w);
     }
     /// A named subquery that runs once however often it is referenced, where [`Self::with`]
     /// runs at every reference. ClickHouse computes a scalar subquery once per statement, so
@@ -287,11 +290,8 @@ impl Select {
         columns: &[&'static str],
         q: Select,
     ) -> Self {
-        if self.with.capacity() == 0 {
-            self.with.reserve_exact(8);
-        }
         let tuple = Expr::Tuple(columns.iter().map(|c| Expr::Col((*c).into())).collect());
-        self.with.push(With::Scalar(
+        self.push_with(With::Scalar(
             names.rows.clone(),
             Select::new()
                 .item(super::func("groupArray", [tuple]))
@@ -303,7 +303,7 @@ impl Select {
         let unpack = Select::new().items(columns.iter().enumerate().map(|(i, c)| {
             super::func("tupleElement", [super::col("r"), Expr::Int(i as i64 + 1)]).alias(*c)
         }));
-        self.with.push(With::Cte(
+        self.push_with(With::Cte(
             names.name,
             unpack.from(TableRef::Subquery {
                 query: Box::new(
