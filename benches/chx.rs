@@ -265,6 +265,7 @@ fn main() {
             ("mode", "strict"),
             ("mode", "unordered"),
             ("exclude", "remove_from_cart:1:2"),
+            ("breakdown", "country"),
         ] {
             let mut p = params("funnel");
             p.insert(param.to_string(), value.to_string());

@@ -158,7 +158,10 @@ fn funnel_parameters_reach_the_funnel() {
         ("days", "7"),
     ]);
     let sql = catalog::build(&ctx, "funnel", &p).unwrap().sql();
-    assert!(sql.contains("LIMIT 3") && sql.contains("'Other'"), "{sql}");
+    assert!(
+        sql.contains("bd_rank <= 3") && sql.contains("'Other'"),
+        "{sql}"
+    );
     let p = params(&[
         ("steps", "view_item,add_to_cart,purchase"),
         ("exclude", "remove_from_cart:1:2"),

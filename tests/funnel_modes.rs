@@ -203,12 +203,13 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
             ms: t(d, 10, 0),
             country,
         });
-        if i % 2 == 0 {
-            // The country of a later step is not the first touch.
+        if i % 2 == 0 || i == 5 {
+            // The country of a later step is not the first touch. Each carter takes its own
+            // number of minutes, so merged times show which persons they hold.
             events.push(E {
                 user: u,
                 kind: "add_to_cart",
-                ms: t(d, 10, 5),
+                ms: t(d, 10, 5 + i as i64),
                 country: "JP",
             });
         }
@@ -217,19 +218,44 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
     let rows = run(&db, &schema, &three().breakdown("country", 2));
     let got = value_step_count(&rows);
     // b6 has no country on its view but "JP" on its cart: its first non-empty value is JP, so
-    // Other holds FR, JP and "" at step 1 and only b6 at step 2.
+    // Other holds FR, JP and "" at step 1 and b5 (FR) and b6 (JP) at step 2.
     let want = [
         ("DE", 1, 2),
         ("DE", 2, 1),
         ("DE", 3, 0),
         ("Other", 1, 3),
-        ("Other", 2, 1),
+        ("Other", 2, 2),
         ("Other", 3, 0),
         ("US", 1, 3),
         ("US", 2, 2),
         ("US", 3, 0),
     ];
     assert_eq!(got, want.map(|(c, s, n)| (c.to_string(), s, n)).to_vec());
+    // Seconds from view to cart, per breakdown row: the mean and the (interpolated) median of
+    // the carters' gaps, (5 + i) minutes for b<i>; Other merges two values' persons.
+    let gaps = |persons: &[i64]| -> (f64, f64) {
+        let mut g: Vec<f64> = persons.iter().map(|i| (5 + i) as f64 * 60.0).collect();
+        g.sort_by(f64::total_cmp);
+        let mean = g.iter().sum::<f64>() / g.len() as f64;
+        let mid = (g.len() - 1) as f64 / 2.0;
+        let median = (g[mid.floor() as usize] + g[mid.ceil() as usize]) / 2.0;
+        (mean, median)
+    };
+    for (value, persons) in [("DE", &[4][..]), ("Other", &[5, 6]), ("US", &[0, 2])] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == json!(value) && r[1] == json!(2))
+            .unwrap();
+        let (mean, median) = gaps(persons);
+        assert!(
+            (row[6].as_f64().unwrap() - mean).abs() < 1e-9,
+            "{value}: {row:?}"
+        );
+        assert!(
+            (row[7].as_f64().unwrap() - median).abs() < 1e-9,
+            "{value}: {row:?}"
+        );
+    }
 
     // Last touch: every carter's last value is JP; the one-person values tie and sort by value,
     // so "" (b7, no country at all) takes the second place.
@@ -245,10 +271,10 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
         ("", 1, 1),
         ("", 2, 0),
         ("", 3, 0),
-        ("JP", 1, 4),
-        ("JP", 2, 4),
+        ("JP", 1, 5),
+        ("JP", 2, 5),
         ("JP", 3, 0),
-        ("Other", 1, 3),
+        ("Other", 1, 2),
         ("Other", 2, 0),
         ("Other", 3, 0),
     ];
@@ -266,7 +292,7 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
         .filter(|r| r[1] == json!(1))
         .map(|r| (r[0].as_str().unwrap().to_string(), r[3].as_i64().unwrap()))
         .collect();
-    assert_eq!(firsts, vec![(String::new(), 4), ("JP".to_string(), 4)]);
+    assert_eq!(firsts, vec![(String::new(), 3), ("JP".to_string(), 5)]);
 }
 
 /// Reference for the per-start rules (ordered with exclusions, strict, unordered).

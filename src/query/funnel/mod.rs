@@ -594,63 +594,141 @@ impl Funnel {
                 [Expr::Float(100.0) * col("count") / den, Expr::Float(0.0)],
             )
         };
-        let (avg, median) = if self.mode == FunnelMode::Unordered {
-            (Expr::Raw("NULL".into()), Expr::Raw("NULL".into()))
-        } else {
+        let timed = self.mode != FunnelMode::Unordered;
+        let after_first = |e: Expr| func("if", [col("step").eq(int(1)), Expr::Float(0.0), e]);
+        let (avg, median) = if timed {
             (
-                func(
-                    "if",
-                    [
-                        col("step").eq(int(1)),
-                        Expr::Float(0.0),
-                        func("avgIf", [delta.clone(), has_prev.clone()]),
-                    ],
-                ),
-                func(
-                    "if",
-                    [
-                        col("step").eq(int(1)),
-                        Expr::Float(0.0),
-                        pfunc(
-                            "quantileExactInclusiveIf",
-                            [Expr::Float(0.5)],
-                            [delta, has_prev],
-                        ),
-                    ],
+                func("avgIf", [delta.clone(), has_prev.clone()]),
+                pfunc(
+                    "quantileExactInclusiveIf",
+                    [Expr::Float(0.5)],
+                    [delta.clone(), has_prev.clone()],
                 ),
             )
+        } else {
+            (Expr::Raw("NULL".into()), Expr::Raw("NULL".into()))
         };
+        let steps_join = || func("range", [int(1), int(n + 1)]).alias("step");
         let mut query = Select::new()
             .with("identity", ctx.identity_cte()?)
             .with("steps", steps)
             .with("people", people)
             .with("reached", reached);
-        if let Some((_, limit)) = &self.breakdown {
-            let top = Select::new()
-                .item(col("bd"))
-                .from(TableRef::cte("reached"))
-                .filter(col("level").ge(int(1)))
-                .group_by([col("bd")])
-                .order_by([desc(func("count", [])), asc(col("bd"))])
-                .limit(int(*limit as i64));
-            query = query.with("top", top).item(
-                func(
-                    "if",
-                    [col("bd").in_(col("top")), col("bd"), str_lit("Other")],
+        let query = match &self.breakdown {
+            None => query
+                .item(col("step"))
+                .item(func("arrayElement", [Expr::Array(names), col("step")]).alias("name"))
+                .item(count.alias("count"))
+                .item(pct(prev_count).alias("percentage"))
+                .item(pct(first_count).alias("pct_of_first"))
+                .item(if timed { after_first(avg) } else { avg }.alias("avg_seconds_from_previous"))
+                .item(
+                    if timed { after_first(median) } else { median }
+                        .alias("median_seconds_from_previous"),
                 )
-                .alias("breakdown"),
-            );
-        }
+                .from(TableRef::cte("reached"))
+                .array_join(steps_join()),
+            // A breakdown's top values are those with the most persons at step 1. Ranking
+            // the (value, step) cells, with the times kept as aggregate states, then merging
+            // all but the top into 'Other' reads `reached` once: a `top` CTE over `reached`
+            // computed the whole funnel twice (2x the time).
+            Some((_, limit)) => {
+                let mut cells = Select::new()
+                    .item(col("bd"))
+                    .item(col("step"))
+                    .item(count.alias("count"));
+                if timed {
+                    cells = cells
+                        .item(
+                            func("avgIfState", [delta.clone(), has_prev.clone()])
+                                .alias("avg_state"),
+                        )
+                        .item(
+                            pfunc(
+                                "quantileExactInclusiveIfState",
+                                [Expr::Float(0.5)],
+                                [delta, has_prev],
+                            )
+                            .alias("median_state"),
+                        );
+                }
+                let cells = cells
+                    .from(TableRef::cte("reached"))
+                    .array_join(steps_join())
+                    .group_by([col("bd"), col("step")]);
+                let cell_columns = || {
+                    let mut c = vec![col("bd"), col("step"), col("count")];
+                    if timed {
+                        c.extend([col("avg_state"), col("median_state")]);
+                    }
+                    c
+                };
+                let with_first = Select::new()
+                    .items(cell_columns().into_iter().map(SelectItem::from))
+                    .item(
+                        Expr::Over(Box::new(Window {
+                            func: func("maxIf", [col("count"), col("step").eq(int(1))]),
+                            partition_by: vec![col("bd")],
+                            order_by: vec![],
+                            frame: None,
+                        }))
+                        .alias("first_count"),
+                    )
+                    .from(TableRef::cte("cells"));
+                let ranked = Select::new()
+                    .items(cell_columns().into_iter().map(SelectItem::from))
+                    .item(col("first_count"))
+                    .item(
+                        Expr::Over(Box::new(Window {
+                            func: func("dense_rank", []),
+                            partition_by: vec![],
+                            order_by: vec![desc(col("first_count")), asc(col("bd"))],
+                            frame: None,
+                        }))
+                        .alias("bd_rank"),
+                    )
+                    .from(TableRef::Subquery {
+                        query: Box::new(with_first),
+                        alias: "cells_first".into(),
+                    });
+                let (avg, median) = if timed {
+                    (
+                        after_first(func("avgIfMerge", [col("avg_state")])),
+                        after_first(pfunc(
+                            "quantileExactInclusiveIfMerge",
+                            [Expr::Float(0.5)],
+                            [col("median_state")],
+                        )),
+                    )
+                } else {
+                    (avg, median)
+                };
+                query = query.with("cells", cells).with("ranked", ranked);
+                query
+                    .item(
+                        func(
+                            "if",
+                            [
+                                col("first_count")
+                                    .gt(int(0))
+                                    .and(col("bd_rank").le(int(*limit as i64))),
+                                col("bd"),
+                                str_lit("Other"),
+                            ],
+                        )
+                        .alias("breakdown"),
+                    )
+                    .item(col("step"))
+                    .item(func("arrayElement", [Expr::Array(names), col("step")]).alias("name"))
+                    .item(func("sum", [col("count")]).alias("count"))
+                    .item(pct(prev_count).alias("percentage"))
+                    .item(pct(first_count).alias("pct_of_first"))
+                    .item(avg.alias("avg_seconds_from_previous"))
+                    .item(median.alias("median_seconds_from_previous"))
+                    .from(TableRef::cte("ranked"))
+            }
+        };
         let query = query
-            .item(col("step"))
-            .item(func("arrayElement", [Expr::Array(names), col("step")]).alias("name"))
-            .item(count.alias("count"))
-            .item(pct(prev_count).alias("percentage"))
-            .item(pct(first_count).alias("pct_of_first"))
-            .item(avg.alias("avg_seconds_from_previous"))
-            .item(median.alias("median_seconds_from_previous"))
-            .from(TableRef::cte("reached"))
-            .array_join(func("range", [int(1), int(n + 1)]).alias("step"))
             .group_by(group.clone())
             .order_by(group.into_iter().map(asc));
         Ok(Report {
