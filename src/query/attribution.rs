@@ -130,37 +130,56 @@ pub fn attribution(
             [range_start, window_ms.clone()],
         )))
         .filter(path(["e", "timestamp"]).lt(range_end));
-    // Per order: its touches in the window, oldest first (ties by channel, for determinism).
-    let in_window = path(["t", "ms"])
-        .ge(path(["o", "ms"]) - window_ms)
-        .and(path(["t", "ms"]).le(path(["o", "ms"])));
-    let per_order = Select::new()
-        .item(path(["o", "event_id"]))
-        .item(func("any", [path(["o", "ms"])]).alias("order_ms"))
-        .item(func("any", [path(["o", "currency"])]).alias("currency"))
-        .item(func("any", [path(["o", "revenue"])]).alias("revenue"))
+    // Each person with an order: their touches, oldest first (ties by channel, for
+    // determinism), sorted once. Joining touches to orders and grouping per order sorted a
+    // person's touches again for every order (10M: 1320 -> 1050 ms for the whole report).
+    let person_touches = Select::new()
+        .item(col("person"))
         .item(
             func(
                 "arraySort",
                 [func(
-                    "groupArrayIf",
-                    [
-                        Expr::Tuple(vec![path(["t", "ms"]), path(["t", "channel"])]),
-                        in_window,
-                    ],
+                    "groupArray",
+                    [Expr::Tuple(vec![col("ms"), col("channel")])],
                 )],
+            )
+            .alias("pts"),
+        )
+        .from(TableRef::cte("touches"))
+        .filter(
+            col("person").in_(Expr::Subquery(Box::new(
+                Select::new()
+                    .item(col("person"))
+                    .from(TableRef::cte("order_people")),
+            ))),
+        )
+        .group_by([col("person")]);
+    // Per order: its person's touches in the window. The lambda captures only the order's
+    // time (a scalar), never an array.
+    let touch_ms = func("tupleElement", [col("x"), int(1)]);
+    let in_window = touch_ms
+        .clone()
+        .ge(path(["o", "ms"]) - window_ms)
+        .and(touch_ms.le(path(["o", "ms"])));
+    let per_order = Select::new()
+        .item(path(["o", "event_id"]))
+        .item(path(["o", "ms"]).alias("order_ms"))
+        .item(path(["o", "currency"]).alias("currency"))
+        .item(path(["o", "revenue"]).alias("revenue"))
+        .item(
+            func(
+                "arrayFilter",
+                [lambda(&["x"], in_window), path(["p", "pts"])],
             )
             .alias("ts"),
         )
         .item(func("length", [col("ts")]).alias("n"))
-        // Touches outnumber orders by far: they are the probe side, the orders the hash table.
-        .from(TableRef::cte("touches").aliased("t"))
+        .from(TableRef::cte("order_people").aliased("o"))
         .join(
-            JoinKind::Right,
-            TableRef::cte("order_people").aliased("o"),
-            path(["o", "person"]).eq(path(["t", "person"])),
-        )
-        .group_by([path(["o", "event_id"])]);
+            JoinKind::LeftAny,
+            TableRef::cte("person_touches").aliased("p"),
+            path(["o", "person"]).eq(path(["p", "person"])),
+        );
     // Lambdas below capture only per-order scalars (`n`, `revenue`, `w_total`, `order_ms`),
     // each computed one query level before the lambda that reads it: a captured array (`ts`,
     // `w`) is copied once per element, O(touches²) per order, and `arraySum(w)` inside the
@@ -365,6 +384,7 @@ pub fn attribution(
         .with("orders", orders)
         .with("order_people", order_people)
         .with("touches", touches)
+        .with("person_touches", person_touches)
         .with("per_order", per_order)
         .with("credited", credited)
         .with("channel_rows", attributed)
