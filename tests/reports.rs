@@ -766,3 +766,77 @@ fn visit_to_order_matches_rust() {
     );
     assert!(purchasers > 0 && purchasers < visitors.len());
 }
+
+/// Two deliveries of one order at the same millisecond with different event_ids: the lower
+/// event_id is the one counted, whichever arrives first, in every report that counts orders
+/// (the series sums its revenue, top products lists its items).
+#[test]
+fn a_tie_at_one_millisecond_counts_the_lower_event_id() {
+    let (db, schema) = common::shop_db("same_ms_tie");
+    let t = ms("2026-03-10", 12 * 3600);
+    let order = |id: &str, revenue: i64, sku: &str, name: &str| Ev {
+        id: id.into(),
+        ms: t,
+        kind: "purchase",
+        tx: "order_tie".into(),
+        revenue,
+        discount: 0,
+        currency: "USD",
+        person: "user_tie".into(),
+        device: "mobile",
+        country: "US",
+        coupon: "",
+        cart: "cart_tie".into(),
+        channel: ("", "", ""),
+        items: vec![Item {
+            id: sku.into(),
+            name: name.into(),
+            price: revenue,
+            qty: 1,
+        }],
+    };
+    // The higher id arrives first, and each delivery in its own insert (its own part).
+    let later = order(
+        "00000000-0000-4000-8000-000000000002",
+        700,
+        "sku_2",
+        "Hoodie",
+    );
+    let earlier = order(
+        "00000000-0000-4000-8000-000000000001",
+        500,
+        "sku_1",
+        "T-Shirt",
+    );
+    for e in [&later, &earlier] {
+        db.engine
+            .insert_json_rows(&format!("{}.events", db.name), &to_row(e).to_string())
+            .unwrap();
+    }
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let (range, _, _) = range();
+    let series = reports::revenue_timeseries(&ctx, &range, Granularity::Month).unwrap();
+    let rows = db.engine.run(series.statement()).unwrap().rows;
+    assert_eq!(
+        rows,
+        vec![vec![
+            json!("2026-03-01"),
+            json!("USD"),
+            json!(500),
+            json!(1)
+        ]]
+    );
+    let top = reports::top_products(&ctx, &range, 5).unwrap();
+    let rows = db.engine.run(top.statement()).unwrap().rows;
+    assert_eq!(
+        rows,
+        vec![vec![
+            json!("sku_1"),
+            json!("T-Shirt"),
+            json!("USD"),
+            json!(500),
+            json!(1),
+            json!(1)
+        ]]
+    );
+}

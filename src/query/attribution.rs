@@ -12,7 +12,7 @@
 use super::Report;
 use super::ast::*;
 use super::context::{Context, DateRange, range_param};
-use super::orders::{counted_events, counted_ids};
+use super::orders::counted_events;
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
@@ -372,7 +372,6 @@ pub fn attribution(
             col("attributed"),
         ]);
     let query = Select::new()
-        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
         .with("identity", ctx.identity_cte()?)
         .with(
             "order_identity",

@@ -13,7 +13,7 @@ use super::Report;
 use super::ast::*;
 use super::context::{Context, DateRange, range_param};
 use super::funnel::StepEvent;
-use super::orders::{Transactions, counted_ids_of};
+use super::orders::{Transactions, counted_rows};
 use super::reports::Granularity;
 use crate::error::Error;
 
@@ -415,23 +415,34 @@ fn purchases_identity(ctx: &Context, report: &str) -> Result<Select, Error> {
     ctx.identity_cte_for(ctx.is_role(report, "purchase")?)
 }
 
-/// Every counted purchase of all history with its stitched person: the `counted` and
-/// `purchases` CTEs of cohort and lifetime reports.
+/// Every counted purchase of all history with its stitched person: the `counted` (the
+/// purchases, deduplicated, with their columns) and `purchases` CTEs of cohort and lifetime
+/// reports.
 fn history_purchases(ctx: &Context, report: &str) -> Result<(Select, Select), Error> {
-    let counted = counted_ids_of(ctx, report, &["purchase"], Transactions::All)?;
+    let counted = counted_rows(
+        ctx,
+        report,
+        &["purchase"],
+        &[
+            "user_id",
+            "anonymous_id",
+            "timestamp",
+            "currency",
+            "revenue",
+        ],
+        Transactions::All,
+        false,
+    )?;
     let purchases = Select::new()
         .item(ctx.person("e", "i").alias("person"))
         .item(path(["e", "timestamp"]).alias("ts"))
         .item(path(["e", "currency"]).alias("currency"))
         .item(path(["e", "revenue"]).alias("revenue"))
-        .from(ctx.events()?.aliased("e"))
+        .from(TableRef::cte("counted").aliased("e"))
         .join(
             JoinKind::LeftAny,
             TableRef::cte("identity").aliased("i"),
             ctx.identity_join("e", "i"),
-        )
-        .filter(ctx.is_role(report, "purchase")?)
-        .filter(path(["e", "event_id"]).in_(col("counted")))
-        .limit_by(int(1), vec![path(["e", "event_id"])]);
+        );
     Ok((counted, purchases))
 }

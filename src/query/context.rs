@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 
 use super::ast::{Expr, Name, Select, TableRef, col, func, path, str_lit};
 use crate::error::Error;
+use crate::schema::Schema;
 use crate::schema::ir::Table;
-use crate::schema::{ChType, Schema};
 use crate::sql::{Param, ParamValue};
 
 /// The dates a report covers, in the report's time zone.
@@ -46,8 +46,6 @@ pub struct Context<'s> {
     // length check rejects most entries before any byte is compared.
     tables: Vec<(&'s str, Name)>,
     role_names: Vec<(&'s str, Vec<Name>)>,
-    /// `Array(Tuple(Int64, <event_id type>))`: the accumulator of the order dedupe's fold.
-    pub(crate) counted_acc_type: Name,
     pub(crate) tz: Tz,
     pub(crate) now: DateTime<Utc>,
     pub(crate) rollups: bool,
@@ -70,10 +68,6 @@ impl<'s> Context<'s> {
             )
         })?;
         let taxonomy = schema.taxonomy.as_ref();
-        let id_type = schema
-            .table(taxonomy.map_or("events", |t| t.table.as_str()))
-            .and_then(|t| t.column("event_id"))
-            .map_or(ChType::Uuid, |c| c.ty.clone());
         Ok(Context {
             schema,
             database: database.map(|d| Name::from(d.to_string())),
@@ -98,7 +92,6 @@ impl<'s> Context<'s> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            counted_acc_type: Name::from(format!("Array(Tuple(Int64, {id_type}))")),
             tz,
             now: Utc::now(),
             rollups: false,

@@ -4,7 +4,7 @@
 use super::Report;
 use super::ast::*;
 use super::context::{Context, DateRange, range_param};
-use super::orders::{counted_events, counted_ids};
+use super::orders::counted_events;
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
@@ -90,7 +90,6 @@ pub fn revenue_timeseries(
         step: granularity.step(),
     };
     let query = Select::new()
-        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
         .item(bucket.alias("date"))
         .item(col("currency"))
         .item(func("sum", [col("revenue")]).alias("revenue"))
@@ -158,7 +157,10 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
         .filter(col("event_id").in_(col("counted")))
         .limit_by(int(1), vec![col("event_id"), col("item_index")]);
     let query = Select::new()
-        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
+        .with(
+            "counted",
+            counted_events(ctx, NAME, &["purchase"], &["event_id"])?,
+        )
         .item(col("item_id"))
         // Inside aggregates the input columns are qualified: an output alias (`quantity`) must
         // not capture the column of the same name.
@@ -248,7 +250,6 @@ pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Rep
         orders = orders.filter(col(dim).ne(str_lit("")));
     }
     let mut query = Select::new()
-        .with("counted", counted_ids(ctx, name, &["purchase"])?)
         .item(col(dim))
         .item(col("currency"))
         .item(func("sum", [col("revenue")]).alias("revenue"))
@@ -327,7 +328,6 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .from(TableRef::cte("orders"))
         .group_by(dims.map(col).into_iter().chain([col("currency")]));
     let query = Select::new()
-        .with("counted", counted_ids(ctx, NAME, &["purchase"])?)
         .with("orders", orders)
         .with("touched", touched)
         .with("by_channel", by_channel)
