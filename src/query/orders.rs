@@ -70,15 +70,13 @@ pub(crate) fn counted_rows(
         out.push(func("tupleElement", [col("ev"), int(at as i64)]).alias(*c));
     }
     let x = |i: i64| func("tupleElement", [col("x"), int(i)]);
-    let history = || {
-        func(
-            "arraySort",
-            [
-                lambda(&["x"], Expr::Tuple(vec![x(1), x(2)])),
-                func("groupArray", [Expr::Tuple(carried.clone())]),
-            ],
-        )
-    };
+    let history = func(
+        "arraySort",
+        [
+            lambda(&["x"], Expr::Tuple(vec![x(1), x(2)])),
+            func("groupArray", [Expr::Tuple(carried)]),
+        ],
+    );
     let last_ms = func(
         "tupleElement",
         [func("arrayElement", [col("acc"), int(-1)]), int(1)],
@@ -96,8 +94,8 @@ pub(crate) fn counted_rows(
         "arrayFold",
         [
             lambda(&["acc", "x"], keep),
-            func("arrayPopFront", [history()]),
-            Expr::Array(vec![func("arrayElement", [history(), int(1)])]),
+            func("arrayPopFront", [history.clone()]),
+            Expr::Array(vec![func("arrayElement", [history, int(1)])]),
         ],
     );
     let mut folded = Select::new()

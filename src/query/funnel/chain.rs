@@ -10,7 +10,7 @@
 //!   before its step b (or, without step b, inside the window); `same_time_end[j]`, the last
 //!   position with event j's time, makes "strictly later" exact for equal timestamps.
 
-use super::{Funnel, NEXT, POS, nth};
+use super::{Funnel, LAMBDA_P, NEXT, POS, nth};
 use crate::query::ast::*;
 
 /// For each position of the sorted events, the nearest position at or after it whose event
@@ -148,16 +148,16 @@ impl Funnel {
             )
             .alias("clean"),
         );
-        let steps = pos
+        // One pass over all the position arrays: how many steps each attempt reached.
+        let params = &LAMBDA_P[..pos.len()];
+        let reached = params
             .iter()
-            .map(|p| {
-                func(
-                    "arrayMap",
-                    [lambda(&["p"], col("p").gt(int(0))), col(p.clone())],
-                )
-            })
-            .reduce(|a, b| func("arrayMap", [lambda(&["u", "v"], col("u") + col("v")), a, b]))
+            .map(|p| col(*p).gt(int(0)))
+            .reduce(|a, b| a + b)
             .unwrap_or(int(0));
+        let mut args = vec![lambda(params, reached)];
+        args.extend(pos.iter().map(|p| col(p.clone())));
+        let steps = func("arrayMap", args);
         items.push(steps.alias("attempt_steps"));
         items
     }

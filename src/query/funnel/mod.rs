@@ -94,6 +94,8 @@ const POS: Numbered = numbered!("pos_");
 const NEXT: Numbered = numbered!("next_");
 const NEXT_TIME: Numbered = numbered!("next_time_");
 const REACHED: Numbered = numbered!("reached_");
+/// Lambda parameters over several per-step arrays (static: a lambda borrows its names).
+static LAMBDA_P: Numbered = numbered!("p");
 
 /// Step `k`'s name in `family`.
 fn nth(family: &Numbered, k: i64) -> Name {
