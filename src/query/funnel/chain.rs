@@ -8,7 +8,9 @@
 //!   step k (0 when it does not, or outside the window);
 //! - an attempt is excluded when the first exclusion event strictly later than its step a comes
 //!   before its step b (or, without step b, inside the window); `same_time_end[j]`, the last
-//!   position with event j's time, makes "strictly later" exact for equal timestamps.
+//!   position with event j's time, makes "strictly later" exact for equal timestamps, and
+//!   `exclusion_after_x[j]` holds that event's time for every position, looked up once per
+//!   attempt.
 
 use super::{Funnel, LAMBDA_P, NEXT, POS, nth};
 use crate::query::ast::*;
@@ -106,48 +108,90 @@ impl Funnel {
             )
             .alias("same_time_end"),
         );
+        // Per exclusion and position: the time of the first exclusion event strictly later
+        // than that position's time (NONE when there is none), so each attempt then looks up
+        // one value instead of walking index arrays (10M, one exclusion: 772 -> 692 ms).
+        let none = int(i64::MAX);
+        // The clean lambda's parameters: the `pos_k` arrays the exclusions name, then times.
+        let mut steps: Vec<usize> = self
+            .exclusions
+            .iter()
+            .flat_map(|e| [e.from_step, e.to_step])
+            .collect();
+        steps.sort_unstable();
+        steps.dedup();
+        let param = |step: usize| col(LAMBDA_P[steps.binary_search(&step).unwrap_or(0)]);
+        let t = col(LAMBDA_P[steps.len()]);
         let mut excluded = Vec::new();
         for (x, e) in self.exclusions.iter().enumerate() {
-            let name = Name::from(format!("next_exclusion_{x}"));
-            items.push(next_with_bit(32 + x as i64).alias(name.clone()));
-            let (a, b) = (pos[e.from_step].clone(), pos[e.to_step].clone());
-            let after_a = at("same_time_end", at(a.clone(), col("i")));
-            // The first exclusion event strictly later than step a.
-            let first = func(
+            let from_here = Name::from(format!("exclusion_time_{x}"));
+            let after = Name::from(format!("exclusion_after_{x}"));
+            items.push(
+                func(
+                    "arrayReverseFill",
+                    [
+                        lambda(&["v"], col("v").lt(none.clone())),
+                        func(
+                            "arrayMap",
+                            [
+                                lambda(
+                                    &["t", "m"],
+                                    func(
+                                        "if",
+                                        [
+                                            func("bitTest", [col("m"), int(32 + x as i64)]),
+                                            col("t"),
+                                            none.clone(),
+                                        ],
+                                    ),
+                                ),
+                                col("times_ms"),
+                                col("masks"),
+                            ],
+                        ),
+                    ],
+                )
+                .alias(from_here.clone()),
+            );
+            items.push(
+                func(
+                    "arrayMap",
+                    [
+                        lambda(
+                            &["e"],
+                            func(
+                                "if",
+                                [
+                                    col("e").lt(count.clone()),
+                                    at(from_here, col("e") + int(1)),
+                                    none.clone(),
+                                ],
+                            ),
+                        ),
+                        col("same_time_end"),
+                    ],
+                )
+                .alias(after.clone()),
+            );
+            let (a, b) = (param(e.from_step), param(e.to_step));
+            let first = at(after, a.clone());
+            excluded.push(a.gt(int(0)).and(func(
                 "if",
                 [
-                    after_a.clone().lt(count.clone()),
-                    at(name, after_a + int(1)),
-                    int(0),
+                    b.clone().gt(int(0)),
+                    first.clone().lt(at("times_ms", b)),
+                    (first - t.clone()).le(window_ms.clone()),
                 ],
-            );
-            let b_at = at(b, col("i"));
-            excluded.push(
-                at(a, col("i"))
-                    .gt(int(0))
-                    .and(first.clone().gt(int(0)))
-                    .and(func(
-                        "if",
-                        [
-                            b_at.clone().gt(int(0)),
-                            at("times_ms", first.clone()).lt(at("times_ms", b_at)),
-                            (at("times_ms", first) - at("times_ms", col("i")))
-                                .le(window_ms.clone()),
-                        ],
-                    )),
-            );
+            )));
         }
         let any_excluded = excluded.into_iter().reduce(Expr::or).unwrap_or(int(0));
-        items.push(
-            func(
-                "arrayMap",
-                [
-                    lambda(&["i"], Expr::Not(Box::new(any_excluded))),
-                    func("arrayEnumerate", [col("masks")]),
-                ],
-            )
-            .alias("clean"),
-        );
+        let mut args = vec![lambda(
+            &LAMBDA_P[..steps.len() + 1],
+            Expr::Not(Box::new(any_excluded)),
+        )];
+        args.extend(steps.iter().map(|k| col(pos[*k].clone())));
+        args.push(col("times_ms"));
+        items.push(func("arrayMap", args).alias("clean"));
         // One pass over all the position arrays: how many steps each attempt reached.
         let params = &LAMBDA_P[..pos.len()];
         let reached = params
