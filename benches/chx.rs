@@ -18,6 +18,10 @@ use chx::sql::{Statement, quote};
 const NOTES: &str = "
 ## Notes
 
+- **Run to run**, the same build on this machine moved report medians by up to 15 % between two
+  `cargo bench` runs (10M events: revenue-timeseries 61.6 and 52.3 ms, cart-abandonment 207.6
+  and 168.8 ms), floors with them; compare ratios within one run, and times across runs only
+  when they move by more than that.
 - **Rows and bytes read** are the deltas of ClickHouse's `SelectedRows` / `SelectedBytes`
   ProfileEvents (`system.events`) around the warm-up run of each statement: the embedded engine
   keeps no `query_log`.
