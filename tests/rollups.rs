@@ -4,7 +4,7 @@
 
 mod common;
 
-use chx::query::reports::{self, Granularity};
+use chx::query::reports::{self, Breakdown, Granularity};
 use chx::query::{Context, DateRange};
 use serde_json::json;
 
@@ -142,12 +142,112 @@ fn revenue_by_channel_with_the_persons_rollup_equals_the_raw_version() {
 }
 
 #[test]
+fn revenue_breakdowns_from_the_rollup_equal_the_raw_versions() {
+    // Written through `chx ingest`, which drops the retries; refunds share the rollup and must
+    // not count, and coupons leave out orders without one.
+    let (db, schema) = common::shop_db("rollup_breakdown");
+    let mut rng = common::Rng(0x5EED_0F_B12E_A4D0u64);
+    let mut rnd = |n: u64| rng.below(n);
+    let mut lines = Vec::new();
+    for i in 0..600 {
+        let day = 1 + rnd(59);
+        let ts = format!(
+            "2026-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            1 + (day - 1) / 30,
+            1 + (day - 1) % 30,
+            rnd(24),
+            rnd(60),
+            rnd(60)
+        );
+        let (currency, revenue, discount) = match rnd(3) {
+            0 => (
+                "USD",
+                json!(format!("{}.{:02}", 1 + rnd(200), rnd(100))),
+                json!(format!("{}.{:02}", rnd(20), rnd(100))),
+            ),
+            1 => (
+                "EUR",
+                json!(format!("{}.{:02}", 1 + rnd(200), rnd(100))),
+                json!("5.00"),
+            ),
+            _ => ("JPY", json!(100 + rnd(20_000)), json!(rnd(500))),
+        };
+        let coupon = ["", "", "SAVE10", "WELCOME"][rnd(4) as usize];
+        let device = ["mobile", "desktop", "tablet", ""][rnd(4) as usize];
+        let platform = ["web", "ios", "android"][rnd(3) as usize];
+        let country = ["US", "DE", "JP", ""][rnd(4) as usize];
+        let ev = json!({
+            "event_type": "purchase", "timestamp": ts, "transaction_id": format!("o{i}"),
+            "revenue": revenue, "currency": currency, "user_id": format!("u{}", rnd(50)),
+            "device_type": device,
+            "platform": platform,
+            "country": country,
+            "coupon_code": coupon,
+            "discount": if coupon.is_empty() { json!(0) } else { discount },
+        });
+        lines.push(ev.to_string());
+        if i % 7 == 0 {
+            lines.push(ev.to_string()); // a retry, dropped by ingest
+        }
+        if i % 9 == 0 {
+            let mut refund = ev.clone();
+            refund["event_type"] = json!("refund");
+            lines.push(refund.to_string());
+        }
+    }
+    let report = chx::ingest::ingest(&db.engine, &schema, &db.name, &lines.join("\n")).unwrap();
+    assert!(report.duplicates_ignored > 50);
+    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let rollup_ctx = Context::new(&schema, Some(&db.name))
+        .unwrap()
+        .with_rollups(true);
+    for by in [
+        Breakdown::DeviceType,
+        Breakdown::Platform,
+        Breakdown::Country,
+        Breakdown::Coupon,
+    ] {
+        for (start, end) in [("2026-01-05", "2026-02-25"), ("2026-01-20", "2026-01-20")] {
+            let range = DateRange::Between {
+                start: start.parse().unwrap(),
+                end: end.parse().unwrap(),
+            };
+            let raw = reports::revenue_by(&raw_ctx, &range, by).unwrap();
+            let rolled = reports::revenue_by(&rollup_ctx, &range, by).unwrap();
+            let (a, b) = rows_of_both(
+                &db,
+                &raw,
+                &rolled,
+                "t_rollup_breakdown.revenue_breakdown_daily",
+            );
+            assert!(a.len() >= 3, "{by:?} {start}..{end}: {a:?}");
+            assert_eq!(a, b, "{by:?} {start}..{end}");
+        }
+        let r = reports::revenue_by(
+            &Context::new(&schema, Some("shop"))
+                .unwrap()
+                .with_rollups(true),
+            &DateRange::default(),
+            by,
+        )
+        .unwrap();
+        let name = format!("{}.rollup", by.report_name());
+        common::snapshots("rollups")
+            .bind(|| insta::assert_snapshot!(name.clone(), r.to_sql_file()));
+    }
+}
+
+#[test]
 fn no_unreferenced_snapshots() {
     common::assert_no_unreferenced_snapshots(
         "rollups",
         &[
             "revenue_timeseries.rollup".to_string(),
             "revenue_by_channel.rollup".to_string(),
+            "revenue_by_device.rollup".to_string(),
+            "revenue_by_platform.rollup".to_string(),
+            "revenue_by_country.rollup".to_string(),
+            "revenue_by_coupon.rollup".to_string(),
         ],
     );
 }
@@ -165,4 +265,39 @@ fn rows_of_both(
         rolled.sql()
     );
     (db.report_rows(raw), db.report_rows(rolled))
+}
+
+/// A rollup serves a revenue report only when its `where` keeps every purchase: a condition on
+/// anything but the event type (or a list without `purchase`) makes the report scan events.
+#[test]
+fn a_rollup_whose_filter_drops_purchases_is_not_used() {
+    let text = std::fs::read_to_string(common::repo_path("schema/ecommerce.yaml")).unwrap();
+    let shipped = "    where: event_type IN ('purchase', 'refund')\n    dimensions:\n      - {name: day, expr: toDate(timestamp)}\n      - event_type\n      - currency\n      - device_type";
+    assert!(text.contains(shipped), "the breakdown rollup's filter");
+    let range = DateRange::default();
+    for (filter, used) in [
+        ("event_type IN ('purchase', 'refund')", true),
+        ("event_type IN ('purchase')", true),
+        ("event_type IN ('refund')", false),
+        ("country = 'US'", false),
+        ("event_type IN ('purchase') AND country = 'US'", false),
+    ] {
+        let yaml = text.replace(
+            shipped,
+            &shipped.replace("event_type IN ('purchase', 'refund')", filter),
+        );
+        let schema =
+            chx::schema::from_source(&chx::diag::Source::new("ecommerce.yaml", yaml)).unwrap();
+        let ctx = Context::new(&schema, Some("shop"))
+            .unwrap()
+            .with_rollups(true);
+        let sql = reports::revenue_by(&ctx, &range, Breakdown::Country)
+            .unwrap()
+            .sql();
+        assert_eq!(
+            sql.contains("FROM shop.revenue_breakdown_daily"),
+            used,
+            "{filter}: {sql}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub mod named;
 mod orders;
 mod overview;
 pub mod reports;
+mod rollups;
 pub mod template;
 
 use serde::Serialize;

@@ -5,6 +5,7 @@ use super::Report;
 use super::ast::*;
 use super::context::{Context, DateRange, range_param};
 use super::orders::counted_events;
+use super::rollups::{breakdown_from_rollup, timeseries_from_rollup, touched_from_rollup};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
@@ -33,7 +34,7 @@ impl Granularity {
         }
     }
 
-    fn step(self) -> Expr {
+    pub(super) fn step(self) -> Expr {
         match self {
             Granularity::Day => Expr::Interval {
                 n: Box::new(int(1)),
@@ -108,7 +109,7 @@ pub fn revenue_timeseries(
 }
 
 /// A revenue series' order: per currency, every period of the range (`fill`).
-fn by_currency_then_date(fill: Fill) -> [OrderItem; 2] {
+pub(super) fn by_currency_then_date(fill: Fill) -> [OrderItem; 2] {
     [
         asc(col("currency")),
         OrderItem {
@@ -215,7 +216,7 @@ pub enum Breakdown {
 }
 
 impl Breakdown {
-    fn column(self) -> &'static str {
+    pub(super) fn column(self) -> &'static str {
         match self {
             Breakdown::DeviceType => "device_type",
             Breakdown::Platform => "platform",
@@ -240,6 +241,15 @@ impl Breakdown {
 pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Report, Error> {
     let name = by.report_name();
     let (params, _, _) = ctx.range_params(range)?;
+    if ctx.rollups
+        && let Some(query) = breakdown_from_rollup(ctx, by)?
+    {
+        return Ok(Report {
+            name: name.into(),
+            query,
+            params,
+        });
+    }
     let dim = by.column();
     let mut columns = vec!["event_id", "timestamp", "currency", "revenue", dim];
     if by == Breakdown::Coupon {
@@ -303,15 +313,14 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .into_iter()
         .reduce(Expr::or)
         .expect("three columns");
-    let touched = match find_channel_rollup(ctx, &tagged) {
-        Some(r) if ctx.rollups => Select::new()
-            .items(dims.map(|d| SelectItem::from(col(d))))
-            .item(func("uniqExactMerge", [col(r.persons.to_string())]).alias("persons"))
-            .from(ctx.table(r.table)?)
-            .filter(in_range_days(col(r.day.to_string())))
-            .filter(tagged)
-            .group_by(dims.map(col)),
-        _ => Select::new()
+    let rolled = if ctx.rollups {
+        touched_from_rollup(ctx, &tagged)?
+    } else {
+        None
+    };
+    let touched = match rolled {
+        Some(q) => q,
+        None => Select::new()
             .items(dims.map(|d| SelectItem::from(col(d))))
             .item(func("uniqExact", [col("person_id")]).alias("persons"))
             .from(ctx.events()?)
@@ -363,159 +372,4 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         query,
         params,
     })
-}
-
-/// A rollup that serves revenue by day and currency: fed by the events table, a `toDate(timestamp)`
-/// Date dimension, `currency` and `event_type` dimensions, `sum(revenue)` and `count()`
-/// measures; only in UTC, since its days are UTC days.
-struct RevenueRollup<'a> {
-    table: &'a str,
-    day: &'a str,
-    revenue: &'a str,
-    count: &'a str,
-}
-
-/// The rollups fed by the events table, with their target table, in a UTC schema only (their
-/// days are UTC days, and report ranges are whole days of the schema's time zone).
-fn event_rollups<'a>(
-    ctx: &Context<'a>,
-) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
-    use crate::schema::ir::ViewKind;
-    let schema = ctx.schema;
-    let events = schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str());
-    let utc = ctx.timezone() == "UTC";
-    schema.views.iter().filter_map(move |v| match &v.kind {
-        ViewKind::Rollup(r) if utc && v.source == events => Some((v.target.as_str(), r)),
-        _ => None,
-    })
-}
-
-/// Schema expressions compare without their whitespace.
-fn squeezed(expr: &str) -> String {
-    expr.split_whitespace().collect()
-}
-
-/// The name of the rollup's dimension computed by `expr`.
-fn rollup_dim<'a>(r: &'a crate::schema::ir::Rollup, expr: &str) -> Option<&'a str> {
-    r.dimensions
-        .iter()
-        .find(|d| squeezed(&d.expr) == squeezed(expr))
-        .map(|d| d.name.as_str())
-}
-
-/// The name of the rollup's `agg(expr)` measure (`expr` None: whatever its argument).
-fn rollup_measure<'a>(
-    r: &'a crate::schema::ir::Rollup,
-    agg: &str,
-    expr: Option<&str>,
-) -> Option<&'a str> {
-    r.measures
-        .iter()
-        .find(|m| m.agg == agg && expr.is_none_or(|e| m.expr.as_deref() == Some(e)))
-        .map(|m| m.name.as_str())
-}
-
-/// The range's first day and the day after its last, for a rollup's Date column: report
-/// ranges are whole days of the schema's (UTC, for rollups) time zone.
-fn range_days() -> (Expr, Expr) {
-    (
-        func("toDate", [range_param("range_start")]),
-        func("toDate", [range_param("range_end")]),
-    )
-}
-
-fn in_range_days(day: Expr) -> Expr {
-    let (start, end) = range_days();
-    day.clone().ge(start).and(day.lt(end))
-}
-
-fn find_revenue_rollup<'a>(ctx: &Context<'a>) -> Option<RevenueRollup<'a>> {
-    event_rollups(ctx).find_map(|(table, r)| {
-        let day = rollup_dim(r, "toDate(timestamp)")?;
-        rollup_dim(r, "currency").filter(|n| *n == "currency")?;
-        rollup_dim(r, "event_type").filter(|n| *n == "event_type")?;
-        let revenue = rollup_measure(r, "sum", Some("revenue"))?;
-        let count = rollup_measure(r, "count", None)?;
-        Some(RevenueRollup {
-            table,
-            day,
-            revenue,
-            count,
-        })
-    })
-}
-
-struct ChannelRollup<'a> {
-    table: &'a str,
-    day: &'a str,
-    persons: &'a str,
-}
-
-/// A rollup of the events table by day and the three campaign columns (under their own names)
-/// with `uniqExact(person_id)`, holding every campaign-tagged event (no filter, or exactly
-/// `tagged`, the report's own condition): it gives revenue-by-channel's persons touched for
-/// whole days.
-fn find_channel_rollup<'a>(ctx: &Context<'a>, tagged: &Expr) -> Option<ChannelRollup<'a>> {
-    let tagged = squeezed(&tagged.to_string());
-    event_rollups(ctx).find_map(|(table, r)| {
-        if r.filter.as_deref().is_some_and(|f| squeezed(f) != tagged) {
-            return None;
-        }
-        let day = rollup_dim(r, "toDate(timestamp)")?;
-        for c in ["utm_campaign", "utm_source", "utm_medium"] {
-            rollup_dim(r, c).filter(|n| *n == c)?;
-        }
-        if r.dimensions.len() != 4 {
-            return None;
-        }
-        let persons = rollup_measure(r, "uniqExact", Some("person_id"))?;
-        Some(ChannelRollup {
-            table,
-            day,
-            persons,
-        })
-    })
-}
-
-fn timeseries_from_rollup(
-    ctx: &Context,
-    granularity: Granularity,
-) -> Result<Option<Select>, Error> {
-    const NAME: &str = "revenue_timeseries";
-    let Some(r) = find_revenue_rollup(ctx) else {
-        return Ok(None);
-    };
-    let day = col(r.day.to_string());
-    let bucket = |e: Expr| match granularity {
-        Granularity::Day => e,
-        Granularity::Week => func("toMonday", [e]),
-        Granularity::WeekSunday => func("toStartOfWeek", [e, int(0)]),
-        Granularity::Month => func("toStartOfMonth", [e]),
-    };
-    let (start_day, end_day) = range_days();
-    let fill = Fill {
-        from: bucket(start_day),
-        to: bucket(
-            end_day
-                - Expr::Interval {
-                    n: Box::new(int(1)),
-                    unit: "DAY",
-                },
-        ) + granularity.step(),
-        step: granularity.step(),
-    };
-    let query = Select::new()
-        .item(bucket(day.clone()).alias("date"))
-        .item(col("currency"))
-        .item(func("sumMerge", [col(r.revenue.to_string())]).alias("revenue"))
-        .item(func("countMerge", [col(r.count.to_string())]).alias("orders"))
-        .from(ctx.table(r.table)?)
-        .filter(ctx.is_role(NAME, "purchase")?)
-        .filter(in_range_days(day))
-        .group_by([col("date"), col("currency")])
-        .order_by(by_currency_then_date(fill));
-    Ok(Some(query))
 }

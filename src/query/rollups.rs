@@ -1,0 +1,255 @@
+//! Rollups that serve reports: each finder looks for a rollup of the events table with the
+//! dimensions and measures a report needs (whatever it is called and whatever else it holds),
+//! and each builder reads it with `-Merge` combinators. Rollup days are UTC days, so only a
+//! UTC schema uses them; a rollup with a `where` is used only when that condition keeps every
+//! event the report counts.
+
+use super::ast::*;
+use super::context::{Context, range_param};
+use super::reports::{Breakdown, Granularity, by_currency_then_date};
+use crate::error::Error;
+
+/// The rollups fed by the events table, with their target table, in a UTC schema only (their
+/// days are UTC days, and report ranges are whole days of the schema's time zone).
+fn event_rollups<'a>(
+    ctx: &Context<'a>,
+) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
+    use crate::schema::ir::ViewKind;
+    let schema = ctx.schema;
+    let events = schema
+        .taxonomy
+        .as_ref()
+        .map_or("events", |t| t.table.as_str());
+    let utc = ctx.timezone() == "UTC";
+    schema.views.iter().filter_map(move |v| match &v.kind {
+        ViewKind::Rollup(r) if utc && v.source == events => Some((v.target.as_str(), r)),
+        _ => None,
+    })
+}
+
+/// Schema expressions compare without their whitespace.
+fn squeezed(expr: &str) -> String {
+    expr.split_whitespace().collect()
+}
+
+/// The name of the rollup's dimension computed by `expr`.
+fn rollup_dim<'a>(r: &'a crate::schema::ir::Rollup, expr: &str) -> Option<&'a str> {
+    r.dimensions
+        .iter()
+        .find(|d| squeezed(&d.expr) == squeezed(expr))
+        .map(|d| d.name.as_str())
+}
+
+/// The name of the rollup's `agg(expr)` measure (`expr` None: whatever its argument).
+fn rollup_measure<'a>(
+    r: &'a crate::schema::ir::Rollup,
+    agg: &str,
+    expr: Option<&str>,
+) -> Option<&'a str> {
+    r.measures
+        .iter()
+        .find(|m| m.agg == agg && expr.is_none_or(|e| m.expr.as_deref() == Some(e)))
+        .map(|m| m.name.as_str())
+}
+
+/// The range's first day and the day after its last, for a rollup's Date column: report
+/// ranges are whole days of the schema's (UTC, for rollups) time zone.
+fn range_days() -> (Expr, Expr) {
+    (
+        func("toDate", [range_param("range_start")]),
+        func("toDate", [range_param("range_end")]),
+    )
+}
+
+fn in_range_days(day: Expr) -> Expr {
+    let (start, end) = range_days();
+    day.clone().ge(start).and(day.lt(end))
+}
+
+/// A rollup that serves revenue by day and currency (and `by`, when asked): fed by the events
+/// table, with a `toDate(timestamp)` Date dimension, `currency` and `event_type` dimensions,
+/// `sum(revenue)` and `count()` measures, and `sum(discount)` when asked.
+struct RevenueRollup<'a> {
+    table: &'a str,
+    day: &'a str,
+    revenue: &'a str,
+    count: &'a str,
+    discount: Option<&'a str>,
+}
+
+/// Whether the rollup's `where` keeps every event of `names` (none at all, or an
+/// `event_type IN ('…', …)` list holding them all): any other condition could drop some.
+fn keeps_events(ctx: &Context, r: &crate::schema::ir::Rollup, names: &[Name]) -> bool {
+    let Some(filter) = r.filter.as_deref() else {
+        return true;
+    };
+    let squeezed = squeezed(filter);
+    let Some(list) = squeezed
+        .strip_prefix(&format!("{}IN(", ctx.event_column_name()))
+        .and_then(|l| l.strip_suffix(')'))
+    else {
+        return false;
+    };
+    let kept: Vec<&str> = list.split(',').map(|n| n.trim_matches('\'')).collect();
+    names.iter().all(|n| kept.contains(&n.as_str()))
+}
+
+/// The smallest rollup (fewest dimensions, so fewest rows) serving purchase revenue per day and
+/// currency, with the `by` dimension and a discount sum when asked.
+fn find_revenue_rollup<'a>(
+    ctx: &Context<'a>,
+    report: &str,
+    by: Option<&str>,
+    discount: bool,
+) -> Result<Option<RevenueRollup<'a>>, Error> {
+    let purchases = ctx.role_events(report, "purchase")?;
+    Ok(event_rollups(ctx)
+        .filter(|(_, r)| keeps_events(ctx, r, purchases))
+        .filter_map(|(table, r)| {
+            let day = rollup_dim(r, "toDate(timestamp)")?;
+            for c in ["currency", "event_type"].into_iter().chain(by) {
+                rollup_dim(r, c).filter(|n| *n == c)?;
+            }
+            let found = RevenueRollup {
+                table,
+                day,
+                revenue: rollup_measure(r, "sum", Some("revenue"))?,
+                count: rollup_measure(r, "count", None)?,
+                discount: rollup_measure(r, "sum", Some("discount")),
+            };
+            (!discount || found.discount.is_some()).then_some((r.dimensions.len(), found))
+        })
+        .min_by_key(|(dims, _)| *dims)
+        .map(|(_, r)| r))
+}
+
+struct ChannelRollup<'a> {
+    table: &'a str,
+    day: &'a str,
+    persons: &'a str,
+}
+
+/// A rollup of the events table by day and the three campaign columns (under their own names)
+/// with `uniqExact(person_id)`, holding every campaign-tagged event (no filter, or exactly
+/// `tagged`, the report's own condition): it gives revenue-by-channel's persons touched for
+/// whole days.
+fn find_channel_rollup<'a>(ctx: &Context<'a>, tagged: &Expr) -> Option<ChannelRollup<'a>> {
+    let tagged = squeezed(&tagged.to_string());
+    event_rollups(ctx).find_map(|(table, r)| {
+        if r.filter.as_deref().is_some_and(|f| squeezed(f) != tagged) {
+            return None;
+        }
+        let day = rollup_dim(r, "toDate(timestamp)")?;
+        for c in ["utm_campaign", "utm_source", "utm_medium"] {
+            rollup_dim(r, c).filter(|n| *n == c)?;
+        }
+        if r.dimensions.len() != 4 {
+            return None;
+        }
+        let persons = rollup_measure(r, "uniqExact", Some("person_id"))?;
+        Some(ChannelRollup {
+            table,
+            day,
+            persons,
+        })
+    })
+}
+
+pub(super) fn timeseries_from_rollup(
+    ctx: &Context,
+    granularity: Granularity,
+) -> Result<Option<Select>, Error> {
+    const NAME: &str = "revenue_timeseries";
+    let Some(r) = find_revenue_rollup(ctx, NAME, None, false)? else {
+        return Ok(None);
+    };
+    let day = col(r.day.to_string());
+    let bucket = |e: Expr| match granularity {
+        Granularity::Day => e,
+        Granularity::Week => func("toMonday", [e]),
+        Granularity::WeekSunday => func("toStartOfWeek", [e, int(0)]),
+        Granularity::Month => func("toStartOfMonth", [e]),
+    };
+    let (start_day, end_day) = range_days();
+    let fill = Fill {
+        from: bucket(start_day),
+        to: bucket(
+            end_day
+                - Expr::Interval {
+                    n: Box::new(int(1)),
+                    unit: "DAY",
+                },
+        ) + granularity.step(),
+        step: granularity.step(),
+    };
+    let query = Select::new()
+        .item(bucket(day.clone()).alias("date"))
+        .item(col("currency"))
+        .item(func("sumMerge", [col(r.revenue.to_string())]).alias("revenue"))
+        .item(func("countMerge", [col(r.count.to_string())]).alias("orders"))
+        .from(ctx.table(r.table)?)
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(in_range_days(day))
+        .group_by([col("date"), col("currency")])
+        .order_by(by_currency_then_date(fill));
+    Ok(Some(query))
+}
+
+/// `revenue_by` from a rollup with the breakdown's column as a dimension: the same columns,
+/// from sums and counts of whole days.
+pub(super) fn breakdown_from_rollup(ctx: &Context, by: Breakdown) -> Result<Option<Select>, Error> {
+    let name = by.report_name();
+    let dim = by.column();
+    let coupon = by == Breakdown::Coupon;
+    let Some(r) = find_revenue_rollup(ctx, name, Some(dim), coupon)? else {
+        return Ok(None);
+    };
+    let revenue = func("sumMerge", [col(r.revenue.to_string())]);
+    let orders = func("countMerge", [col(r.count.to_string())]);
+    let mut query = Select::new()
+        .item(col(dim))
+        .item(col("currency"))
+        .item(revenue.clone().alias("revenue"))
+        .item(orders.clone().alias("orders"));
+    if let Some(discount) = r.discount.filter(|_| coupon) {
+        query = query.item(
+            func(
+                "round",
+                [
+                    func("sumMerge", [col(discount.to_string())]) / orders.clone(),
+                    int(2),
+                ],
+            )
+            .alias("avg_discount"),
+        );
+    }
+    let mut query = query
+        .item((revenue / orders).alias("avg_order_value"))
+        .from(ctx.table(r.table)?)
+        .filter(ctx.is_role(name, "purchase")?)
+        .filter(in_range_days(col(r.day.to_string())));
+    if coupon {
+        query = query.filter(col(dim).ne(str_lit("")));
+    }
+    Ok(Some(query.group_by([col(dim), col("currency")]).order_by(
+        [asc(col("currency")), desc(col("revenue")), asc(col(dim))],
+    )))
+}
+
+/// revenue-by-channel's persons touched per channel (`tagged` events, whole days) from a
+/// rollup of persons per day and channel.
+pub(super) fn touched_from_rollup(ctx: &Context, tagged: &Expr) -> Result<Option<Select>, Error> {
+    let Some(r) = find_channel_rollup(ctx, tagged) else {
+        return Ok(None);
+    };
+    let dims = ["utm_campaign", "utm_source", "utm_medium"];
+    Ok(Some(
+        Select::new()
+            .items(dims.map(|d| SelectItem::from(col(d))))
+            .item(func("uniqExactMerge", [col(r.persons.to_string())]).alias("persons"))
+            .from(ctx.table(r.table)?)
+            .filter(in_range_days(col(r.day.to_string())))
+            .filter(tagged.clone())
+            .group_by(dims.map(col)),
+    ))
+}
