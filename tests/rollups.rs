@@ -146,7 +146,7 @@ fn revenue_breakdowns_from_the_rollup_equal_the_raw_versions() {
     // Written through `chx ingest`, which drops the retries; refunds share the rollup and must
     // not count, and coupons leave out orders without one.
     let (db, schema) = common::shop_db("rollup_breakdown");
-    let mut rng = common::Rng(0x5EED_0F_B12E_A4D0u64);
+    let mut rng = common::Rng(0x5EED_0FB1_2EA4_D00Du64);
     let mut rnd = |n: u64| rng.below(n);
     let mut lines = Vec::new();
     for i in 0..600 {
