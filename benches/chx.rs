@@ -300,7 +300,7 @@ fn main() {
             ),
             (
                 "revenue-by-channel",
-                "channel_persons_daily (persons touched)",
+                "channel_revenue_daily (sums, purchasers; 24 h dedupe at ingest) + channel_persons_daily (persons touched)",
             ),
             (
                 "revenue-by-device",

@@ -5,7 +5,9 @@ use super::Report;
 use super::ast::*;
 use super::context::{Context, DateRange, range_param};
 use super::orders::counted_events;
-use super::rollups::{breakdown_from_rollup, timeseries_from_rollup, touched_from_rollup};
+use super::rollups::{
+    breakdown_from_rollup, channel_revenue_from_rollup, timeseries_from_rollup, touched_from_rollup,
+};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
@@ -294,20 +296,6 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
     const NAME: &str = "revenue_by_channel";
     let (params, _, _) = ctx.range_params(range)?;
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
-    let orders = counted_events(
-        ctx,
-        NAME,
-        &["purchase"],
-        &[
-            "event_id",
-            "currency",
-            "revenue",
-            "person_id",
-            "utm_campaign",
-            "utm_source",
-            "utm_medium",
-        ],
-    )?;
     let tagged = dims
         .map(|d| col(d).ne(str_lit("")))
         .into_iter()
@@ -328,16 +316,42 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
             .filter(tagged)
             .group_by(dims.map(col)),
     };
-    let by_channel = Select::new()
-        .items(dims.map(|d| SelectItem::from(col(d))))
-        .item(col("currency"))
-        .item(func("sum", [col("revenue")]).alias("revenue"))
-        .item(func("count", []).alias("orders"))
-        .item(func("uniqExact", [col("person_id")]).alias("purchasers"))
-        .from(TableRef::cte("orders"))
-        .group_by(dims.map(col).into_iter().chain([col("currency")]));
-    let query = Select::new()
-        .with("orders", orders)
+    // Revenue, orders and purchasers per channel: from a rollup, or from the counted orders.
+    let mut query = Select::new();
+    let by_channel = match ctx
+        .rollups
+        .then(|| channel_revenue_from_rollup(ctx, NAME))
+        .transpose()?
+        .flatten()
+    {
+        Some(q) => q,
+        None => {
+            let orders = counted_events(
+                ctx,
+                NAME,
+                &["purchase"],
+                &[
+                    "event_id",
+                    "currency",
+                    "revenue",
+                    "person_id",
+                    "utm_campaign",
+                    "utm_source",
+                    "utm_medium",
+                ],
+            )?;
+            query = query.with("orders", orders);
+            Select::new()
+                .items(dims.map(|d| SelectItem::from(col(d))))
+                .item(col("currency"))
+                .item(func("sum", [col("revenue")]).alias("revenue"))
+                .item(func("count", []).alias("orders"))
+                .item(func("uniqExact", [col("person_id")]).alias("purchasers"))
+                .from(TableRef::cte("orders"))
+                .group_by(dims.map(col).into_iter().chain([col("currency")]))
+        }
+    };
+    let query = query
         .with("touched", touched)
         .with("by_channel", by_channel)
         .item(path(["b", "utm_campaign"]).alias("campaign"))

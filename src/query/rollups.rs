@@ -253,3 +253,42 @@ pub(super) fn touched_from_rollup(ctx: &Context, tagged: &Expr) -> Result<Option
             .group_by(dims.map(col)),
     ))
 }
+
+/// revenue-by-channel's revenue, orders and purchasers per channel and currency, from the
+/// smallest rollup by day, `event_type`, `currency` and the three campaign columns with
+/// `sum(revenue)`, `count()` and `uniqExact(person_id)` whose `where` keeps every purchase.
+pub(super) fn channel_revenue_from_rollup(
+    ctx: &Context,
+    report: &str,
+) -> Result<Option<Select>, Error> {
+    let purchases = ctx.role_events(report, "purchase")?;
+    let dims = ["utm_campaign", "utm_source", "utm_medium"];
+    let found = event_rollups(ctx)
+        .filter(|(_, r)| keeps_events(ctx, r, purchases))
+        .filter_map(|(table, r)| {
+            let day = rollup_dim(r, "toDate(timestamp)")?;
+            for c in ["currency", "event_type"].into_iter().chain(dims) {
+                rollup_dim(r, c).filter(|n| *n == c)?;
+            }
+            let revenue = rollup_measure(r, "sum", Some("revenue"))?;
+            let count = rollup_measure(r, "count", None)?;
+            let persons = rollup_measure(r, "uniqExact", Some("person_id"))?;
+            Some((r.dimensions.len(), (table, day, revenue, count, persons)))
+        })
+        .min_by_key(|(n, _)| *n);
+    let Some((_, (table, day, revenue, count, persons))) = found else {
+        return Ok(None);
+    };
+    Ok(Some(
+        Select::new()
+            .items(dims.map(|d| SelectItem::from(col(d))))
+            .item(col("currency"))
+            .item(func("sumMerge", [col(revenue.to_string())]).alias("revenue"))
+            .item(func("countMerge", [col(count.to_string())]).alias("orders"))
+            .item(func("uniqExactMerge", [col(persons.to_string())]).alias("purchasers"))
+            .from(ctx.table(table)?)
+            .filter(ctx.is_role(report, "purchase")?)
+            .filter(in_range_days(col(day.to_string())))
+            .group_by(dims.map(col).into_iter().chain([col("currency")])),
+    ))
+}
