@@ -32,7 +32,9 @@ const NOTES: &str = "
   data), except the cohort recipe, which reads all history as published.
 - **AOV by channel** is compared with chx's `revenue-by-channel`, which also gives each channel's
   conversion rate: persons touched by the channel in the range, a scan of every campaign-tagged
-  event (most of its time), which the recipe does not compute.
+  event (most of its time), which the recipe does not compute. From the rollups
+  (`channel_revenue_daily`, `channel_persons_daily`) it reads no events; merging the per-day
+  sets of persons is most of what is left.
 - **Two windowFunnel baselines.** On the recipe's table it groups by `anonymous_id` and works in
   whole seconds, as a recipe author would write it. On chx's tables it is the best hand-written
   SQL for the same counts: the same range, identity stitching (the same `identities` join) and
@@ -512,6 +514,13 @@ fn recipes(
         (
             "AOV by channel",
             chx("revenue-by-channel", &days30),
+            seed(seed_aov.clone()),
+        ),
+        (
+            "AOV by channel, from the rollups",
+            catalog::build(&rollup_ctx, "revenue-by-channel", &days30)
+                .unwrap()
+                .statement(),
             seed(seed_aov),
         ),
         (

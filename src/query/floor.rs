@@ -72,9 +72,10 @@ fn collect(
     // CTE names shadow tables inside this query.
     let mut ctes = ctes.clone();
     for w in &q.with {
-        let (With::Cte(name, body) | With::Scalar(name, body)) = w;
-        collect(body, ctx, &ctes, out)?;
-        ctes.insert(name.to_string());
+        if let With::Cte(name, body) | With::Scalar(name, body) = w {
+            collect(body, ctx, &ctes, out)?;
+            ctes.insert(name.to_string());
+        }
     }
     let exprs = || select_exprs(q);
     if let Some(from) = &q.from {
@@ -148,6 +149,10 @@ fn select_exprs(q: &Select) -> impl Iterator<Item = &Expr> {
     q.items
         .iter()
         .map(|i| &i.expr)
+        .chain(q.with.iter().filter_map(|w| match w {
+            With::Expr(_, e) => Some(e),
+            _ => None,
+        }))
         .chain(q.array_join.iter().map(|i| &i.expr))
         .chain(q.prewhere.iter().map(|b| &**b))
         .chain(q.filter.iter())

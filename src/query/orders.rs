@@ -89,16 +89,16 @@ pub(crate) fn counted_rows(
             col("acc"),
         ],
     );
-    // The same `history` twice is one computation for ClickHouse (identical expressions).
     let kept = func(
         "arrayFold",
         [
             lambda(&["acc", "x"], keep),
-            func("arrayPopFront", [history.clone()]),
-            Expr::Array(vec![func("arrayElement", [history, int(1)])]),
+            func("arrayPopFront", [col("tx_history")]),
+            Expr::Array(vec![func("arrayElement", [col("tx_history"), int(1)])]),
         ],
     );
     let mut folded = Select::new()
+        .with_expr("tx_history", history)
         .item(func("arrayJoin", [kept]).alias("ev"))
         .from(ctx.events()?)
         .filter(ctx.event_column().in_(types.clone()));

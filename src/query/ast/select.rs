@@ -197,6 +197,9 @@ pub enum With {
     Cte(Name, Select),
     /// `(query) AS name`: a scalar, computed once per statement.
     Scalar(Name, Select),
+    /// `expr AS name`: a name for an expression of this query, usable in its clauses without
+    /// being a column of its result (which an `arrayJoin` would copy to every row).
+    Expr(Name, Expr),
 }
 
 /// The names of a [`Select::with_once`] CTE: the CTE itself, its scalar array, and the two
@@ -257,6 +260,11 @@ impl Select {
     }
     pub fn with(mut self, name: impl Into<Name>, q: Select) -> Self {
         self.push_with(With::Cte(name.into(), q));
+        self
+    }
+    /// `WITH expr AS name`: see [`With::Expr`].
+    pub fn with_expr(mut self, name: impl Into<Name>, e: Expr) -> Self {
+        self.push_with(With::Expr(name.into(), e));
         self
     }
     fn push_with(&mut self, w: With) {
@@ -469,6 +477,11 @@ impl Select {
                     }
                     With::Scalar(name, q) => {
                         q.write_parenthesized(w, pretty);
+                        w.push(" AS ");
+                        w.ident(name);
+                    }
+                    With::Expr(name, e) => {
+                        e.write_sql(w);
                         w.push(" AS ");
                         w.ident(name);
                     }
