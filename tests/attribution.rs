@@ -90,6 +90,26 @@ fn fixture() -> Vec<Ev> {
             out.push(ev);
         }
     }
+    // A shared device: "shared" signs in as buyer ub (who orders), later as un (who never
+    // does). Its anonymous touches belong to un, the latest link, so ub's order gets none.
+    for (user, kind, day, tx, revenue, channel) in [
+        ("", "page_view", 33, "", 0, CHANNELS[1]),
+        ("", "page_view", 36, "", 0, CHANNELS[2]),
+        ("ub", "purchase", 40, "o_shared", 7_000, ("", "", "")),
+        ("un", "page_view", 45, "", 0, ("", "", "")),
+    ] {
+        out.push(Ev {
+            id: id(),
+            user: user.into(),
+            anon: "shared".into(),
+            kind,
+            ms: base + day * 86_400_000,
+            tx: tx.into(),
+            revenue,
+            currency: "USD",
+            channel,
+        });
+    }
     out
 }
 
@@ -112,12 +132,14 @@ fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>) {
     (db, schema, events)
 }
 
+/// The event's user, else the user its anonymous id was last seen signed in as.
 fn person(e: &Ev, all: &[Ev]) -> String {
     if !e.user.is_empty() {
         return e.user.clone();
     }
     all.iter()
-        .find(|x| !x.user.is_empty() && x.anon == e.anon)
+        .filter(|x| !x.user.is_empty() && x.anon == e.anon)
+        .max_by_key(|x| x.ms)
         .map_or(e.anon.clone(), |x| x.user.clone())
 }
 

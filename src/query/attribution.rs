@@ -174,10 +174,13 @@ pub fn attribution(
             .alias("ts"),
         )
         .item(func("length", [col("ts")]).alias("n"))
-        .from(TableRef::cte("order_people").aliased("o"))
+        // The orders (few, small rows) are the hash table; each person's touch array is read
+        // once from the left rather than copied into a table (10M: 1060 -> 930 ms). A person
+        // appears once in `person_touches`, so every order gets one row; without touches, `[]`.
+        .from(TableRef::cte("person_touches").aliased("p"))
         .join(
-            JoinKind::LeftAny,
-            TableRef::cte("person_touches").aliased("p"),
+            JoinKind::Right,
+            TableRef::cte("order_people").aliased("o"),
             path(["o", "person"]).eq(path(["p", "person"])),
         );
     // Lambdas below capture only per-order scalars (`n`, `revenue`, `w_total`, `order_ms`),
@@ -371,8 +374,25 @@ pub fn attribution(
             col("currency"),
             col("attributed"),
         ]);
+    // Touches are stitched only through the links of anonymous ids ever linked to a buyer
+    // (all their links, so the latest still wins). The persons it cannot resolve any more are
+    // those of ids linked only to non-buyers: they were dropped by `person_touches` anyway,
+    // since no order's person is an id that has a link. 10M: 1095 -> 1054 ms.
+    let buyer_links = Select::new()
+        .item(col("anonymous_id"))
+        .from(ctx.table("identities")?)
+        .filter(
+            col("user_id").in_(Expr::Subquery(Box::new(
+                Select::new()
+                    .item(col("person"))
+                    .from(TableRef::cte("order_people")),
+            ))),
+        );
+    let identity = ctx
+        .identity_cte()?
+        .filter(col("anonymous_id").in_(Expr::Subquery(Box::new(buyer_links))));
     let query = Select::new()
-        .with("identity", ctx.identity_cte()?)
+        .with("identity", identity)
         .with(
             "order_identity",
             ctx.identity_cte_for(
