@@ -96,8 +96,9 @@ impl Retention {
                 TableRef::cte("identity").aliased("i"),
                 ctx.identity_join("e", "i"),
             )
-            .filter(either.clone())
-            .filter(path(["e", "timestamp"]).lt(range_end.clone()));
+            // PREWHERE, so the query condition cache learns these granules (see funnel steps).
+            .prewhere(either.clone())
+            .prewhere(path(["e", "timestamp"]).lt(range_end.clone()));
         let identity = if ctx.is_order_event(&self.start) && ctx.is_order_event(&self.ret) {
             ctx.identity_cte_for(either.and(path(["e", "timestamp"]).lt(range_end.clone())))?
         } else {

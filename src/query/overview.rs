@@ -445,7 +445,8 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
             TableRef::cte("identity").aliased("i"),
             ctx.identity_join("e", "i"),
         )
-        .filter(
+        // PREWHERE, so the query condition cache learns these granules (see funnel steps).
+        .prewhere(
             ctx.column(NAME, "person_id")?
                 .in_(Expr::Subquery(Box::new(candidates))),
         )

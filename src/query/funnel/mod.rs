@@ -496,8 +496,12 @@ impl Funnel {
                 TableRef::cte("identity").aliased("i"),
                 ctx.identity_join("e", "i"),
             )
-            .filter(ts.clone().ge(range_start))
-            .filter(ts.lt(func(
+            // The events table's own conditions in an explicit PREWHERE: ClickHouse's query
+            // condition cache then remembers the granules they exclude, which it does not for
+            // a WHERE it moves itself under a join (10M, a funnel run again: 3.42M -> 2.19M
+            // rows read, 424 -> 402 ms and 380 -> 351 ms in two processes).
+            .prewhere(ts.clone().ge(range_start))
+            .prewhere(ts.lt(func(
                 "addMilliseconds",
                 [range_end.clone(), window_ms.clone()],
             )));
@@ -510,7 +514,7 @@ impl Funnel {
                 .iter()
                 .map(|s| &s.event)
                 .chain(self.exclusions.iter().map(|e| &e.event));
-            steps = steps.filter(ctx.matches_any_event(NAME, events, "e")?);
+            steps = steps.prewhere(ctx.matches_any_event(NAME, events, "e")?);
             if self.steps.iter().any(|s| !s.properties.is_empty()) {
                 steps = steps.filter(col("mask").ne(int(0)));
             }
