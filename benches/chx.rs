@@ -26,7 +26,7 @@ const NOTES: &str = "
   where a filter matched nothing. A floor run again reads fewer rows (the funnel's floor: 3.42M
   rows cold, 2.20M after one run) and so times faster, while the reports' joined or aggregated
   reads read the same granules every time (3.42M). The warm-up's rows read depend on which
-  statement ran the same filter before, so a floor's "read" can differ between runs.
+  statement ran the same filter before, so a floor's rows read can differ between runs.
 - **Rows and bytes read** are the deltas of ClickHouse's `SelectedRows` / `SelectedBytes`
   ProfileEvents (`system.events`) around the warm-up run of each statement: the embedded engine
   keeps no `query_log`.
