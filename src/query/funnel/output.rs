@@ -21,9 +21,10 @@ impl Funnel {
             None => (vec![col("step")], vec![]),
         };
         let count = func("countIf", [col("level").ge(col("step"))]);
-        let delta = (func("arrayElement", [col("times"), col("step")])
-            - func("arrayElement", [col("times"), col("step") - int(1)]))
-            / Expr::Float(1000.0);
+        // Delays are aggregated in integer milliseconds and turned into seconds after: an
+        // integer sum is exact, so a mean does not change with the engine's summation order.
+        let delta = func("arrayElement", [col("times"), col("step")])
+            - func("arrayElement", [col("times"), col("step") - int(1)]);
         let has_prev = col("level").ge(col("step")).and(col("step").gt(int(1)));
         let whole = Some("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING");
         // The windows and percentages read the `count` column by its alias (written once).
@@ -48,18 +49,6 @@ impl Funnel {
         };
         let timed = self.mode != FunnelMode::Unordered;
         let after_first = |e: Expr| func("if", [col("step").eq(int(1)), Expr::Float(0.0), e]);
-        let (avg, median) = if timed {
-            (
-                func("avgIf", [delta.clone(), has_prev.clone()]),
-                pfunc(
-                    "quantileExactInclusiveIf",
-                    [Expr::Float(0.5)],
-                    [delta.clone(), has_prev.clone()],
-                ),
-            )
-        } else {
-            (Expr::Raw("NULL".into()), Expr::Raw("NULL".into()))
-        };
         let steps_join = || func("range", [int(1), int(n + 1)]).alias("step");
         let query = match &self.breakdown {
             None => return totals_output(query, n, names, timed),
@@ -128,15 +117,15 @@ impl Funnel {
                     });
                 let (avg, median) = if timed {
                     (
-                        after_first(func("avgIfMerge", [col("avg_state")])),
-                        after_first(pfunc(
+                        after_first(seconds(func("avgIfMerge", [col("avg_state")]))),
+                        after_first(seconds(pfunc(
                             "quantileExactInclusiveIfMerge",
                             [Expr::Float(0.5)],
                             [col("median_state")],
-                        )),
+                        ))),
                     )
                 } else {
-                    (avg, median)
+                    (Expr::Raw("NULL".into()), Expr::Raw("NULL".into()))
                 };
                 query = query.with("cells", cells).with("ranked", ranked);
                 query
@@ -175,11 +164,10 @@ impl Funnel {
 /// with an exclusion 684 -> 606 ms).
 fn totals_output(query: Select, n: i64, names: Vec<Expr>, timed: bool) -> Select {
     let reached_step = |k: i64| col("level").ge(int(k + 1));
-    // Step k's delay after step k-1 (0-based), in seconds.
+    // Step k's delay after step k-1 (0-based), in milliseconds.
     let delay = |k: i64| {
-        (func("arrayElement", [col("times"), int(k + 1)])
-            - func("arrayElement", [col("times"), int(k)]))
-            / Expr::Float(1000.0)
+        func("arrayElement", [col("times"), int(k + 1)])
+            - func("arrayElement", [col("times"), int(k)])
     };
     let mut totals = Select::new();
     for k in 0..n {
@@ -188,13 +176,13 @@ fn totals_output(query: Select, n: i64, names: Vec<Expr>, timed: bool) -> Select
     if timed {
         for k in 1..n {
             totals = totals
-                .item(func("avgIf", [delay(k), reached_step(k)]).alias(nth(&AVG, k)))
+                .item(seconds(func("avgIf", [delay(k), reached_step(k)])).alias(nth(&AVG, k)))
                 .item(
-                    pfunc(
+                    seconds(pfunc(
                         "quantileExactInclusiveIf",
                         [Expr::Float(0.5)],
                         [delay(k), reached_step(k)],
-                    )
+                    ))
                     .alias(nth(&MEDIAN, k)),
                 );
         }
@@ -243,4 +231,9 @@ fn totals_output(query: Select, n: i64, names: Vec<Expr>, timed: bool) -> Select
         })
         .array_join(func("range", [int(1), int(n + 1)]).alias("step"))
         .order_by([asc(col("step"))])
+}
+
+/// Milliseconds to seconds.
+fn seconds(ms: Expr) -> Expr {
+    ms / Expr::Float(1000.0)
 }
