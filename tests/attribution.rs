@@ -178,7 +178,7 @@ fn reference(
         if n == 0 {
             let r = out.entry((None, o.currency)).or_default();
             r.0 += o.revenue;
-            r.1 += 1.0;
+            r.1 += 1e9;
             continue;
         }
         let w: Vec<f64> = match model {
@@ -203,18 +203,29 @@ fn reference(
                 .collect(),
         };
         let total: f64 = w.iter().sum();
-        let mut credits: Vec<i64> = w
-            .iter()
-            .map(|wi| (o.revenue as f64 * wi / total).floor() as i64)
-            .collect();
-        let head: i64 = credits[..n - 1].iter().sum();
-        credits[n - 1] = o.revenue - head;
+        // Whole units by weight, rounded down, the last touch taking the rest.
+        let split = |amount: i64| {
+            let mut parts: Vec<i64> = w
+                .iter()
+                .map(|wi| (amount as f64 * wi / total).floor() as i64)
+                .collect();
+            let head: i64 = parts[..n - 1].iter().sum();
+            parts[n - 1] = amount - head;
+            parts
+        };
+        let credits = split(o.revenue);
         assert_eq!(credits.iter().sum::<i64>(), o.revenue);
-        for ((_, ch), (c, wi)) in touches.iter().zip(credits.iter().zip(&w)) {
+        // Order shares in billionths of an order.
+        let shares = split(1_000_000_000);
+        for ((_, ch), (c, share)) in touches.iter().zip(credits.iter().zip(&shares)) {
             let r = out.entry((Some(*ch), o.currency)).or_default();
             r.0 += c;
-            r.1 += wi / total;
+            r.1 += *share as f64;
         }
+    }
+    // Unattributed orders count whole; shares become orders at the end, as the report does.
+    for r in out.values_mut() {
+        r.1 /= 1e9;
     }
     out
 }
@@ -272,10 +283,8 @@ fn every_model_matches_rust_and_credits_add_up() {
                 let (g_rev, g_share) = got[&(*ch, cur.to_string())];
                 // Exact for every model: ClickHouse's pow() and Rust's powf() agree on this data.
                 assert_eq!(g_rev, *rev, "{model:?} {window} {ch:?} {cur}");
-                assert!(
-                    (g_share - share).abs() < 1e-9,
-                    "{model:?} {ch:?} {cur}: {g_share} vs {share}"
-                );
+                // Exact too: shares are whole billionths of an order, summed as integers.
+                assert_eq!(g_share, *share, "{model:?} {window} {ch:?} {cur}");
             }
             // Credits add up to exactly the revenue of the range's orders, per currency.
             let mut want_totals: BTreeMap<String, i64> = BTreeMap::new();

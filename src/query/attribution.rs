@@ -50,6 +50,9 @@ impl Model {
 /// Windows the seed API accepts, in days.
 pub const WINDOWS: [u32; 5] = [7, 14, 30, 60, 90];
 
+/// An order split between its touches in billionths: integer shares sum exactly.
+const ORDER_SHARE: i64 = 1_000_000_000;
+
 /// Rows: `campaign`, `source`, `medium`, `currency`, `revenue` (credited, minor units), `orders`
 /// (credited share of orders), `pct_of_total` (% of the currency's revenue in the range),
 /// `attributed` (false for the one row per currency of unattributed orders).
@@ -254,8 +257,11 @@ pub fn attribution(
             ],
         ),
     };
-    let credits =
-        func(
+    // `amount` split by the weights in whole units, rounded down, the last touch taking what
+    // rounding left: credits (minor units of the revenue) and order shares (billionths of an
+    // order) add up exactly, and their sums do not depend on the engine's summation order.
+    let split = |amount: Expr, alias: &'static str, parts: &'static str| {
+        let floors = func(
             "arrayMap",
             [
                 lambda(
@@ -268,7 +274,7 @@ pub fn attribution(
                                 "toInt64",
                                 [func(
                                     "floor",
-                                    [func("toFloat64", [col("revenue")]) * col("wi")
+                                    [func("toFloat64", [amount.clone()]) * col("wi")
                                         / col("w_total")],
                                 )],
                             ),
@@ -280,6 +286,18 @@ pub fn attribution(
                 func("arrayEnumerate", [col("w")]),
             ],
         );
+        [
+            floors.alias(parts),
+            func(
+                "arrayPushBack",
+                [
+                    func("arrayPopBack", [col(parts)]),
+                    amount - func("arraySum", [func("arrayPopBack", [col(parts)])]),
+                ],
+            )
+            .alias(alias),
+        ]
+    };
     // Each level passes the per-order columns the next one reads.
     let passing = |names: &[&'static str]| {
         Select::new().items(names.iter().map(|&c| SelectItem::from(col(c))))
@@ -294,17 +312,8 @@ pub fn attribution(
             alias: "weighted".into(),
         });
     let credited = passing(&["event_id", "currency", "revenue", "ts", "w", "w_total"])
-        .item(credits.alias("c0"))
-        .item(
-            func(
-                "arrayPushBack",
-                [
-                    func("arrayPopBack", [col("c0")]),
-                    col("revenue") - func("arraySum", [func("arrayPopBack", [col("c0")])]),
-                ],
-            )
-            .alias("credits"),
-        )
+        .items(split(col("revenue"), "credits", "c0"))
+        .items(split(int(ORDER_SHARE), "shares", "s0"))
         .from(TableRef::Subquery {
             query: Box::new(totalled),
             alias: "totalled".into(),
@@ -333,7 +342,7 @@ pub fn attribution(
         )
         .item(col("currency"))
         .item(func("sum", [col("credit")]).alias("revenue"))
-        .item(func("sum", [col("share")]).alias("orders"))
+        .item((func("sum", [col("share")]) / Expr::Float(ORDER_SHARE as f64)).alias("orders"))
         .item(func("notEmpty", [col("ts")]).alias("attributed"))
         .from(TableRef::cte("credited"))
         // An order without touches is one row with an empty channel, its whole revenue
@@ -359,11 +368,8 @@ pub fn attribution(
                 "if",
                 [
                     func("empty", [col("ts")]),
-                    Expr::Array(vec![Expr::Float(1.0)]),
-                    func(
-                        "arrayMap",
-                        [lambda(&["x"], col("x") / col("w_total")), col("w")],
-                    ),
+                    Expr::Array(vec![int(ORDER_SHARE)]),
+                    col("shares"),
                 ],
             )
             .alias("share"),
