@@ -66,15 +66,24 @@ fn in_range_days(day: Expr) -> Expr {
     day.clone().ge(start).and(day.lt(end))
 }
 
-/// A rollup that serves revenue by day and currency (and `by`, when asked): fed by the events
-/// table, with a `toDate(timestamp)` Date dimension, `currency` and `event_type` dimensions,
-/// `sum(revenue)` and `count()` measures, and `sum(discount)` when asked.
+/// A rollup that serves purchase revenue by day and currency (and more dimensions, when
+/// asked): fed by the events table, with a `toDate(timestamp)` Date dimension, `currency` and
+/// `event_type` dimensions, `sum(revenue)` and `count()` measures, and when asked
+/// `sum(discount)` and `uniqExact(person_id)`.
 struct RevenueRollup<'a> {
     table: &'a str,
     day: &'a str,
     revenue: &'a str,
     count: &'a str,
     discount: Option<&'a str>,
+    persons: Option<&'a str>,
+}
+
+/// The measures a report needs beyond revenue and count.
+#[derive(Default)]
+struct Needs {
+    discount: bool,
+    persons: bool,
 }
 
 /// Whether the rollup's `where` keeps every event of `names` (none at all, or an
@@ -95,20 +104,20 @@ fn keeps_events(ctx: &Context, r: &crate::schema::ir::Rollup, names: &[Name]) ->
 }
 
 /// The smallest rollup (fewest dimensions, so fewest rows) serving purchase revenue per day and
-/// currency, with the `by` dimension and a discount sum when asked.
+/// currency, with the `by` dimensions (under their own names) and the `needs` measures.
 fn find_revenue_rollup<'a>(
     ctx: &Context<'a>,
     report: &str,
-    by: Option<&str>,
-    discount: bool,
+    by: &[&str],
+    needs: Needs,
 ) -> Result<Option<RevenueRollup<'a>>, Error> {
     let purchases = ctx.role_events(report, "purchase")?;
     Ok(event_rollups(ctx)
         .filter(|(_, r)| keeps_events(ctx, r, purchases))
         .filter_map(|(table, r)| {
             let day = rollup_dim(r, "toDate(timestamp)")?;
-            for c in ["currency", "event_type"].into_iter().chain(by) {
-                rollup_dim(r, c).filter(|n| *n == c)?;
+            for c in ["currency", "event_type"].iter().chain(by) {
+                rollup_dim(r, c).filter(|n| n == c)?;
             }
             let found = RevenueRollup {
                 table,
@@ -116,8 +125,11 @@ fn find_revenue_rollup<'a>(
                 revenue: rollup_measure(r, "sum", Some("revenue"))?,
                 count: rollup_measure(r, "count", None)?,
                 discount: rollup_measure(r, "sum", Some("discount")),
+                persons: rollup_measure(r, "uniqExact", Some("person_id")),
             };
-            (!discount || found.discount.is_some()).then_some((r.dimensions.len(), found))
+            let has = (!needs.discount || found.discount.is_some())
+                && (!needs.persons || found.persons.is_some());
+            has.then_some((r.dimensions.len(), found))
         })
         .min_by_key(|(dims, _)| *dims)
         .map(|(_, r)| r))
@@ -160,7 +172,7 @@ pub(super) fn timeseries_from_rollup(
     granularity: Granularity,
 ) -> Result<Option<Select>, Error> {
     const NAME: &str = "revenue_timeseries";
-    let Some(r) = find_revenue_rollup(ctx, NAME, None, false)? else {
+    let Some(r) = find_revenue_rollup(ctx, NAME, &[], Needs::default())? else {
         return Ok(None);
     };
     let day = col(r.day.to_string());
@@ -201,7 +213,11 @@ pub(super) fn breakdown_from_rollup(ctx: &Context, by: Breakdown) -> Result<Opti
     let name = by.report_name();
     let dim = by.column();
     let coupon = by == Breakdown::Coupon;
-    let Some(r) = find_revenue_rollup(ctx, name, Some(dim), coupon)? else {
+    let needs = Needs {
+        discount: coupon,
+        ..Needs::default()
+    };
+    let Some(r) = find_revenue_rollup(ctx, name, &[dim], needs)? else {
         return Ok(None);
     };
     let revenue = func("sumMerge", [col(r.revenue.to_string())]);
@@ -261,34 +277,26 @@ pub(super) fn channel_revenue_from_rollup(
     ctx: &Context,
     report: &str,
 ) -> Result<Option<Select>, Error> {
-    let purchases = ctx.role_events(report, "purchase")?;
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
-    let found = event_rollups(ctx)
-        .filter(|(_, r)| keeps_events(ctx, r, purchases))
-        .filter_map(|(table, r)| {
-            let day = rollup_dim(r, "toDate(timestamp)")?;
-            for c in ["currency", "event_type"].into_iter().chain(dims) {
-                rollup_dim(r, c).filter(|n| *n == c)?;
-            }
-            let revenue = rollup_measure(r, "sum", Some("revenue"))?;
-            let count = rollup_measure(r, "count", None)?;
-            let persons = rollup_measure(r, "uniqExact", Some("person_id"))?;
-            Some((r.dimensions.len(), (table, day, revenue, count, persons)))
-        })
-        .min_by_key(|(n, _)| *n);
-    let Some((_, (table, day, revenue, count, persons))) = found else {
+    let needs = Needs {
+        persons: true,
+        ..Needs::default()
+    };
+    let Some((r, persons)) =
+        find_revenue_rollup(ctx, report, &dims, needs)?.and_then(|r| r.persons.map(|p| (r, p)))
+    else {
         return Ok(None);
     };
     Ok(Some(
         Select::new()
             .items(dims.map(|d| SelectItem::from(col(d))))
             .item(col("currency"))
-            .item(func("sumMerge", [col(revenue.to_string())]).alias("revenue"))
-            .item(func("countMerge", [col(count.to_string())]).alias("orders"))
+            .item(func("sumMerge", [col(r.revenue.to_string())]).alias("revenue"))
+            .item(func("countMerge", [col(r.count.to_string())]).alias("orders"))
             .item(func("uniqExactMerge", [col(persons.to_string())]).alias("purchasers"))
-            .from(ctx.table(table)?)
+            .from(ctx.table(r.table)?)
             .filter(ctx.is_role(report, "purchase")?)
-            .filter(in_range_days(col(day.to_string())))
+            .filter(in_range_days(col(r.day.to_string())))
             .group_by(dims.map(col).into_iter().chain([col("currency")])),
     ))
 }
