@@ -431,6 +431,7 @@ fn history_purchases(ctx: &Context, report: &str) -> Result<(Select, Select), Er
             "currency",
             "revenue",
         ],
+        Vec::new(),
         Transactions::All,
         false,
     )?;

@@ -27,11 +27,20 @@ pub(crate) fn counted_events(
     roles: &[&str],
     columns: &[&'static str],
 ) -> Result<Select, Error> {
-    counted_rows(ctx, report, roles, columns, Transactions::InRange, true)
+    counted_rows(
+        ctx,
+        report,
+        roles,
+        columns,
+        Vec::new(),
+        Transactions::InRange,
+        true,
+    )
 }
 
-/// The counted events of `roles` among `transactions`, one row each with `columns`, limited to
-/// the range when asked. The dedupe fold carries the columns, so nothing reads the events
+/// The counted events of `roles` among `transactions`, one row each with `columns` and the
+/// `derived` values (an expression over the event's columns, named), limited to the range when
+/// asked. The dedupe fold carries the columns, so nothing reads the events
 /// again by id (a third scan, an `IN` set and a `LIMIT 1 BY`: 10M revenue series 54 -> 45 ms).
 /// A transaction's events are sorted by (time, event_id), so which of two at one millisecond
 /// counts does not depend on read order; its first event always counts and seeds the fold.
@@ -41,6 +50,7 @@ pub(crate) fn counted_rows(
     report: &str,
     roles: &[&str],
     columns: &[&'static str],
+    derived: Vec<(&'static str, Expr)>,
     transactions: Transactions,
     only_in_range: bool,
 ) -> Result<Select, Error> {
@@ -68,6 +78,10 @@ pub(crate) fn counted_rows(
             }
         };
         out.push(func("tupleElement", [col("ev"), int(at as i64)]).alias(*c));
+    }
+    for (name, e) in derived {
+        carried.push(e);
+        out.push(func("tupleElement", [col("ev"), int(carried.len() as i64)]).alias(name));
     }
     let x = |i: i64| func("tupleElement", [col("x"), int(i)]);
     let history = func(
