@@ -64,9 +64,7 @@ pub fn revenue_timeseries(
     const NAME: &str = "revenue_timeseries";
     let (params, _, _) = ctx.range_params(range)?;
     let tz = &ctx.tz_name();
-    if ctx.rollups
-        && let Some(query) = timeseries_from_rollup(ctx, granularity)?
-    {
+    if let Some(query) = timeseries_from_rollup(ctx, granularity)? {
         return Ok(Report {
             name: NAME.into(),
             query,
@@ -243,9 +241,7 @@ impl Breakdown {
 pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Report, Error> {
     let name = by.report_name();
     let (params, _, _) = ctx.range_params(range)?;
-    if ctx.rollups
-        && let Some(query) = breakdown_from_rollup(ctx, by)?
-    {
+    if let Some(query) = breakdown_from_rollup(ctx, by)? {
         return Ok(Report {
             name: name.into(),
             query,
@@ -301,12 +297,7 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .into_iter()
         .reduce(Expr::or)
         .expect("three columns");
-    let rolled = if ctx.rollups {
-        touched_from_rollup(ctx, &tagged)?
-    } else {
-        None
-    };
-    let touched = match rolled {
+    let touched = match touched_from_rollup(ctx, &tagged)? {
         Some(q) => q,
         None => Select::new()
             .items(dims.map(|d| SelectItem::from(col(d))))
@@ -318,12 +309,7 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
     };
     // Revenue, orders and purchasers per channel: from a rollup, or from the counted orders.
     let mut query = Select::new();
-    let by_channel = match ctx
-        .rollups
-        .then(|| channel_revenue_from_rollup(ctx, NAME))
-        .transpose()?
-        .flatten()
-    {
+    let by_channel = match channel_revenue_from_rollup(ctx, NAME)? {
         Some(q) => q,
         None => {
             let orders = counted_events(

@@ -1,6 +1,7 @@
 //! Rollups that serve reports: each finder looks for a rollup of the events table with the
 //! dimensions and measures a report needs (whatever it is called and whatever else it holds),
-//! and each builder reads it with `-Merge` combinators. Rollup days are UTC days, so only a
+//! and each builder reads it with `-Merge` combinators, or gives `None` (scan the events) when
+//! none serves or the context does not read rollups. Rollup days are UTC days, so only a
 //! UTC schema uses them; a rollup with a `where` is used only when that condition keeps every
 //! event the report counts.
 
@@ -9,8 +10,9 @@ use super::context::{Context, range_param};
 use super::reports::{Breakdown, Granularity, by_currency_then_date};
 use crate::error::Error;
 
-/// The rollups fed by the events table, with their target table, in a UTC schema only (their
-/// days are UTC days, and report ranges are whole days of the schema's time zone).
+/// The rollups fed by the events table, with their target table: none unless the context
+/// reads rollups, and only in a UTC schema (their days are UTC days, and report ranges are
+/// whole days of the schema's time zone).
 fn event_rollups<'a>(
     ctx: &Context<'a>,
 ) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
@@ -20,9 +22,9 @@ fn event_rollups<'a>(
         .taxonomy
         .as_ref()
         .map_or("events", |t| t.table.as_str());
-    let utc = ctx.timezone() == "UTC";
+    let usable = ctx.rollups && ctx.timezone() == "UTC";
     schema.views.iter().filter_map(move |v| match &v.kind {
-        ViewKind::Rollup(r) if utc && v.source == events => Some((v.target.as_str(), r)),
+        ViewKind::Rollup(r) if usable && v.source == events => Some((v.target.as_str(), r)),
         _ => None,
     })
 }
@@ -167,6 +169,8 @@ fn find_channel_rollup<'a>(ctx: &Context<'a>, tagged: &Expr) -> Option<ChannelRo
     })
 }
 
+/// `revenue_timeseries` from the smallest revenue rollup: sums and counts of whole days,
+/// bucketed and filled like the scanning version.
 pub(super) fn timeseries_from_rollup(
     ctx: &Context,
     granularity: Granularity,
