@@ -133,8 +133,8 @@ impl Params<'_> {
 
     fn event(&self, key: &str) -> Option<StepEvent> {
         self.get(key).map(|v| match v.strip_prefix("event:") {
-            Some(name) => StepEvent::Name(name.into()),
-            None => StepEvent::Role(v.into()),
+            Some(name) => StepEvent::Name(name.to_string().into()),
+            None => StepEvent::Role(v.to_string().into()),
         })
     }
 }
@@ -182,8 +182,8 @@ pub fn build(
                     .map(|s| s.trim())
                     .filter(|s| !s.is_empty())
                     .map(|s| match s.strip_prefix("event:") {
-                        Some(n) => Step::event(n),
-                        None => Step::role(s),
+                        Some(n) => Step::event(n.to_string()),
+                        None => Step::role(s.to_string()),
                     })
                     .collect(),
             };
@@ -201,8 +201,8 @@ pub fn build(
                 for part in x.split(',') {
                     let fields: Vec<&str> = part.trim().split(':').collect();
                     let (event, a, b) = match fields.as_slice() {
-                        [role, a, b] => (StepEvent::Role(role.to_string()), a, b),
-                        ["event", ev, a, b] => (StepEvent::Name(ev.to_string()), a, b),
+                        [role, a, b] => (StepEvent::Role(role.to_string().into()), a, b),
+                        ["event", ev, a, b] => (StepEvent::Name(ev.to_string().into()), a, b),
                         _ => {
                             return Err(bad(
                                 name,

@@ -247,7 +247,7 @@ impl<'s> Context<'s> {
             super::funnel::StepEvent::Name(n) => ORDER_ROLES.iter().any(|role| {
                 self.role_names
                     .iter()
-                    .any(|(r, names)| r == role && names.iter().any(|m| m.as_str() == n))
+                    .any(|(r, names)| r == role && names.contains(n))
             }),
         }
     }
@@ -425,7 +425,7 @@ impl<'s> Context<'s> {
                     add(n, &|| n.clone());
                 }
             }
-            super::funnel::StepEvent::Name(n) => add(n, &|| Name::from(n)),
+            super::funnel::StepEvent::Name(n) => add(n, &|| n.clone()),
         }
         Ok(())
     }
@@ -497,8 +497,8 @@ mod tests {
         ))
         .unwrap();
         let ctx = Context::new(&s, None).unwrap();
-        let role = |r: &str| StepEvent::Role(r.into());
-        let name = |n: &str| StepEvent::Name(n.into());
+        let role = |r: &'static str| StepEvent::Role(r.into());
+        let name = |n: &'static str| StepEvent::Name(n.into());
         assert!(ctx.is_order_event(&role("purchase")) && ctx.is_order_event(&role("refund")));
         assert!(ctx.is_order_event(&name("purchase")));
         assert!(!ctx.is_order_event(&role("view_item")) && !ctx.is_order_event(&name("search")));

@@ -104,7 +104,7 @@ fn collect(
                         });
                     }
                     let mut filter = Vec::new();
-                    for cond in q.prewhere.iter().map(|b| &**b).chain(q.filter.as_ref()) {
+                    for cond in q.prewhere.iter().chain(q.filter.as_ref()) {
                         for c in conjuncts(cond) {
                             if only_columns(c, &is_column) {
                                 filter.push(c.clone());
@@ -154,10 +154,10 @@ fn select_exprs(q: &Select) -> impl Iterator<Item = &Expr> {
             _ => None,
         }))
         .chain(q.array_join.iter().map(|i| &i.expr))
-        .chain(q.prewhere.iter().map(|b| &**b))
+        .chain(q.prewhere.iter())
         .chain(q.filter.iter())
         .chain(q.group_by.iter())
-        .chain(q.having.iter().map(|b| &**b))
+        .chain(q.having.iter())
         .chain(q.order_by.iter().map(|o| &o.expr))
         .chain(q.limit_by.iter().flat_map(|b| b.1.iter()))
         .chain(q.joins.iter().filter_map(|j| j.on.as_ref()))

@@ -224,27 +224,45 @@ macro_rules! once_names {
 }
 pub(crate) use once_names;
 
-/// A SELECT with the ClickHouse clauses reports use.
+/// A SELECT with the ClickHouse clauses reports use. Its clauses live behind one pointer:
+/// every builder call moves the `Select`, and a report makes a few hundred of them, so a
+/// pointer-sized value moves instead of a 400-byte one.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Select {
+pub struct Select(Box<Clauses>);
+
+/// The clauses of a [`Select`], reached through it by `Deref`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Clauses {
     pub(crate) with: Vec<With>,
     pub(crate) distinct: bool,
     pub(crate) items: Vec<SelectItem>,
     pub(crate) from: Option<TableRef>,
     pub(crate) joins: Vec<Join>,
     pub(crate) array_join: Vec<SelectItem>,
-    // The rarer clauses are boxed: a Select is moved by every builder call, so it stays small.
-    pub(crate) prewhere: Option<Box<Expr>>,
+    pub(crate) prewhere: Option<Expr>,
     pub(crate) filter: Option<Expr>,
     pub(crate) group_by: Vec<Expr>,
-    pub(crate) having: Option<Box<Expr>>,
+    pub(crate) having: Option<Expr>,
     pub(crate) order_by: Vec<OrderItem>,
-    pub(crate) limit_by: Option<Box<(Expr, Vec<Expr>)>>,
-    pub(crate) limit: Option<Box<Expr>>,
+    pub(crate) limit_by: Option<(Expr, Vec<Expr>)>,
+    pub(crate) limit: Option<Expr>,
     pub(crate) settings: Vec<(String, String)>,
     pub(crate) union_all: Vec<Select>,
     /// Text of a query chx did not build (a rendered template), printed as is.
     pub(crate) raw: Option<String>,
+}
+
+impl std::ops::Deref for Select {
+    type Target = Clauses;
+    fn deref(&self) -> &Clauses {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Select {
+    fn deref_mut(&mut self) -> &mut Clauses {
+        &mut self.0
+    }
 }
 
 impl Select {
@@ -253,10 +271,10 @@ impl Select {
     }
     /// A query given as text (a rendered, validated template).
     pub fn raw(sql: String) -> Select {
-        Select {
+        Select(Box::new(Clauses {
             raw: Some(sql),
-            ..Select::default()
-        }
+            ..Clauses::default()
+        }))
     }
     pub fn with(mut self, name: impl Into<Name>, q: Select) -> Self {
         self.push_with(With::Cte(name.into(), q));
@@ -367,10 +385,10 @@ impl Select {
         self
     }
     pub fn prewhere(mut self, e: Expr) -> Self {
-        self.prewhere = Some(Box::new(match self.prewhere.take() {
+        self.prewhere = Some(match self.prewhere.take() {
             Some(p) => p.and(e),
             None => e,
-        }));
+        });
         self
     }
     /// Adds a WHERE condition (ANDed with earlier ones).
@@ -386,7 +404,7 @@ impl Select {
         self
     }
     pub fn having(mut self, e: Expr) -> Self {
-        self.having = Some(Box::new(e));
+        self.having = Some(e);
         self
     }
     pub fn order_by(mut self, o: impl IntoIterator<Item = OrderItem>) -> Self {
@@ -394,11 +412,11 @@ impl Select {
         self
     }
     pub fn limit_by(mut self, n: Expr, by: Vec<Expr>) -> Self {
-        self.limit_by = Some(Box::new((n, by)));
+        self.limit_by = Some((n, by));
         self
     }
     pub fn limit(mut self, n: Expr) -> Self {
-        self.limit = Some(Box::new(n));
+        self.limit = Some(n);
         self
     }
     /// `... UNION ALL <q>` (the parts must have the same columns).
@@ -542,7 +560,7 @@ impl Select {
             clause(w, "ORDER BY ");
             w.list(&self.order_by, ", ", |w, o| o.write_sql(w));
         }
-        if let Some((n, by)) = self.limit_by.as_deref() {
+        if let Some((n, by)) = &self.limit_by {
             clause(w, "LIMIT ");
             n.write_sql(w);
             w.push(" BY ");

@@ -120,6 +120,47 @@ impl SqlWriter {
         }
     }
 
+    /// A float as `{:?}` prints it. chx's constants (100.0, 1000.0, 0.5) are written by hand:
+    /// `core::fmt` allocated a string for each.
+    pub(crate) fn float(&mut self, v: f64) {
+        if v.fract() == 0.0 && v.abs() < 1e15 && !v.is_sign_negative() {
+            self.int(v as i64);
+            self.push(".0");
+            return;
+        }
+        // Up to six decimals, below 1e9: at most 15 significant digits, so the decimal that
+        // converts back to `v` is the shortest one, which is what `{:?}` prints (it switches
+        // to exponents below 1e-4).
+        if (v == 0.0 || (1e-4..1e9).contains(&v)) && !v.is_sign_negative() {
+            let scaled = (v * 1e6).round();
+            if scaled / 1e6 == v {
+                let n = scaled as i64;
+                self.int(n / 1_000_000);
+                self.push(".");
+                let mut frac = n % 1_000_000;
+                if frac == 0 {
+                    self.push("0");
+                    return;
+                }
+                let mut digits = 6;
+                while frac % 10 == 0 {
+                    frac /= 10;
+                    digits -= 1;
+                }
+                let mut buf = [b'0'; 6];
+                for d in buf[..digits].iter_mut().rev() {
+                    *d = b'0' + (frac % 10) as u8;
+                    frac /= 10;
+                }
+                for d in &buf[..digits] {
+                    self.out.push(char::from(*d));
+                }
+                return;
+            }
+        }
+        self.push(&format!("{v:?}"));
+    }
+
     /// `items` separated by `sep`, each written by `each`.
     pub(crate) fn list<T>(&mut self, items: &[T], sep: &str, mut each: impl FnMut(&mut Self, &T)) {
         for (i, item) in items.iter().enumerate() {
@@ -153,6 +194,40 @@ mod tests {
             w.finish(),
             "e.`order`.e.`my col`.`order`.timestamp.`my col`.e"
         );
+    }
+
+    #[test]
+    fn floats_print_as_debug_does() {
+        let values = [
+            0.0,
+            0.5,
+            100.0,
+            1000.0,
+            0.1,
+            0.25,
+            1.000001,
+            123456.789,
+            0.0001,
+            0.00012,
+            0.00001,
+            1e-7,
+            0.1 + 0.2,
+            999999999.5,
+            1e9,
+            1e15,
+            1e16,
+            -0.0,
+            -1.5,
+            2.0 / 3.0,
+            f64::NAN,
+            f64::INFINITY,
+            5e-324,
+        ];
+        for v in values {
+            let mut w = SqlWriter::new();
+            w.float(v);
+            assert_eq!(w.finish(), format!("{v:?}"), "{v}");
+        }
     }
 
     #[test]

@@ -99,6 +99,9 @@ const REACHED: Numbered = numbered!("reached_");
 const COUNT: Numbered = numbered!("count_");
 const AVG: Numbered = numbered!("avg_");
 const MEDIAN: Numbered = numbered!("median_");
+/// Named once per step in the totals (`WITH … AS`), each used by two or three aggregates.
+const REACHED_STEP: Numbered = numbered!("reached_step_");
+const DELAY: Numbered = numbered!("delay_");
 /// Lambda parameters over several per-step arrays (static: a lambda borrows its names).
 static LAMBDA_P: Numbered = numbered!("p");
 
@@ -111,9 +114,9 @@ fn nth(family: &Numbered, k: i64) -> Name {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepEvent {
     /// Any event playing this taxonomy role (`purchase`, `add_to_cart`, …).
-    Role(String),
+    Role(Name),
     /// This event name.
-    Name(String),
+    Name(Name),
 }
 
 /// A funnel step: an event, optionally narrowed by property values (`properties[key] = value`).
@@ -124,13 +127,15 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn role(role: &str) -> Step {
+    /// A step by role; names are [`Name`]s so the catalogue's own steps (`"purchase"`) are
+    /// borrowed, not copied, each time a report is built.
+    pub fn role(role: impl Into<Name>) -> Step {
         Step {
             event: StepEvent::Role(role.into()),
             properties: Vec::new(),
         }
     }
-    pub fn event(name: &str) -> Step {
+    pub fn event(name: impl Into<Name>) -> Step {
         Step {
             event: StepEvent::Name(name.into()),
             properties: Vec::new(),
@@ -140,7 +145,7 @@ impl Step {
         self.properties.push((key.into(), value.into()));
         self
     }
-    fn label(&self) -> String {
+    fn label(&self) -> Name {
         match &self.event {
             StepEvent::Role(r) | StepEvent::Name(r) => r.clone(),
         }

@@ -4,18 +4,14 @@
 //! and median seconds from the previous step (NULL for unordered funnels, which have no
 //! order between steps).
 
-use super::{AVG, COUNT, Funnel, FunnelMode, MEDIAN, nth};
+use super::{AVG, COUNT, DELAY, Funnel, FunnelMode, MEDIAN, REACHED_STEP, nth};
 use crate::query::ast::*;
 
 impl Funnel {
     /// `query` (the CTEs up to `reached`) completed with the report's rows, per breakdown
     /// value when there is one.
     pub(super) fn output(&self, query: Select, n: i64) -> Select {
-        let names: Vec<Expr> = self
-            .steps
-            .iter()
-            .map(|s| Expr::Str(s.label().into()))
-            .collect();
+        let names: Vec<Expr> = self.steps.iter().map(|s| Expr::Str(s.label())).collect();
         let timed = self.mode != FunnelMode::Unordered;
         match &self.breakdown {
             None => totals_output(query, n, names, timed),
@@ -160,26 +156,33 @@ fn breakdown_output(query: Select, n: i64, names: Vec<Expr>, timed: bool, limit:
 /// `reached` copied every person's times to each step first (10M: 6 steps 411 -> 375 ms,
 /// with an exclusion 684 -> 606 ms).
 fn totals_output(query: Select, n: i64, names: Vec<Expr>, timed: bool) -> Select {
-    let reached_step = |k: i64| col("level").ge(int(k + 1));
-    // Step k's delay after step k-1 (0-based), in milliseconds.
-    let delay = |k: i64| {
-        func("arrayElement", [col("times"), int(k + 1)])
-            - func("arrayElement", [col("times"), int(k)])
-    };
+    // Whether step k (0-based) was reached, and its delay after step k-1 in milliseconds:
+    // named once, as each is used by several aggregates (a smaller statement to build and
+    // print; ClickHouse computes a repeated expression once either way).
+    let reached_step = |k: i64| col(nth(&REACHED_STEP, k));
+    let delay = |k: i64| col(nth(&DELAY, k));
     let mut totals = Select::new();
+    for k in 0..n {
+        totals = totals.with_expr(nth(&REACHED_STEP, k), col("level").ge(int(k + 1)));
+    }
     for k in 0..n {
         totals = totals.item(func("countIf", [reached_step(k)]).alias(nth(&COUNT, k)));
     }
     if timed {
         for k in 1..n {
             totals = totals
-                .item(seconds(func("avgIf", [delay(k), reached_step(k)])).alias(nth(&AVG, k)))
+                .with_expr(
+                    nth(&DELAY, k),
+                    func("arrayElement", [col("times"), int(k + 1)])
+                        - func("arrayElement", [col("times"), int(k)]),
+                )
+                .item(func("avgIf", [delay(k), reached_step(k)]).alias(nth(&AVG, k)))
                 .item(
-                    seconds(pfunc(
+                    pfunc(
                         "quantileExactInclusiveIf",
                         [Expr::Float(0.5)],
                         [delay(k), reached_step(k)],
-                    ))
+                    )
                     .alias(nth(&MEDIAN, k)),
                 );
         }
@@ -208,8 +211,8 @@ fn totals_output(query: Select, n: i64, names: Vec<Expr>, timed: bool) -> Select
     );
     let (avg, median) = if timed {
         (
-            per_step(&AVG, Expr::Float(0.0)),
-            per_step(&MEDIAN, Expr::Float(0.0)),
+            seconds(per_step(&AVG, Expr::Float(0.0))),
+            seconds(per_step(&MEDIAN, Expr::Float(0.0))),
         )
     } else {
         (Expr::Raw("NULL".into()), Expr::Raw("NULL".into()))
