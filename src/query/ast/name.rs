@@ -10,10 +10,13 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Name(Repr);
 
+/// 16 bytes: the shared text sits behind a thin pointer (`Arc<Box<str>>`, where an
+/// `Arc<str>` is a fat one), so the enum fits in a `&str`'s two words. Names are in most AST
+/// nodes, and every byte of a node is moved while a report is built.
 #[derive(Clone)]
 enum Repr {
     Static(&'static str),
-    Shared(Arc<str>),
+    Shared(Arc<Box<str>>),
 }
 
 impl Name {
@@ -55,19 +58,19 @@ impl From<&'static str> for Name {
 
 impl From<String> for Name {
     fn from(s: String) -> Self {
-        Name(Repr::Shared(s.into()))
+        Name(Repr::Shared(Arc::new(s.into_boxed_str())))
     }
 }
 
 impl From<&String> for Name {
     fn from(s: &String) -> Self {
-        Name(Repr::Shared(s.as_str().into()))
+        Name(Repr::Shared(Arc::new(s.as_str().into())))
     }
 }
 
 impl From<Arc<str>> for Name {
     fn from(s: Arc<str>) -> Self {
-        Name(Repr::Shared(s))
+        Name(Repr::Shared(Arc::new(s.as_ref().into())))
     }
 }
 
