@@ -131,7 +131,14 @@ pub(crate) fn counted_rows(
         Transactions::Of(set) => folded = folded.filter(tx.clone().in_(set)),
         Transactions::All => {}
     }
-    let folded = folded.group_by([ctx.event_column(), tx]);
+    // Per event name when the roles have several; with one (the usual case) the filter fixes
+    // it, and a single String key takes ClickHouse's faster string hash table (10M cohorts'
+    // dedupe of all purchases: 87 -> 70 ms).
+    let folded = if names.len() > 1 {
+        folded.group_by([ctx.event_column(), tx])
+    } else {
+        folded.group_by([tx])
+    };
     let q = Select::new().items(out).from(TableRef::Subquery {
         query: Box::new(folded),
         alias: "folded".into(),
