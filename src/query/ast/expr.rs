@@ -161,9 +161,10 @@ pub fn pfunc(
     params: impl IntoIterator<Item = Expr>,
     args: impl IntoIterator<Item = Expr>,
 ) -> Expr {
+    let params: Vec<Expr> = params.into_iter().collect();
     Expr::Func {
         name: name.into(),
-        params: Some(Box::new(params.into_iter().collect::<Vec<_>>())).filter(|p| !p.is_empty()),
+        params: (!params.is_empty()).then(|| Box::new(params)),
         args: args.into_iter().collect(),
     }
 }

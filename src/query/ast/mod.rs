@@ -57,6 +57,17 @@ mod tests {
         );
     }
 
+    /// Building a report moves and frees a few hundred nodes: their sizes are what the
+    /// compiler's ≤ 20 µs per report rests on (benches/compiler.rs), so a new variant that
+    /// grows them should be a decision, not an accident.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn nodes_stay_small() {
+        assert_eq!(std::mem::size_of::<Name>(), 16);
+        assert_eq!(std::mem::size_of::<Expr>(), 48);
+        assert_eq!(std::mem::size_of::<Select>(), 8);
+    }
+
     #[test]
     fn parenthesizes_by_precedence() {
         let e = col("a") - (col("b") - col("c"));

@@ -68,12 +68,6 @@ impl From<&String> for Name {
     }
 }
 
-impl From<Arc<str>> for Name {
-    fn from(s: Arc<str>) -> Self {
-        Name(Repr::Shared(Arc::new(s.as_ref().into())))
-    }
-}
-
 impl PartialEq for Name {
     fn eq(&self, other: &Self) -> bool {
         self.as_str() == other.as_str()
