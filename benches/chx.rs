@@ -247,13 +247,9 @@ fn main() {
         load_recipe_table(&engine);
         let timer = Timer::new(&engine);
         let time_ms = |st: &Statement| timer.time(st);
-        let mut first_pass = Some(String::new());
-        loop {
-            let registering = first_pass.is_some();
-            let out: &mut String = match first_pass.as_mut() {
-                Some(scratch) => scratch,
-                None => &mut out,
-            };
+        let mut scratch = String::new();
+        for registering in [true, false] {
+            let out: &mut String = if registering { &mut scratch } else { &mut out };
             let mut runs = Vec::new();
             let floor_of = |r: &chx::query::Report| {
                 time_ms(
@@ -394,7 +390,6 @@ fn main() {
             let compared = recipes(&ctx, events, out, &time_ms);
             if registering {
                 timer.run_rounds(5);
-                first_pass = None;
                 continue;
             }
             if Some(&events) == sizes.iter().max() {
@@ -407,7 +402,6 @@ fn main() {
                     &compared,
                 );
             }
-            break;
         }
     }
     let calibration_after = calibration_ms(
