@@ -4,6 +4,7 @@
 
 mod common;
 
+use chx::query::cohorts;
 use chx::query::reports::{self, Breakdown, Granularity};
 use chx::query::{Context, DateRange};
 use serde_json::json;
@@ -245,6 +246,108 @@ fn revenue_breakdowns_from_the_rollup_equal_the_raw_versions() {
 }
 
 #[test]
+fn revenue_cohorts_and_lifetime_value_from_the_rollup_equal_the_raw_versions() {
+    // Orders over five months from signed-in buyers and from anonymous ones, some of whom sign
+    // in later (their earlier orders join them through the identity map) and one device shared
+    // by two users (its anonymous orders follow the latest link); retries within 24 hours, and
+    // refunds, which must not count.
+    let (db, schema) = common::shop_db("rollup_cohorts");
+    let mut rng = common::Rng(0xC0_4027_5EED_1234u64);
+    let mut rnd = |n: u64| rng.below(n);
+    let mut lines = Vec::new();
+    for i in 0..500 {
+        let day = rnd(150);
+        let ts = format!(
+            "2026-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            1 + day / 30,
+            1 + day % 30,
+            rnd(24),
+            rnd(60),
+            rnd(60)
+        );
+        let (currency, revenue) = match rnd(3) {
+            0 => ("USD", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
+            1 => ("EUR", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
+            _ => ("JPY", json!(100 + rnd(20_000))),
+        };
+        let mut ev = json!({
+            "event_type": "purchase", "timestamp": ts, "transaction_id": format!("o{i}"),
+            "revenue": revenue, "currency": currency,
+        });
+        if rnd(4) == 0 {
+            ev["anonymous_id"] = json!(format!("a{}", rnd(15)));
+        } else {
+            ev["user_id"] = json!(format!("u{}", rnd(40)));
+        }
+        lines.push(ev.to_string());
+        if i % 7 == 0 {
+            lines.push(ev.to_string()); // a retry, dropped by ingest
+        }
+        if i % 11 == 0 {
+            let mut refund = ev.clone();
+            refund["event_type"] = json!("refund");
+            lines.push(refund.to_string());
+        }
+    }
+    // Logins: a0..a9 become users (a3 twice, the later link winning); a10..a14 stay anonymous.
+    for (a, u, ts) in [
+        ("a0", "u1", "2026-02-01T10:00:00Z"),
+        ("a1", "u41", "2026-03-01T10:00:00Z"),
+        ("a2", "u42", "2026-05-20T10:00:00Z"),
+        ("a3", "u2", "2026-01-10T10:00:00Z"),
+        ("a3", "u43", "2026-04-10T10:00:00Z"),
+        ("a4", "u44", "2026-06-01T10:00:00Z"),
+        ("a5", "u45", "2026-02-15T10:00:00Z"),
+        ("a6", "u3", "2026-03-15T10:00:00Z"),
+        ("a7", "u46", "2026-01-02T10:00:00Z"),
+        ("a8", "u47", "2026-05-05T10:00:00Z"),
+        ("a9", "u48", "2026-04-04T10:00:00Z"),
+    ] {
+        lines.push(
+            json!({"event_type": "login", "timestamp": ts, "anonymous_id": a, "user_id": u})
+                .to_string(),
+        );
+    }
+    let report = chx::ingest::ingest(&db.engine, &schema, &db.name, &lines.join("\n")).unwrap();
+    assert!(report.duplicates_ignored > 50);
+    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let rollup_ctx = Context::new(&schema, Some(&db.name))
+        .unwrap()
+        .with_rollups(true);
+    let rollup = "t_rollup_cohorts.person_revenue_daily";
+    let raw = cohorts::revenue_cohorts(&raw_ctx, 12).unwrap();
+    let rolled = cohorts::revenue_cohorts(&rollup_ctx, 12).unwrap();
+    let (a, b) = rows_of_both(&db, &raw, &rolled, rollup);
+    assert!(a.len() >= 6, "{a:?}");
+    assert_eq!(a, b);
+    assert!(
+        !rolled.sql().contains("t_rollup_cohorts.events"),
+        "{}",
+        rolled.sql()
+    );
+    let raw = cohorts::lifetime_value(&raw_ctx).unwrap();
+    let rolled = cohorts::lifetime_value(&rollup_ctx).unwrap();
+    let (a, b) = rows_of_both(&db, &raw, &rolled, rollup);
+    assert_eq!(a.len(), 3, "{a:?}");
+    assert_eq!(a, b);
+    let shop = Context::new(&schema, Some("shop"))
+        .unwrap()
+        .with_rollups(true);
+    for (name, r) in [
+        (
+            "revenue_cohorts.rollup",
+            cohorts::revenue_cohorts(&shop, 6).unwrap(),
+        ),
+        (
+            "lifetime_value.rollup",
+            cohorts::lifetime_value(&shop).unwrap(),
+        ),
+    ] {
+        common::snapshots("rollups").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
+    }
+}
+
+#[test]
 fn no_unreferenced_snapshots() {
     common::assert_no_unreferenced_snapshots(
         "rollups",
@@ -255,6 +358,8 @@ fn no_unreferenced_snapshots() {
             "revenue_by_platform.rollup".to_string(),
             "revenue_by_country.rollup".to_string(),
             "revenue_by_coupon.rollup".to_string(),
+            "revenue_cohorts.rollup".to_string(),
+            "lifetime_value.rollup".to_string(),
         ],
     );
 }

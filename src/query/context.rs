@@ -233,9 +233,14 @@ impl<'s> Context<'s> {
             .from(self.events()?.aliased("e"))
             .filter(path(["e", "user_id"]).eq(str_lit("")))
             .filter(events);
+        self.identity_cte_among(anonymous)
+    }
+
+    /// `identity` narrowed to the anonymous ids `ids` (a one-column query) gives.
+    pub(crate) fn identity_cte_among(&self, ids: Select) -> Result<Select, Error> {
         Ok(self
             .identity_cte()?
-            .filter(col("anonymous_id").in_(Expr::Subquery(Box::new(anonymous)))))
+            .filter(col("anonymous_id").in_(Expr::Subquery(Box::new(ids)))))
     }
 
     /// Whether an event is an order event (role `purchase` or `refund`): rare next to

@@ -304,3 +304,51 @@ pub(super) fn channel_revenue_from_rollup(
             .group_by(dims.map(col).into_iter().chain([col("currency")])),
     ))
 }
+
+/// Every purchase of all history per day, currency and buyer, for revenue cohorts and lifetime
+/// value: from the smallest rollup by `toDate(timestamp)`, `event_type`, `currency`, `user_id`
+/// and the anonymous id of anonymous orders (`if(user_id = '', anonymous_id, '')`) with
+/// `sum(revenue)` and `count()`, whose `where` keeps every purchase. The columns are those the
+/// scanning version's dedupe gives (`user_id`, `anonymous_id`, `timestamp` (the day's start),
+/// `currency`, `revenue`), one row per buyer and day, plus `orders`; ingest's 24 h dedupe stands
+/// in for the query's. Also the rollup's anonymous ids, which narrow the identity map.
+pub(super) fn history_purchases_from_rollup(
+    ctx: &Context,
+    report: &str,
+) -> Result<Option<(Select, Select)>, Error> {
+    let purchases = ctx.role_events(report, "purchase")?;
+    let found = event_rollups(ctx)
+        .filter(|(_, r)| keeps_events(ctx, r, purchases))
+        .filter_map(|(table, r)| {
+            let day = rollup_dim(r, "toDate(timestamp)")?;
+            for c in ["currency", "event_type", "user_id"] {
+                rollup_dim(r, c).filter(|n| *n == c)?;
+            }
+            let anonymous = rollup_dim(r, "if(user_id = '', anonymous_id, '')")?;
+            let revenue = rollup_measure(r, "sum", Some("revenue"))?;
+            let count = rollup_measure(r, "count", None)?;
+            Some((r.dimensions.len(), (table, day, anonymous, revenue, count)))
+        })
+        .min_by_key(|(dims, _)| *dims)
+        .map(|(_, found)| found);
+    let Some((table, day, anonymous, revenue, count)) = found else {
+        return Ok(None);
+    };
+    let (day, anonymous) = (col(day.to_string()), col(anonymous.to_string()));
+    let rows = Select::new()
+        .item(col("user_id"))
+        .item(anonymous.clone().alias("anonymous_id"))
+        .item(func("toDateTime", [day.clone(), str_lit("UTC")]).alias("timestamp"))
+        .item(col("currency"))
+        .item(func("sumMerge", [col(revenue.to_string())]).alias("revenue"))
+        .item(func("countMerge", [col(count.to_string())]).alias("orders"))
+        .from(ctx.table(table)?)
+        .filter(ctx.is_role(report, "purchase")?)
+        .group_by([day, col("currency"), col("user_id"), anonymous.clone()]);
+    let anonymous_ids = Select::new()
+        .item(anonymous.clone())
+        .from(ctx.table(table)?)
+        .filter(anonymous.ne(str_lit("")))
+        .filter(ctx.is_role(report, "purchase")?);
+    Ok(Some((rows, anonymous_ids)))
+}
