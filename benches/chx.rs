@@ -316,6 +316,14 @@ fn main() {
                     "revenue-by-coupon",
                     "revenue_breakdown_daily (sums; 24 h dedupe at ingest)",
                 ),
+                (
+                    "cohorts",
+                    "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
+                ),
+                (
+                    "lifetime-value",
+                    "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
+                ),
             ]
             .into_iter()
             .map(|(name, table)| {

@@ -110,21 +110,42 @@ pub(crate) fn goals(
         out,
         "| breakdowns (device, platform, country, coupon) against a seed recipe | ≤ 0.25× raw, ≤ 0.1× rollup | no seed recipe answers them | | n/a |"
     );
-    let (worst, worst_ms) = rollups
+    // Why a rollup read stays above 10 ms: what it must still do at 10M events.
+    let why = |name: &str| match name {
+        "revenue-by-channel" => "merging per-day exact sets of persons touched",
+        "cohorts" | "lifetime-value" => {
+            "one row per buyer and day of all history, stitched and then grouped per person"
+        }
+        _ => "",
+    };
+    for (name, _, _, rolled) in rollups.iter().filter(|(.., rolled)| rolled.ms > 10.0) {
+        let _ = writeln!(
+            out,
+            "| rollup read of `{name}` | ≤ 10 ms | {:.1} ms | {} | **no** |",
+            rolled.ms,
+            why(name)
+        );
+    }
+    let fast: Vec<&str> = rollups
         .iter()
-        .map(|(name, _, _, rolled)| (*name, rolled.ms))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or(("", f64::NAN));
-    let others = rollups
+        .filter(|(.., rolled)| rolled.ms <= 10.0)
+        .map(|(name, ..)| *name)
+        .collect();
+    let slowest_fast = rollups
         .iter()
-        .filter(|(name, ..)| *name != worst)
-        .map(|(_, _, _, rolled)| rolled.ms)
+        .filter(|(.., rolled)| rolled.ms <= 10.0)
+        .map(|(.., rolled)| rolled.ms)
         .fold(0.0, f64::max);
-    let _ = writeln!(
-        out,
-        "| every rollup read (slowest: `{worst}`) | ≤ 10 ms | {worst_ms:.1} ms (the others ≤ {others:.1} ms) | merging per-day exact sets of persons touched | {} |",
-        mark(worst_ms <= 10.0)
-    );
+    if !fast.is_empty() {
+        let _ = writeln!(
+            out,
+            "| rollup reads of {} | ≤ 10 ms | ≤ {slowest_fast:.1} ms | | yes |",
+            fast.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let hand = "windowFunnel, chx tables, stitched, ms";
     row(
         out,
