@@ -24,11 +24,7 @@ fn revenue_timeseries_from_the_rollup_equals_the_raw_version() {
             rnd(24),
             rnd(60)
         );
-        let (currency, revenue) = match rnd(3) {
-            0 => ("USD", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
-            1 => ("EUR", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
-            _ => ("JPY", json!(100 + rnd(20_000))),
-        };
+        let (currency, revenue) = price(&mut rnd);
         let ev = json!({"event_type": "purchase", "timestamp": ts, "transaction_id": format!("o{i}"), "revenue": revenue, "currency": currency, "user_id": format!("u{}", rnd(50))});
         lines.push(ev.to_string());
         if i % 7 == 0 {
@@ -41,10 +37,7 @@ fn revenue_timeseries_from_the_rollup_equals_the_raw_version() {
         start: "2026-01-05".parse().unwrap(),
         end: "2026-02-25".parse().unwrap(),
     };
-    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
-    let rollup_ctx = Context::new(&schema, Some(&db.name))
-        .unwrap()
-        .with_rollups(true);
+    let (raw_ctx, rollup_ctx) = raw_and_rollup(&schema, &db);
     for (g, variant) in [
         (Granularity::Day, "day"),
         (Granularity::Week, "week"),
@@ -118,10 +111,7 @@ fn revenue_by_channel_with_the_persons_rollup_equals_the_raw_version() {
     db.engine
         .insert_json_rows(&format!("{}.events", db.name), &rows.join("\n"))
         .unwrap();
-    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
-    let rollup_ctx = Context::new(&schema, Some(&db.name))
-        .unwrap()
-        .with_rollups(true);
+    let (raw_ctx, rollup_ctx) = raw_and_rollup(&schema, &db);
     for (start, end) in [("2026-01-10", "2026-02-20"), ("2026-02-01", "2026-02-01")] {
         let range = DateRange::Between {
             start: start.parse().unwrap(),
@@ -205,10 +195,7 @@ fn revenue_breakdowns_from_the_rollup_equal_the_raw_versions() {
     }
     let report = chx::ingest::ingest(&db.engine, &schema, &db.name, &lines.join("\n")).unwrap();
     assert!(report.duplicates_ignored > 50);
-    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
-    let rollup_ctx = Context::new(&schema, Some(&db.name))
-        .unwrap()
-        .with_rollups(true);
+    let (raw_ctx, rollup_ctx) = raw_and_rollup(&schema, &db);
     for by in [
         Breakdown::DeviceType,
         Breakdown::Platform,
@@ -265,11 +252,7 @@ fn revenue_cohorts_and_lifetime_value_from_the_rollup_equal_the_raw_versions() {
             rnd(60),
             rnd(60)
         );
-        let (currency, revenue) = match rnd(3) {
-            0 => ("USD", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
-            1 => ("EUR", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
-            _ => ("JPY", json!(100 + rnd(20_000))),
-        };
+        let (currency, revenue) = price(&mut rnd);
         let mut ev = json!({
             "event_type": "purchase", "timestamp": ts, "transaction_id": format!("o{i}"),
             "revenue": revenue, "currency": currency,
@@ -310,10 +293,7 @@ fn revenue_cohorts_and_lifetime_value_from_the_rollup_equal_the_raw_versions() {
     }
     let report = chx::ingest::ingest(&db.engine, &schema, &db.name, &lines.join("\n")).unwrap();
     assert!(report.duplicates_ignored > 50);
-    let raw_ctx = Context::new(&schema, Some(&db.name)).unwrap();
-    let rollup_ctx = Context::new(&schema, Some(&db.name))
-        .unwrap()
-        .with_rollups(true);
+    let (raw_ctx, rollup_ctx) = raw_and_rollup(&schema, &db);
     let rollup = "t_rollup_cohorts.person_revenue_daily";
     let raw = cohorts::revenue_cohorts(&raw_ctx, 12).unwrap();
     let rolled = cohorts::revenue_cohorts(&rollup_ctx, 12).unwrap();
@@ -362,6 +342,28 @@ fn no_unreferenced_snapshots() {
             "lifetime_value.rollup".to_string(),
         ],
     );
+}
+
+/// A context scanning the events and one reading rollups, on the test's database.
+fn raw_and_rollup<'s>(
+    schema: &'s chx::schema::Schema,
+    db: &common::TestDb,
+) -> (Context<'s>, Context<'s>) {
+    let raw = Context::new(schema, Some(&db.name)).unwrap();
+    let rollup = Context::new(schema, Some(&db.name))
+        .unwrap()
+        .with_rollups(true);
+    (raw, rollup)
+}
+
+/// An order's currency and revenue as the ingest API takes it: USD or EUR with cents as a
+/// decimal string, or whole yen.
+fn price(rnd: &mut impl FnMut(u64) -> u64) -> (&'static str, serde_json::Value) {
+    match rnd(3) {
+        0 => ("USD", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
+        1 => ("EUR", json!(format!("{}.{:02}", 1 + rnd(200), rnd(100)))),
+        _ => ("JPY", json!(100 + rnd(20_000))),
+    }
 }
 
 /// The rows of the report scanning events and of the one reading `rollup` (which it must).
