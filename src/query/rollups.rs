@@ -310,8 +310,8 @@ pub(super) fn channel_revenue_from_rollup(
 /// and the anonymous id of anonymous orders (`if(user_id = '', anonymous_id, '')`) with
 /// `sum(revenue)` and `count()`, whose `where` keeps every purchase. The columns are those the
 /// scanning version's dedupe gives (`user_id`, `anonymous_id`, `timestamp` (the day's start),
-/// `currency`, `revenue`), one row per buyer and day, plus `orders`; ingest's 24 h dedupe stands
-/// in for the query's. Also the rollup's anonymous ids, which narrow the identity map.
+/// `currency`, `revenue`), about one row per buyer and day, plus `orders`; ingest's 24 h dedupe
+/// stands in for the query's. Also the rollup's anonymous ids, which narrow the identity map.
 pub(super) fn history_purchases_from_rollup(
     ctx: &Context,
     report: &str,
@@ -335,16 +335,18 @@ pub(super) fn history_purchases_from_rollup(
         return Ok(None);
     };
     let (day, anonymous) = (col(day.to_string()), col(anonymous.to_string()));
+    // The rows as stored, each state finalized on its own: a buyer's day may still be split
+    // over parts not merged yet, which the reports' sums, minimums and distinct persons do not
+    // mind, and skipping the GROUP BY on two strings made cohorts 20 % faster (10M: 83 -> 66 ms).
     let rows = Select::new()
         .item(col("user_id"))
         .item(anonymous.clone().alias("anonymous_id"))
-        .item(func("toDateTime", [day.clone(), str_lit("UTC")]).alias("timestamp"))
+        .item(func("toDateTime", [day, str_lit("UTC")]).alias("timestamp"))
         .item(col("currency"))
-        .item(func("sumMerge", [col(revenue.to_string())]).alias("revenue"))
-        .item(func("countMerge", [col(count.to_string())]).alias("orders"))
+        .item(func("finalizeAggregation", [col(revenue.to_string())]).alias("revenue"))
+        .item(func("finalizeAggregation", [col(count.to_string())]).alias("orders"))
         .from(ctx.table(table)?)
-        .filter(ctx.is_role(report, "purchase")?)
-        .group_by([day, col("currency"), col("user_id"), anonymous.clone()]);
+        .filter(ctx.is_role(report, "purchase")?);
     let anonymous_ids = Select::new()
         .item(anonymous.clone())
         .from(ctx.table(table)?)
