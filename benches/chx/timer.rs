@@ -22,6 +22,22 @@ struct Entry {
     samples: Vec<f64>,
 }
 
+impl Entry {
+    /// The median of the rounds so far (0 before any), and what the warm-up run read.
+    fn timing(&self) -> Timing {
+        Timing {
+            ms: if self.samples.is_empty() {
+                0.0
+            } else {
+                median(self.samples.clone())
+            },
+            rows: self.rows,
+            read_rows: self.read_rows,
+            read_bytes: self.read_bytes,
+        }
+    }
+}
+
 pub(crate) struct Timer<'e> {
     engine: &'e Engine,
     entries: RefCell<Vec<Entry>>,
@@ -45,17 +61,7 @@ impl<'e> Timer<'e> {
     pub(crate) fn time(&self, st: &Statement) -> Timing {
         let key = format!("{:?}\n{}", st.params, st.sql);
         if let Some(&i) = self.by_key.borrow().get(&key) {
-            let e = &self.entries.borrow()[i];
-            return Timing {
-                ms: if e.samples.is_empty() {
-                    0.0
-                } else {
-                    median(e.samples.clone())
-                },
-                rows: e.rows,
-                read_rows: e.read_rows,
-                read_bytes: e.read_bytes,
-            };
+            return self.entries.borrow()[i].timing();
         }
         assert!(
             self.registering.get(),
@@ -65,16 +71,18 @@ impl<'e> Timer<'e> {
         let before = self.read_counters();
         let rows = self.engine.run(st.clone()).unwrap().len();
         let after = self.read_counters();
-        self.entries.borrow_mut().push(Entry {
+        let entry = Entry {
             statement: st.clone(),
             rows,
             read_rows: after.0 - before.0,
             read_bytes: after.1 - before.1,
             samples: Vec::new(),
-        });
-        let i = self.entries.borrow().len() - 1;
-        self.by_key.borrow_mut().insert(key, i);
-        self.time(st)
+        };
+        let timing = entry.timing();
+        let mut entries = self.entries.borrow_mut();
+        self.by_key.borrow_mut().insert(key, entries.len());
+        entries.push(entry);
+        timing
     }
 
     /// `rounds` runs of every registered statement, one statement after another per round.

@@ -261,7 +261,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
     };
     let (params, _, _) = ctx.range_params(&range)?;
     let tz = ctx.tz_name();
-    let history = history_purchases(ctx, NAME)?;
+    let query = history_purchases(ctx, NAME)?;
     // Each purchase tagged with its person's cohort and the cohort's size by window functions:
     // `purchases` (the identity join and the dedupe) is read once, where joining it with its
     // own first-purchase and size aggregates read it three times (10M events: 744 -> 251 ms).
@@ -299,9 +299,6 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
             "toStartOfMonth",
             [range_param("range_start"), Expr::Str(tz.clone())],
         )));
-    let query = history
-        .into_iter()
-        .fold(Select::new(), |q, (name, cte)| q.with(name, cte));
     let cells = Select::new()
         .item(func("formatDateTime", [col("cohort"), str_lit("%Y-%m")]).alias("month"))
         .item(
@@ -386,8 +383,6 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
         .from(TableRef::cte("purchases"))
         .group_by([col("person"), col("currency")]);
     let query = history
-        .into_iter()
-        .fold(Select::new(), |q, (name, cte)| q.with(name, cte))
         .with("per_person", per_person)
         .item(col("currency"))
         .item(func("count", []).alias("total_purchasing_users"))
@@ -409,12 +404,13 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
     })
 }
 
-/// The CTEs of cohort and lifetime reports for every counted purchase of all history with its
+/// A query holding the CTEs of cohort and lifetime reports for every counted purchase of all
+/// history with its
 /// stitched person: `counted` (the purchases, deduplicated, with their columns), `identity`
 /// (the links of the anonymous purchases' ids only) and `purchases` (person, ts, currency,
 /// revenue, orders). Under `--use-rollups`, a per-buyer daily rollup gives `counted` (one row
 /// per buyer and day, `orders` in it) and its anonymous ids narrow `identity`: no event is read.
-fn history_purchases(ctx: &Context, report: &str) -> Result<[(&'static str, Select); 3], Error> {
+fn history_purchases(ctx: &Context, report: &str) -> Result<Select, Error> {
     let (counted, identity, orders) =
         match super::rollups::history_purchases_from_rollup(ctx, report)? {
             Some((rows, anonymous_ids)) => (
@@ -454,9 +450,8 @@ fn history_purchases(ctx: &Context, report: &str) -> Result<[(&'static str, Sele
             TableRef::cte("identity").aliased("i"),
             ctx.identity_join("e", "i"),
         );
-    Ok([
-        ("counted", counted),
-        ("identity", identity),
-        ("purchases", purchases),
-    ])
+    Ok(Select::new()
+        .with("counted", counted)
+        .with("identity", identity)
+        .with("purchases", purchases))
 }

@@ -335,6 +335,7 @@ pub(super) fn history_purchases_from_rollup(
         return Ok(None);
     };
     let (day, anonymous) = (col(day.to_string()), col(anonymous.to_string()));
+    let is_purchase = ctx.is_role(report, "purchase")?;
     // The rows as stored, each state finalized on its own: a buyer's day may still be split
     // over parts not merged yet, which the reports' sums, minimums and distinct persons do not
     // mind, and skipping the GROUP BY on two strings made cohorts 20 % faster (10M: 83 -> 66 ms).
@@ -346,11 +347,11 @@ pub(super) fn history_purchases_from_rollup(
         .item(func("finalizeAggregation", [col(revenue.to_string())]).alias("revenue"))
         .item(func("finalizeAggregation", [col(count.to_string())]).alias("orders"))
         .from(ctx.table(table)?)
-        .filter(ctx.is_role(report, "purchase")?);
+        .filter(is_purchase.clone());
     let anonymous_ids = Select::new()
         .item(anonymous.clone())
         .from(ctx.table(table)?)
         .filter(anonymous.ne(str_lit("")))
-        .filter(ctx.is_role(report, "purchase")?);
+        .filter(is_purchase);
     Ok(Some((rows, anonymous_ids)))
 }
