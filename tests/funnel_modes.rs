@@ -295,7 +295,9 @@ fn breakdown_keeps_top_values_and_groups_the_rest() {
     assert_eq!(firsts, vec![(String::new(), 3), ("JP".to_string(), 5)]);
 }
 
-/// Reference for the per-start rules (ordered with exclusions, strict, unordered).
+/// Reference for the per-start rules (ordered with exclusions, strict, unordered): persons per
+/// step, and the mean milliseconds from the previous step of the attempts counted (the latest
+/// clean attempt that got furthest), per step after the first (empty for unordered funnels).
 fn reference(
     events: &[(String, i64, &str)],
     steps: &[&str],
@@ -304,7 +306,7 @@ fn reference(
     window: i64,
     from: i64,
     to: i64,
-) -> Vec<i64> {
+) -> (Vec<i64>, Vec<f64>) {
     let mut by: BTreeMap<&str, Vec<(i64, u64, &str)>> = BTreeMap::new();
     for (p, ms, kind) in events {
         if *ms < from || *ms >= to + window {
@@ -321,11 +323,13 @@ fn reference(
     }
     let n = steps.len();
     let mut counts = vec![0i64; n];
+    let mut delay_sums = vec![0i64; n];
     for (_, mut ev) in by {
         ev.sort_by_key(|(ms, key, _)| (*ms, *key));
         let step_of = |k: &str| steps.iter().position(|s| *s == k);
         let mut best_all = 0;
         let mut best_clean = 0;
+        let mut clean_attempts: Vec<Vec<i64>> = Vec::new();
         for (i, &(t0, _, k0)) in ev.iter().enumerate() {
             if t0 >= to {
                 continue;
@@ -344,7 +348,7 @@ fn reference(
                             seen.insert(s);
                         }
                     }
-                    (seen.len(), true)
+                    (seen.len(), true, vec![])
                 }
                 _ => {
                     if step_of(k0) != Some(0) {
@@ -375,20 +379,33 @@ fn reference(
                                 }
                         }),
                     };
-                    (times.len(), clean)
+                    (times.len(), clean, times)
                 }
             };
             best_all = best_all.max(level.0);
             if level.1 {
                 best_clean = best_clean.max(level.0);
+                clean_attempts.push(level.2);
             }
         }
         let level = if best_clean >= best_all { best_all } else { 0 };
         for c in counts.iter_mut().take(level) {
             *c += 1;
         }
+        if let Some(times) = clean_attempts.iter().rev().find(|t| t.len() == level) {
+            for k in 1..times.len() {
+                delay_sums[k] += times[k] - times[k - 1];
+            }
+        }
     }
-    counts
+    let means = match mode {
+        FunnelMode::Unordered => vec![],
+        _ => (1..n)
+            .filter(|k| counts[*k] > 0)
+            .map(|k| delay_sums[k] as f64 / counts[k] as f64)
+            .collect(),
+    };
+    (counts, means)
 }
 
 #[test]
@@ -457,13 +474,27 @@ fn random_journeys_match_the_reference_in_every_mode() {
         (base.clone(), FunnelMode::Ordered, None),
     ];
     for (f, mode, excl) in cases {
-        let got = counts(&run(&db, &schema, &f));
-        let want = reference(&tagged, &steps, mode, excl, window, from, to);
-        assert_eq!(got, want, "{mode:?} {excl:?}");
+        let rows = run(&db, &schema, &f);
+        let (want, want_ms) = reference(&tagged, &steps, mode, excl, window, from, to);
+        assert_eq!(counts(&rows), want, "{mode:?} {excl:?}");
         assert!(
             want[0] > 40 && want[2] > 0,
             "{mode:?}: the data exercises the funnel: {want:?}"
         );
+        if mode != FunnelMode::Unordered {
+            let got_ms: Vec<f64> = rows[1..]
+                .iter()
+                .filter(|r| r[2].as_i64().unwrap() > 0)
+                .map(|r| r[5].as_f64().unwrap() * 1000.0)
+                .collect();
+            assert_eq!(got_ms.len(), want_ms.len(), "{mode:?} {excl:?}");
+            for (got, want) in got_ms.iter().zip(&want_ms) {
+                assert!(
+                    (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                    "{mode:?} {excl:?}: mean ms from the previous step {got_ms:?}, want {want_ms:?}"
+                );
+            }
+        }
     }
 }
 

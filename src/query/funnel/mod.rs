@@ -91,8 +91,7 @@ macro_rules! numbered {
 type Numbered = [&'static str; MAX_STEPS];
 const REACH: Numbered = numbered!("reach_");
 const REACH_BEFORE: Numbered = numbered!("reach_before_");
-const POS: Numbered = numbered!("pos_");
-const NEXT: Numbered = numbered!("next_");
+const CHAIN: Numbered = numbered!("chain_");
 const NEXT_TIME: Numbered = numbered!("next_time_");
 const REACHED: Numbered = numbered!("reached_");
 /// Per-step totals of a funnel without a breakdown (0-based steps).
@@ -552,7 +551,7 @@ impl Funnel {
             ),
             FunnelMode::Ordered => (
                 self.chain_items(n, &end_ms, &window_ms),
-                Funnel::chain_reached_items(n),
+                self.chain_reached_items(n),
             ),
             FunnelMode::Strict => (
                 self.strict_items(n, &end_ms, &window_ms),
