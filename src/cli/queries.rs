@@ -1,0 +1,197 @@
+//! `chx report` and `chx build`: catalogue reports and named queries, run, printed or
+//! written as SQL files.
+
+use super::*;
+
+/// `chx report`: build the report (catalogue, named query or template), then print its SQL or
+/// run it.
+pub(super) fn report(cli: &Cli, args: &ReportArgs) -> Result<(), Error> {
+    let ReportArgs {
+        name,
+        params,
+        format,
+        queries,
+        now,
+        use_rollups,
+        floor,
+    } = args;
+    let s = load_schema(&cli.schema)?;
+    let db = database(cli, Some(&s));
+    let mut ctx = crate::query::Context::new(&s, db.as_deref())?.with_rollups(*use_rollups);
+    if let Some(now) = now {
+        let t = chrono::DateTime::parse_from_rfc3339(now).map_err(|e| Error::Usage {
+            message: format!("--now `{now}`: {e}"),
+        })?;
+        ctx = ctx.at(t.with_timezone(&chrono::Utc));
+    }
+    let named = if queries.is_dir() {
+        crate::query::named::load_dir(queries)?
+    } else {
+        Vec::new()
+    };
+    let (report_name, mut values) = match named.iter().find(|q| q.name == *name) {
+        Some(q) => (q.report.clone(), q.params.clone()),
+        None => (name.clone(), Default::default()),
+    };
+    for p in params {
+        let (k, v) = p.split_once('=').ok_or_else(|| Error::Usage {
+            message: format!("--param `{p}` must be NAME=VALUE"),
+        })?;
+        // A range given here replaces the named query's range, whichever form it had.
+        match k {
+            "start" | "end" => {
+                values.remove("days");
+            }
+            "days" => {
+                values.remove("start");
+                values.remove("end");
+            }
+            _ => {}
+        }
+        values.insert(k.to_string(), v.to_string());
+    }
+    let template = queries.join(format!("{name}.sql"));
+    let report = if template.is_file() {
+        let text = std::fs::read_to_string(&template).map_err(|source| Error::Io {
+            path: template.clone(),
+            source,
+        })?;
+        crate::query::template::render(&ctx, name, &template.display().to_string(), &text, &values)?
+    } else {
+        crate::query::catalog::build(&ctx, &report_name, &values)?
+    };
+    let report = if *floor {
+        crate::query::floor::floor(&report, &ctx).ok_or_else(|| Error::Usage {
+            message: format!(
+                "`{name}` has no floor: a template's SQL is not analysed (catalogue reports and named queries have one)"
+            ),
+        })?
+    } else {
+        report
+    };
+    if matches!(format, ReportFormat::Sql) {
+        print!("{}", report.to_sql_file());
+        for p in &report.params {
+            println!(
+                "-- value {} = {}",
+                p.name,
+                serde_json::to_string(&p.value).unwrap_or_default()
+            );
+        }
+        return Ok(());
+    }
+    let engine = connect(cli, None)?;
+    let rows = engine.run(report.statement())?;
+    let f = match format {
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Csv => Format::Csv,
+        _ => Format::Table,
+    };
+    print!("{}", render(&rows, f));
+    Ok(())
+}
+
+/// `chx build`: one SQL file per named query, optionally checked by the engine's parser.
+pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
+    let BuildArgs {
+        queries,
+        out,
+        check,
+    } = args;
+    let s = load_schema(&cli.schema)?;
+    let db = database(cli, Some(&s));
+    let ctx = crate::query::Context::new(&s, db.as_deref())?;
+    let named = crate::query::named::load_dir(queries)?;
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.clone(),
+        source,
+    })?;
+    for q in &named {
+        let report = crate::query::catalog::build(&ctx, &q.report, &q.params)?;
+        let mut text = String::new();
+        if let Some(d) = &q.description {
+            text.push_str(&format!("-- {d}\n"));
+        }
+        text.push_str(&report.to_sql_file().replacen(
+            &format!("-- chx report: {}", report.name),
+            &format!("-- chx query: {} (report {})", q.name, report.name),
+            1,
+        ));
+        let path = out.join(format!("{}.sql", q.name));
+        std::fs::write(&path, text).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let mut templates: Vec<PathBuf> = std::fs::read_dir(queries)
+        .map_err(|source| Error::Io {
+            path: queries.clone(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    templates.sort();
+    for t in &templates {
+        let text = std::fs::read_to_string(t).map_err(|source| Error::Io {
+            path: t.clone(),
+            source,
+        })?;
+        let stem = t
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let report = crate::query::template::render(
+            &ctx,
+            &stem,
+            &t.display().to_string(),
+            &text,
+            &Default::default(),
+        )?;
+        let path = out.join(format!("{stem}.sql"));
+        let body = report.to_sql_file().replacen(
+            &format!("-- chx report: {}", report.name),
+            &format!("-- chx template: {stem}"),
+            1,
+        );
+        std::fs::write(&path, body).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if *check {
+        let engine = connect(cli, None)?;
+        for f in std::fs::read_dir(out)
+            .map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?
+            .flatten()
+        {
+            let text = std::fs::read_to_string(f.path()).map_err(|source| Error::Io {
+                path: f.path(),
+                source,
+            })?;
+            let sql: String = text
+                .lines()
+                .filter(|l| !l.starts_with("-- "))
+                .collect::<Vec<_>>()
+                .join("\n");
+            engine.format_query(&sql).map_err(|e| Error::Report {
+                message: format!("{}: {e}", f.path().display()),
+                help: "fix the query or its template".into(),
+            })?;
+        }
+    }
+    let checked = if *check {
+        " (each accepted by ClickHouse's parser)"
+    } else {
+        ""
+    };
+    println!(
+        "wrote {} SQL files to {}{checked}",
+        named.len() + templates.len(),
+        out.display()
+    );
+    Ok(())
+}
