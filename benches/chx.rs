@@ -213,14 +213,7 @@ fn main() {
         for s in ddl::compile(&schema, &DdlOptions::new().database("bench")) {
             engine.run(s.to_statement()).unwrap();
         }
-        let days = 120u32;
-        let today = chrono::Utc::now().date_naive();
-        let opts = chx::generate::Options {
-            events,
-            days,
-            seed: 11,
-            start: today - chrono::Duration::days(days as i64 - 1),
-        };
+        let opts = chx::generate::Options::ending_today(events, 120, 11);
         let load = chx::generate::load(&engine, &schema, "bench", &opts, None).unwrap();
         // The high-water mark so far: ingestion (and the smaller data set's reports before it).
         let load_rss = peak_rss_mib();

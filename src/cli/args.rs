@@ -86,7 +86,7 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         days: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// First day (UTC), YYYY-MM-DD; default: `days` before today.
+        /// First day (UTC), YYYY-MM-DD; default: the one that makes the last day today.
         #[arg(long)]
         start: Option<String>,
         /// Also write the events as NDJSON in the ingest format.

@@ -12,13 +12,7 @@ pub(super) fn demo(cli: &Cli, events: u64, show_sql: bool) -> Result<(), Error> 
         engine.run(st.to_statement())?;
     }
     let days = 120u32;
-    let today = chrono::Utc::now().date_naive();
-    let opts = crate::generate::Options {
-        events,
-        days,
-        seed: 7,
-        start: today - chrono::Duration::days(days as i64 - 1),
-    };
+    let opts = crate::generate::Options::ending_today(events, days, 7);
     let r = crate::generate::load(&engine, &s, db, &opts, None)?;
     println!(
         "generated {} events over {days} days into `{db}` in {:.2} s ({:.0} events/s)\n",

@@ -177,12 +177,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let s = load_schema(&cli.schema)?;
             let db = database(&cli, Some(&s)).unwrap_or_else(|| "default".into());
-            let start = match start {
-                Some(d) => d.parse().map_err(|_| Error::Usage {
+            let mut opts = crate::generate::Options::ending_today(*events, *days, *seed);
+            if let Some(d) = start {
+                opts.start = d.parse().map_err(|_| Error::Usage {
                     message: format!("--start `{d}` is not a date (YYYY-MM-DD)"),
-                })?,
-                None => chrono::Utc::now().date_naive() - chrono::Duration::days(*days as i64),
-            };
+                })?;
+            }
             let engine = connect(&cli, None)?;
             for st in ddl::compile(
                 &s,
@@ -190,12 +190,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             ) {
                 engine.run(st.to_statement())?;
             }
-            let opts = crate::generate::Options {
-                events: *events,
-                days: *days,
-                seed: *seed,
-                start,
-            };
             let r = crate::generate::load(&engine, &s, &db, &opts, ndjson.as_deref())?;
             println!(
                 "generated {} events into `{db}` in {:.2} s ({:.0} events/s)",

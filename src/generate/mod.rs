@@ -28,6 +28,20 @@ pub struct Options {
     pub start: NaiveDate,
 }
 
+impl Options {
+    /// `days` days of data whose last day is today (UTC), so that reports over the last N days
+    /// (N <= days) find every day filled.
+    pub fn ending_today(events: u64, days: u32, seed: u64) -> Options {
+        let today = chrono::Utc::now().date_naive();
+        Options {
+            events,
+            days,
+            seed,
+            start: today - chrono::Duration::days(days.max(1) as i64 - 1),
+        }
+    }
+}
+
 const CATEGORIES: [&str; 12] = [
     "Apparel",
     "Shoes",
