@@ -110,6 +110,42 @@ pub fn attribution(
             TableRef::cte("order_identity").aliased("i"),
             ctx.identity_join("e", "i"),
         );
+    // Touches are read only for ids that may belong to a buyer: the range's purchase
+    // deliveries (a superset of its orders: a delivery deduplicated away still names its buyer)
+    // give the signed-in buyers and the anonymous ones; the users those anonymous ids were
+    // ever linked to are buyers too, and every anonymous id ever linked to a buyer may be theirs.
+    // A superset, so `per_order` still joins each order to exactly its person's touches; no
+    // stitched person has to be computed for the touches of everyone else, nor the deduplicated
+    // orders again for a filter (10M: 1012 -> 898 ms, the same rows).
+    let deliveries = |id: &'static str, signed_in: bool| -> Result<Select, Error> {
+        let user = path(["e", "user_id"]);
+        Ok(Select::new()
+            .item(path(["e", id]))
+            .from(ctx.events()?.aliased("e"))
+            .filter(ctx.is_role(NAME, "purchase")?)
+            .filter(ctx.in_range(path(["e", "timestamp"])))
+            .filter(if signed_in {
+                user.ne(str_lit(""))
+            } else {
+                user.eq(str_lit(""))
+            }))
+    };
+    let links = |id: &'static str, by: &'static str, among: Select| -> Result<Select, Error> {
+        Ok(Select::new()
+            .item(col(id))
+            .from(ctx.table("identities")?)
+            .filter(col(by).in_(Expr::Subquery(Box::new(among)))))
+    };
+    let buyer_users = deliveries("user_id", true)?.union_all(links(
+        "user_id",
+        "anonymous_id",
+        deliveries("anonymous_id", false)?,
+    )?);
+    let buyer_devices = deliveries("anonymous_id", false)?.union_all(links(
+        "anonymous_id",
+        "user_id",
+        buyer_users.clone(),
+    )?);
     let range_start = range_param("range_start");
     let range_end = range_param("range_end");
     let touches = Select::new()
@@ -133,7 +169,15 @@ pub fn attribution(
             "subtractMilliseconds",
             [range_start, window_ms.clone()],
         )))
-        .prewhere(path(["e", "timestamp"]).lt(range_end));
+        .prewhere(path(["e", "timestamp"]).lt(range_end))
+        .prewhere(func(
+            "if",
+            [
+                path(["e", "user_id"]).ne(str_lit("")),
+                path(["e", "user_id"]).in_(Expr::Subquery(Box::new(buyer_users.clone()))),
+                path(["e", "anonymous_id"]).in_(Expr::Subquery(Box::new(buyer_devices.clone()))),
+            ],
+        ));
     // Each person with an order: their touches, oldest first (ties by channel, for
     // determinism), sorted once. Joining touches to orders and grouping per order sorted a
     // person's touches again for every order (10M: 1320 -> 1050 ms for the whole report).
@@ -150,13 +194,6 @@ pub fn attribution(
             .alias("pts"),
         )
         .from(TableRef::cte("touches"))
-        .filter(
-            col("person").in_(Expr::Subquery(Box::new(
-                Select::new()
-                    .item(col("person"))
-                    .from(TableRef::cte("order_people")),
-            ))),
-        )
         .group_by([col("person")]);
     // Per order: its person's touches in the window. The lambda captures only the order's
     // time (a scalar), never an array.
@@ -381,31 +418,14 @@ pub fn attribution(
             col("currency"),
             col("attributed"),
         ]);
-    // Touches are stitched only through the links of anonymous ids ever linked to a buyer
-    // (all their links, so the latest still wins). The persons it cannot resolve any more are
-    // those of ids linked only to non-buyers: they were dropped by `person_touches` anyway,
-    // since no order's person is an id that has a link. 10M: 1095 -> 1054 ms.
-    let buyer_links = Select::new()
-        .item(col("anonymous_id"))
-        .from(ctx.table("identities")?)
-        .filter(
-            col("user_id").in_(Expr::Subquery(Box::new(
-                Select::new()
-                    .item(col("person"))
-                    .from(TableRef::cte("order_people")),
-            ))),
-        );
-    let identity = ctx
-        .identity_cte()?
-        .filter(col("anonymous_id").in_(Expr::Subquery(Box::new(buyer_links))));
+    // Touches are stitched only through the links of the anonymous ids the buyer filter lets
+    // through (all their links, so the latest still wins): the only ids the join can probe.
+    let identity = ctx.identity_cte_among(buyer_devices)?;
     let query = Select::new()
         .with("identity", identity)
         .with(
             "order_identity",
-            ctx.identity_cte_for(
-                ctx.is_role(NAME, "purchase")?
-                    .and(ctx.in_range(path(["e", "timestamp"]))),
-            )?,
+            ctx.identity_cte_among(deliveries("anonymous_id", false)?)?,
         )
         .with("orders", orders)
         .with("order_people", order_people)
