@@ -437,7 +437,11 @@ fn random_journeys_match_the_reference_in_every_mode() {
                 7 => 0,
                 _ => rnd(6) as usize,
             };
-            ms += (1 + rnd(20 * 3600)) as i64 * 1000;
+            // Now and then the next event shares this one's millisecond: ties between steps
+            // (and with exclusions) are ordered by step, and judged by time.
+            if rnd(6) != 0 {
+                ms += (1 + rnd(20 * 3600)) as i64 * 1000;
+            }
         }
     }
     let (db, schema) = setup("funnel_modes_random", &events);
