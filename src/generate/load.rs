@@ -17,9 +17,8 @@ use crate::schema::Schema;
 /// Rows per Arrow batch: large enough for fast ingest, small enough for flat memory. Each
 /// batch becomes parts of the events table and of every view's target (five views when this
 /// was measured) that background merges then combine on the same two cores, so fewer, bigger
-/// batches pay: 10M events went from
-/// 437-459k events/s at 262k rows to 510-525k at 524k (peak RSS 1.3 -> 2.0-2.3 GB, whatever
-/// the event count; 655k rows: 553k/s at 2.5 GB).
+/// batches pay: 10M events went from 437-459k events/s at 262k rows to 510-525k at 524k (peak
+/// RSS 1.3 -> 2.0-2.3 GB, whatever the event count; 655k rows: 553k/s at 2.5 GB).
 const MAX_BATCH_ROWS: usize = 524_288;
 /// Small loads take at least eight batches: filling and draining the pipeline (the first
 /// batch generated alone, the last inserted alone) costs a batch's time, which 524k-row
