@@ -116,7 +116,9 @@ pub fn attribution(
     // ever linked to are buyers too, and every anonymous id ever linked to a buyer may be theirs.
     // A superset, so `per_order` still joins each order to exactly its person's touches; no
     // stitched person has to be computed for the touches of everyone else, nor the deduplicated
-    // orders again for a filter (10M: 983 -> 881 ms, the same rows).
+    // orders again for a filter (10M: 983 -> 881 ms, the same rows). The sets are CTEs read
+    // by name, so each is written once: as subqueries inlined at every use, the report took
+    // 24 µs to build and render instead of 16.
     let deliveries = |id: &'static str, signed_in: bool| -> Result<Select, Error> {
         let user = path(["e", "user_id"]);
         Ok(Select::new()
@@ -130,22 +132,23 @@ pub fn attribution(
                 user.eq(str_lit(""))
             }))
     };
-    let links = |id: &'static str, by: &'static str, among: Select| -> Result<Select, Error> {
-        Ok(Select::new()
-            .item(col(id))
-            .from(ctx.table("identities")?)
-            .filter(col(by).in_(Expr::Subquery(Box::new(among)))))
-    };
+    let links =
+        |id: &'static str, by: &'static str, among: &'static str| -> Result<Select, Error> {
+            Ok(Select::new()
+                .item(col(id))
+                .from(ctx.table("identities")?)
+                .filter(col(by).in_(col(among))))
+        };
+    let anonymous_buyers = deliveries("anonymous_id", false)?;
     let buyer_users = deliveries("user_id", true)?.union_all(links(
         "user_id",
         "anonymous_id",
-        deliveries("anonymous_id", false)?,
+        "anonymous_buyers",
     )?);
-    let buyer_devices = deliveries("anonymous_id", false)?.union_all(links(
-        "anonymous_id",
-        "user_id",
-        buyer_users.clone(),
-    )?);
+    let buyer_devices = Select::new()
+        .item(col("anonymous_id"))
+        .from(TableRef::cte("anonymous_buyers"))
+        .union_all(links("anonymous_id", "user_id", "buyer_users")?);
     let range_start = range_param("range_start");
     let range_end = range_param("range_end");
     let touches = Select::new()
@@ -174,8 +177,8 @@ pub fn attribution(
             "if",
             [
                 path(["e", "user_id"]).ne(str_lit("")),
-                path(["e", "user_id"]).in_(Expr::Subquery(Box::new(buyer_users.clone()))),
-                path(["e", "anonymous_id"]).in_(Expr::Subquery(Box::new(buyer_devices.clone()))),
+                path(["e", "user_id"]).in_(col("buyer_users")),
+                path(["e", "anonymous_id"]).in_(col("buyer_devices")),
             ],
         ));
     // Each person with an order: their touches, oldest first (ties by channel, for
@@ -420,12 +423,18 @@ pub fn attribution(
         ]);
     // Touches are stitched only through the links of the anonymous ids the buyer filter lets
     // through (all their links, so the latest still wins): the only ids the join can probe.
-    let identity = ctx.identity_cte_among(buyer_devices)?;
+    let identity = ctx
+        .identity_cte()?
+        .filter(col("anonymous_id").in_(col("buyer_devices")));
     let query = Select::new()
+        .with("anonymous_buyers", anonymous_buyers)
+        .with("buyer_users", buyer_users)
+        .with("buyer_devices", buyer_devices)
         .with("identity", identity)
         .with(
             "order_identity",
-            ctx.identity_cte_among(deliveries("anonymous_id", false)?)?,
+            ctx.identity_cte()?
+                .filter(col("anonymous_id").in_(col("anonymous_buyers"))),
         )
         .with("orders", orders)
         .with("order_people", order_people)
