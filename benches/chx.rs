@@ -200,6 +200,8 @@ fn main() {
         let _ = writeln!(out, "| build + render report `{name}` | {us:.1} |");
     }
     let mut goals_out = String::new();
+    // Events per second of each data set's load, for the goals.
+    let mut ingest: Vec<(u64, f64)> = Vec::new();
     for &events in &sizes {
         // 2. Data: a generated shop in the embedded engine.
         let engine = Engine::connect(
@@ -215,6 +217,7 @@ fn main() {
         }
         let opts = chx::generate::Options::ending_today(events, 120, 11);
         let load = chx::generate::load(&engine, &schema, "bench", &opts, None).unwrap();
+        ingest.push((load.events, load.events_per_second));
         // The high-water mark so far: ingestion (and the smaller data set's reports before it).
         let load_rss = peak_rss_mib();
         // Every table merged, as a store at rest is: the load leaves merges pending (the
@@ -401,6 +404,7 @@ fn main() {
                     &runs,
                     &rollup_rows,
                     &compared,
+                    &ingest,
                 );
             }
         }
