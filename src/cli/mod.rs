@@ -1,7 +1,7 @@
 //! The `chx` command line: a thin clap layer over library calls.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::ddl::{self, DdlOptions};
 use crate::engine::{Engine, Rows, Target};

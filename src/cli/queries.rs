@@ -123,15 +123,7 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
             source,
         })?;
     }
-    let mut templates: Vec<PathBuf> = std::fs::read_dir(queries)
-        .map_err(|source| Error::Io {
-            path: queries.clone(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    templates.sort();
+    let templates = crate::query::named::files_in(queries, &["sql"])?;
     for t in &templates {
         let text = std::fs::read_to_string(t).map_err(|source| Error::Io {
             path: t.clone(),

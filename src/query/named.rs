@@ -98,17 +98,26 @@ pub fn parse(source: &Source) -> Result<NamedQuery, Diagnostics> {
     diags.into_result(q)
 }
 
-/// Every `*.yaml` in a folder, sorted by name; all problems of all files at once.
-pub fn load_dir(dir: &Path) -> Result<Vec<NamedQuery>, Error> {
+/// The files in `dir` with one of `extensions`, sorted by name (named queries, templates).
+pub fn files_in(dir: &Path, extensions: &[&str]) -> Result<Vec<std::path::PathBuf>, Error> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| extensions.iter().any(|e| x == *e))
+        })
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Every `*.yaml` in a folder, sorted by name; all problems of all files at once.
+pub fn load_dir(dir: &Path) -> Result<Vec<NamedQuery>, Error> {
+    let files = files_in(dir, &["yaml", "yml"])?;
     let mut out = Vec::new();
     let mut problems: Option<Diagnostics> = None;
     for path in files {
