@@ -423,9 +423,7 @@ pub fn attribution(
         ]);
     // Touches are stitched only through the links of the anonymous ids the buyer filter lets
     // through (all their links, so the latest still wins): the only ids the join can probe.
-    let identity = ctx
-        .identity_cte()?
-        .filter(col("anonymous_id").in_(col("buyer_devices")));
+    let identity = ctx.identity_cte_in(col("buyer_devices"))?;
     let query = Select::new()
         .with("anonymous_buyers", anonymous_buyers)
         .with("buyer_users", buyer_users)
@@ -433,8 +431,7 @@ pub fn attribution(
         .with("identity", identity)
         .with(
             "order_identity",
-            ctx.identity_cte()?
-                .filter(col("anonymous_id").in_(col("anonymous_buyers"))),
+            ctx.identity_cte_in(col("anonymous_buyers"))?,
         )
         .with("orders", orders)
         .with("order_people", order_people)

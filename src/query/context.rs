@@ -238,9 +238,12 @@ impl<'s> Context<'s> {
 
     /// `identity` narrowed to the anonymous ids `ids` (a one-column query) gives.
     pub(crate) fn identity_cte_among(&self, ids: Select) -> Result<Select, Error> {
-        Ok(self
-            .identity_cte()?
-            .filter(col("anonymous_id").in_(Expr::Subquery(Box::new(ids)))))
+        self.identity_cte_in(Expr::Subquery(Box::new(ids)))
+    }
+
+    /// `identity` narrowed to the anonymous ids in `set` (a subquery, or a CTE's name).
+    pub(crate) fn identity_cte_in(&self, set: Expr) -> Result<Select, Error> {
+        Ok(self.identity_cte()?.filter(col("anonymous_id").in_(set)))
     }
 
     /// Whether an event is an order event (role `purchase` or `refund`): rare next to
