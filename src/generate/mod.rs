@@ -1,9 +1,10 @@
 //! A synthetic shop: users and sessions over channels, devices and countries; Zipf product
 //! popularity over a catalogue with categories, brands and variants; funnel drop-off from
 //! view to purchase; coupons, shipping and tax; currencies by country (JPY included); refunds
-//! days later; repeat purchasers; anonymous visitors who log in at checkout; duplicate purchase
-//! deliveries; late events; weekly and daily seasonality. Deterministic for a seed; streamed in
-//! batches, so memory stays flat whatever the size.
+//! days later; repeat purchasers; anonymous visitors who log in at checkout, or (a quarter of
+//! them) buy as guests, whose orders join the user once that device signs in in another session;
+//! duplicate purchase deliveries; late events; weekly and daily seasonality. Deterministic for a
+//! seed; streamed in batches, so memory stays flat whatever the size.
 
 mod batch;
 mod load;
@@ -41,6 +42,9 @@ impl Options {
         }
     }
 }
+
+/// The share of anonymous visitors reaching checkout who buy as guests instead of logging in.
+const GUEST_CHECKOUT: f64 = 0.25;
 
 const CATEGORIES: [&str; 12] = [
     "Apparel",
@@ -394,7 +398,7 @@ impl Generator {
                 if !me.rng.chance(p) {
                     return false;
                 }
-                if kind == "begin_checkout" && !*logged_in {
+                if kind == "begin_checkout" && !*logged_in && !me.rng.chance(GUEST_CHECKOUT) {
                     *logged_in = true; // anonymous visitors log in at checkout
                 }
                 let ms = step(&mut me.rng);
@@ -439,7 +443,11 @@ impl Generator {
                 let purchase = Event {
                     ms,
                     event_type: "purchase",
-                    user_id: user_id.clone(),
+                    user_id: if logged_in {
+                        user_id.clone()
+                    } else {
+                        Text::default()
+                    },
                     cart_id: cart_id.clone(),
                     transaction_id: format!("o{}", self.orders).into(),
                     revenue: subtotal - discount + shipping + tax,
@@ -557,6 +565,26 @@ mod tests {
         assert!(
             ev.iter()
                 .any(|e| e.event_type == "begin_checkout" && !e.user_id.is_empty())
+        );
+        // Guest orders, some on devices that sign in in another session (so they stitch).
+        let signed_in_devices: std::collections::HashSet<&str> = ev
+            .iter()
+            .filter(|e| !e.user_id.is_empty())
+            .map(|e| &*e.anonymous_id)
+            .collect();
+        let guest_devices: Vec<&str> = ev
+            .iter()
+            .filter(|e| e.event_type == "purchase" && e.user_id.is_empty())
+            .map(|e| &*e.anonymous_id)
+            .collect();
+        assert!(!guest_devices.is_empty(), "guest orders");
+        assert!(
+            guest_devices.iter().any(|d| signed_in_devices.contains(d)),
+            "guest orders on devices that sign in"
+        );
+        assert!(
+            guest_devices.iter().any(|d| !signed_in_devices.contains(d)),
+            "guest orders on devices that never sign in"
         );
     }
 }
