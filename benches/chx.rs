@@ -211,13 +211,38 @@ fn main() {
             None,
         )
         .unwrap();
-        engine.run("DROP DATABASE IF EXISTS bench SYNC").unwrap();
-        for s in ddl::compile(&schema, &DdlOptions::new().database("bench")) {
-            engine.run(s.to_statement()).unwrap();
+        // A load of a few seconds varies with the shared machine's moment (one run measured
+        // 392k events/s at 1M, the next 558k): smaller data sets are loaded three times, each
+        // into a fresh database, and the median rate is reported; the last load stays.
+        let loads = if events <= 2_000_000 { 3 } else { 1 };
+        let mut rates = Vec::new();
+        let mut load = None;
+        for _ in 0..loads {
+            engine.run("DROP DATABASE IF EXISTS bench SYNC").unwrap();
+            for s in ddl::compile(&schema, &DdlOptions::new().database("bench")) {
+                engine.run(s.to_statement()).unwrap();
+            }
+            let opts = chx::generate::Options::ending_today(events, 120, 11);
+            let l = chx::generate::load(&engine, &schema, "bench", &opts, None).unwrap();
+            rates.push(l.events_per_second);
+            load = Some(l);
         }
-        let opts = chx::generate::Options::ending_today(events, 120, 11);
-        let load = chx::generate::load(&engine, &schema, "bench", &opts, None).unwrap();
-        ingest.push((load.events, load.events_per_second));
+        let load = load.expect("at least one load");
+        rates.sort_by(|a, b| a.total_cmp(b));
+        let rate = rates[rates.len() / 2];
+        ingest.push((load.events, rate));
+        let how = if loads > 1 {
+            let each: Vec<String> = rates
+                .iter()
+                .map(|r| format!("{:.0}k", r / 1000.0))
+                .collect();
+            format!(
+                "median of {loads} loads, each into a fresh database: {} events/s; ",
+                each.join(", ")
+            )
+        } else {
+            String::new()
+        };
         // The high-water mark so far: ingestion (and the smaller data set's reports before it).
         let load_rss = peak_rss_mib();
         // Every table merged, as a store at rest is: the load leaves merges pending (the
@@ -336,10 +361,9 @@ fn main() {
 
             let _ = writeln!(
                 out,
-                "\n## {events} events: ingestion\n\n| what | value |\n| --- | --- |\n| generated and loaded | {} events in {:.2} s: **{:.0} events/s** (Arrow through ADBC ingest on two connections, {} materialized views fed) |\n| peak RSS of this process after loading | {:.0} MiB |",
+                "\n## {events} events: ingestion\n\n| what | value |\n| --- | --- |\n| generated and loaded | {} events: **{:.0} events/s** ({how}Arrow through ADBC ingest on two connections, {} materialized views fed) |\n| peak RSS of this process after loading | {:.0} MiB |",
                 load.events,
-                load.seconds,
-                load.events_per_second,
+                rate,
                 schema.views.len(),
                 load_rss
             );
