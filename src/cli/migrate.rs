@@ -5,7 +5,7 @@ use super::*;
 pub(super) fn migrate_command(cli: &Cli, cmd: &MigrateCommand) -> Result<(), Error> {
     use crate::migrate::{self, Migrator, Problem};
     let schema = load_schema(&cli.schema)?;
-    let db = database(cli, Some(&schema)).unwrap_or_else(|| "default".into());
+    let db = database(cli, &schema);
     match cmd {
         MigrateCommand::New { name, dir, cluster } => {
             let mut opts = DdlOptions::new().database(db);

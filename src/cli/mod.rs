@@ -22,10 +22,11 @@ fn load_schema(path: &Path) -> Result<Schema, Error> {
     schema::load(path)
 }
 
-fn database(cli: &Cli, schema: Option<&Schema>) -> Option<String> {
+/// The database to use: `--database`, else the schema's.
+fn database(cli: &Cli, schema: &Schema) -> String {
     cli.database
         .clone()
-        .or_else(|| schema.map(|s| s.database.clone()))
+        .unwrap_or_else(|| schema.database.clone())
 }
 
 fn connect(cli: &Cli, database: Option<&str>) -> Result<Engine, Error> {
@@ -59,7 +60,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let s = load_schema(&cli.schema)?;
             let mut opts = DdlOptions::new().if_not_exists(*if_not_exists);
             if !no_database {
-                opts = opts.database(database(&cli, Some(&s)).unwrap_or_default());
+                opts = opts.database(database(&cli, &s));
             }
             if let Some(c) = cluster {
                 opts = opts.cluster(c.clone());
@@ -88,7 +89,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Apply { dry_run } => {
             let s = load_schema(&cli.schema)?;
-            let db = database(&cli, Some(&s)).unwrap_or_else(|| "default".into());
+            let db = database(&cli, &s);
             let stmts = ddl::compile(
                 &s,
                 &DdlOptions::new().database(db.clone()).if_not_exists(true),
@@ -130,7 +131,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Ingest { file } => {
             let s = load_schema(&cli.schema)?;
-            let db = database(&cli, Some(&s)).unwrap_or_else(|| "default".into());
+            let db = database(&cli, &s);
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Io {
                     path: file.clone(),
@@ -176,7 +177,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             ndjson,
         } => {
             let s = load_schema(&cli.schema)?;
-            let db = database(&cli, Some(&s)).unwrap_or_else(|| "default".into());
+            let db = database(&cli, &s);
             let mut opts = crate::generate::Options::ending_today(*events, *days, *seed);
             if let Some(d) = start {
                 opts.start = d.parse().map_err(|_| Error::Usage {

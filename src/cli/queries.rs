@@ -16,8 +16,8 @@ pub(super) fn report(cli: &Cli, args: &ReportArgs) -> Result<(), Error> {
         floor,
     } = args;
     let s = load_schema(&cli.schema)?;
-    let db = database(cli, Some(&s));
-    let mut ctx = crate::query::Context::new(&s, db.as_deref())?.with_rollups(*use_rollups);
+    let db = database(cli, &s);
+    let mut ctx = crate::query::Context::new(&s, Some(&db))?.with_rollups(*use_rollups);
     if let Some(now) = now {
         let t = chrono::DateTime::parse_from_rfc3339(now).map_err(|e| Error::Usage {
             message: format!("--now `{now}`: {e}"),
@@ -99,8 +99,8 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
         check,
     } = args;
     let s = load_schema(&cli.schema)?;
-    let db = database(cli, Some(&s));
-    let ctx = crate::query::Context::new(&s, db.as_deref())?;
+    let db = database(cli, &s);
+    let ctx = crate::query::Context::new(&s, Some(&db))?;
     let named = crate::query::named::load_dir(queries)?;
     std::fs::create_dir_all(out).map_err(|source| Error::Io {
         path: out.clone(),

@@ -32,6 +32,12 @@ enum Slot {
     Exclusion(usize),
 }
 
+/// `slot`'s (1-based) index among `slots` (`chain_0`'s).
+fn index_in(slots: &[Slot], slot: Slot) -> Expr {
+    let i = slots.iter().position(|s| *s == slot);
+    int(i.map_or(0, |i| i as i64 + 1))
+}
+
 fn at(array: impl Into<Name>, index: Expr) -> Expr {
     func("arrayElement", [col(array), index])
 }
@@ -52,12 +58,6 @@ impl Funnel {
             slots.extend(self.exclusions_from(m).map(Slot::Exclusion));
         }
         slots
-    }
-
-    /// `slot`'s (1-based) index in `chain_0`.
-    fn chain_index(&self, n: usize, slot: Slot) -> Expr {
-        let i = self.chain_slots(0, n).iter().position(|s| *s == slot);
-        int(i.map_or(0, |i| i as i64 + 1))
     }
 
     /// The numbers of the exclusions that start at step `k`.
@@ -163,11 +163,12 @@ impl Funnel {
                 .alias(nth(&CHAIN, k as i64)),
             );
         }
+        let slots = self.chain_slots(0, n);
         // Whether the attempt starting at time `t` with chain `c` (lambda parameters of
         // these names) reached `step`.
         let reached = |t: &'static str, c: &'static str, step: usize| match step {
             0 => int(1),
-            m => at(c, self.chain_index(n, Slot::Time(m))).le(col(t) + window_ms.clone()),
+            m => at(c, index_in(&slots, Slot::Time(m))).le(col(t) + window_ms.clone()),
         };
         let steps = (0..n)
             .map(|m| reached("t", "c", m))
@@ -196,9 +197,9 @@ impl Funnel {
                 args.push(col(format!("exclusion_after_{x}")));
                 col(LAMBDA_P[args.len() - 1])
             } else {
-                at(c, self.chain_index(n, Slot::Exclusion(x)))
+                at(c, index_in(&slots, Slot::Exclusion(x)))
             };
-            let to = at(c, self.chain_index(n, Slot::Time(e.to_step)));
+            let to = at(c, index_in(&slots, Slot::Time(e.to_step)));
             excluded.push(reached(t, c, e.from_step).and(func(
                 "if",
                 [
@@ -229,13 +230,14 @@ impl Funnel {
                 col("clean"),
             ],
         );
+        let slots = self.chain_slots(0, n as usize);
         let mut times = vec![at("times_ms", col("best"))];
         times.extend((1..n as usize).map(|m| {
             let time = func(
                 "arrayElement",
                 [
                     at(nth(&CHAIN, 0), col("best")),
-                    self.chain_index(n as usize, Slot::Time(m)),
+                    index_in(&slots, Slot::Time(m)),
                 ],
             );
             func("if", [col("level").gt(int(m as i64)), time, int(0)])
