@@ -67,6 +67,9 @@ pub fn render(
 
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // minijinja names the undefined value only in debug mode, which defaults to debug builds:
+    // a release `chx build` said "undefined value" without saying which.
+    env.set_debug(true);
     {
         let (schema, database) = (schema.clone(), database.clone());
         env.add_function("table", move |t: String| -> Result<String, TplError> {
