@@ -262,40 +262,34 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
     let (params, _, _) = ctx.range_params(&range)?;
     let tz = ctx.tz_name();
     let query = history_purchases(ctx, NAME)?;
-    // Each purchase tagged with its person's cohort and the cohort's size by window functions:
-    // `purchases` (the identity join and the dedupe) is read once, where joining it with its
-    // own first-purchase and size aggregates read it three times (10M events: 744 -> 251 ms).
-    let tagged = Select::new()
-        .item(col("person"))
-        .item(col("ts"))
-        .item(col("currency"))
-        .item(col("revenue"))
+    // One group per person: the cohort (month of the first purchase) and the purchases as an
+    // array, unrolled into the cells; `n = 1` marks one row per person, so summing it per month
+    // gives the cohort's size. `purchases` (the identity join, the dedupe) is read once. Window
+    // functions for a person's first purchase and a cohort's distinct persons did the same in
+    // one read but cost more: 10M events, from the rollup 67 -> 51 ms (raw: the same).
+    let buy = |i: i64| func("tupleElement", [col("b"), int(i)]);
+    let per_person = Select::new()
         .item(
             func(
                 "toStartOfMonth",
-                [
-                    func("min", [col("ts")]).over(vec![col("person")], vec![]),
-                    Expr::Str(tz.clone()),
-                ],
+                [func("min", [col("ts")]), Expr::Str(tz.clone())],
             )
             .alias("cohort"),
         )
-        .from(TableRef::cte("purchases"));
-    let in_range = Select::new()
-        .item(col("ts"))
-        .item(col("currency"))
-        .item(col("revenue"))
-        .item(col("cohort"))
         .item(
-            func("uniqExact", [col("person")])
-                .over(vec![col("cohort")], vec![])
-                .alias("cohort_users"),
+            func(
+                "groupArray",
+                [Expr::Tuple(vec![
+                    col("ts"),
+                    col("currency"),
+                    col("revenue"),
+                ])],
+            )
+            .alias("buys"),
         )
-        .from(TableRef::Subquery {
-            query: Box::new(tagged),
-            alias: "t".into(),
-        })
-        .filter(col("cohort").ge(func(
+        .from(TableRef::cte("purchases"))
+        .group_by([col("person")])
+        .having(col("cohort").ge(func(
             "toStartOfMonth",
             [range_param("range_start"), Expr::Str(tz.clone())],
         )));
@@ -307,19 +301,20 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
                 [
                     str_lit("month"),
                     col("cohort"),
-                    func("toStartOfMonth", [col("ts"), Expr::Str(tz.clone())]),
+                    func("toStartOfMonth", [buy(1), Expr::Str(tz.clone())]),
                 ],
             )
             .alias("months_since"),
         )
-        .item(col("currency"))
-        .item(func("any", [col("cohort_users")]).alias("users"))
-        // Qualified: inside an aggregate, `revenue` would name the output alias.
-        .item(func("sum", [path(["c", "revenue"])]).alias("revenue"))
+        .item(buy(2).alias("currency"))
+        .item(func("countIf", [col("n").eq(int(1))]).alias("firsts"))
+        .item(func("sum", [buy(3)]).alias("revenue"))
         .from(TableRef::Subquery {
-            query: Box::new(in_range),
-            alias: "c".into(),
+            query: Box::new(per_person),
+            alias: "p".into(),
         })
+        .array_join(col("buys").alias("b"))
+        .array_join(func("arrayEnumerate", [col("buys")]).alias("n"))
         .group_by([col("month"), col("months_since"), col("currency")]);
     let cells_sorted = func(
         "arraySort",
@@ -332,7 +327,12 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         .with("cells", cells)
         .item(col("month"))
         .item(col("currency"))
-        .item(func("any", [col("users")]).alias("users"))
+        // Every cohort member's first purchase is in exactly one of the month's cells.
+        .item(
+            func("sum", [func("sum", [col("firsts")])])
+                .over(vec![col("month")], vec![])
+                .alias("users"),
+        )
         .item(
             func(
                 "mapFromArrays",
