@@ -85,6 +85,14 @@ impl Retention {
         let range_start = range_param("range_start");
         let range_end = range_param("range_end");
         let either = ctx.matches_any_event(NAME, [&self.start, &self.ret], "e")?;
+        // Recurring cohorts and every return count only events in the range, so only those are
+        // read; first-time cohorts need each person's first start event of all history.
+        let in_range = match self.mode {
+            CohortMode::Recurring => path(["e", "timestamp"])
+                .ge(range_start.clone())
+                .and(path(["e", "timestamp"]).lt(range_end.clone())),
+            CohortMode::FirstTime => path(["e", "timestamp"]).lt(range_end.clone()),
+        };
         let ev = Select::new()
             .item(ctx.person("e", "i").alias("person"))
             .item(path(["e", "timestamp"]).alias("ts"))
@@ -98,9 +106,9 @@ impl Retention {
             )
             // PREWHERE, so the query condition cache learns these granules (see funnel steps).
             .prewhere(either.clone())
-            .prewhere(path(["e", "timestamp"]).lt(range_end.clone()));
+            .prewhere(in_range.clone());
         let identity = if ctx.is_order_event(&self.start) && ctx.is_order_event(&self.ret) {
-            ctx.identity_cte_for(either.and(path(["e", "timestamp"]).lt(range_end.clone())))?
+            ctx.identity_cte_for(either.and(in_range))?
         } else {
             ctx.identity_cte()?
         };
