@@ -170,8 +170,11 @@ pub enum MigrateCommand {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ReportFormat {
+    /// For reading: numbers right-aligned, floats to two decimals.
     Table,
+    /// An array of objects, one per row, every digit kept.
     Json,
+    /// Every digit.
     Csv,
     /// The SQL and its parameters, not run.
     Sql,
@@ -179,8 +182,11 @@ pub enum ReportFormat {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
+    /// For reading: numbers right-aligned, floats to two decimals.
     Table,
+    /// An array of objects, one per row, every digit kept.
     Json,
+    /// Every digit.
     Csv,
 }
 

@@ -15,7 +15,9 @@ pub(super) fn demo(cli: &Cli, events: u64, show_sql: bool) -> Result<(), Error> 
     let opts = crate::generate::Options::ending_today(events, days, 7);
     let r = crate::generate::load(&engine, &s, db, &opts, None)?;
     println!(
-        "generated {} events over {days} days into `{db}` in {:.2} s ({:.0} events/s)\n",
+        "generated {} events over {days} days into `{db}` in {:.2} s ({:.0} events/s)\n\n\
+         Money is in integer minor units of the row's currency (cents; yen for JPY); times in\n\
+         seconds; rates in percent.\n",
         r.events, r.seconds, r.events_per_second
     );
     let ctx = crate::query::Context::new(&s, Some(db))?;

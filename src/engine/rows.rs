@@ -69,12 +69,14 @@ impl Rows {
             .collect()
     }
 
-    /// A plain-text table for terminals.
+    /// A plain-text table for terminals: numbers right-aligned, floats shown to two decimals
+    /// (two significant digits for smaller ones) so a percentage reads `42.89`, not
+    /// `42.89353762244788`. JSON and CSV keep every digit.
     pub fn to_table(&self) -> String {
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| r.iter().map(display_value).collect())
+            .map(|r| r.iter().map(table_value).collect())
             .collect();
         let mut widths: Vec<usize> = self
             .columns
@@ -86,19 +88,42 @@ impl Rows {
                 *w = (*w).max(c.chars().count());
             }
         }
-        let line = |vals: Vec<&str>| -> String {
+        // A column is numeric when every value in it is a number (NULLs aside).
+        let numeric: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .all(|v| v.is_number() || v.is_null())
+                    && self
+                        .rows
+                        .iter()
+                        .any(|r| r.get(i).is_some_and(Value::is_number))
+            })
+            .collect();
+        let line = |vals: Vec<&str>, align: bool| -> String {
             let parts: Vec<String> = vals
                 .iter()
                 .zip(&widths)
-                .map(|(v, w)| format!("{v:<w$}", w = *w))
+                .zip(&numeric)
+                .map(|((v, w), num)| {
+                    if align && *num {
+                        format!("{v:>w$}", w = *w)
+                    } else {
+                        format!("{v:<w$}", w = *w)
+                    }
+                })
                 .collect();
             format!("{}\n", parts.join(" | ").trim_end())
         };
-        let mut out = line(self.columns.iter().map(|c| c.name.as_str()).collect());
+        let mut out = line(
+            self.columns.iter().map(|c| c.name.as_str()).collect(),
+            false,
+        );
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         out.push_str(&format!("{}\n", rule.join("-+-")));
         for row in &cells {
-            out.push_str(&line(row.iter().map(String::as_str).collect()));
+            out.push_str(&line(row.iter().map(String::as_str).collect(), true));
         }
         out
     }
@@ -125,10 +150,65 @@ impl Rows {
     }
 }
 
+/// A value as a table shows it: floats rounded for reading (see [`Rows::to_table`]).
+fn table_value(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or_default();
+            if x != 0.0 && x.abs() < 0.005 {
+                // Two significant digits, trailing zeros dropped: 0.0012345 -> 0.0012.
+                let decimals = (1 - x.abs().log10().floor() as i32).clamp(3, 12) as usize;
+                let text = format!("{x:.decimals$}");
+                text.trim_end_matches('0').to_string()
+            } else {
+                // Two decimals everywhere else, so a column's points line up.
+                format!("{:.2}", if x.abs() < 0.005 { 0.0 } else { x })
+            }
+        }
+        other => display_value(other),
+    }
+}
+
 fn display_value(v: &Value) -> String {
     match v {
         Value::Null => "NULL".into(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tables_round_floats_and_right_align_numbers() {
+        let rows = Rows {
+            columns: ["name", "count", "pct"]
+                .iter()
+                .map(|n| Column {
+                    name: n.to_string(),
+                    ty: String::new(),
+                })
+                .collect(),
+            rows: vec![
+                vec![json!("view"), json!(27869), json!(100.0)],
+                vec![json!("cart"), json!(11954), json!(42.89353762244788)],
+                vec![json!("pay"), json!(3), json!(0.0012345)],
+                vec![json!("none"), json!(null), json!(-0.001)],
+            ],
+        };
+        assert_eq!(
+            rows.to_table(),
+            "name | count | pct\n\
+             -----+-------+-------\n\
+             view | 27869 | 100.00\n\
+             cart | 11954 |  42.89\n\
+             pay  |     3 | 0.0012\n\
+             none |  NULL | -0.001\n"
+        );
+        // CSV and JSON keep every digit.
+        assert!(rows.to_csv().contains("42.89353762244788"));
     }
 }
