@@ -80,10 +80,13 @@ chx report attribution --param model=time_decay --param window=14 --format json\
     Build(BuildArgs),
     /// Generate a synthetic shop's events straight into the engine (and optionally to NDJSON).
     Generate {
+        /// How many events to write.
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
+        /// How many days they span (weekly and daily seasonality included).
         #[arg(long, default_value_t = 90)]
         days: u32,
+        /// Random seed: the same seed, --events, --days and --start give the same events.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// First day (UTC), YYYY-MM-DD; default: the one that makes the last day today.
@@ -95,6 +98,7 @@ chx report attribution --param model=time_decay --param window=14 --format json\
     },
     /// Generate a shop (about 1M events) into a fresh `chx_demo` database and print every report.
     Demo {
+        /// How many events to generate (over 120 days ending today).
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
         /// Print each report's SQL and parameters too.
