@@ -157,12 +157,14 @@ fn table_value(v: &Value) -> String {
             let x = n.as_f64().unwrap_or_default();
             if x != 0.0 && x.abs() < 0.005 {
                 // Two significant digits, trailing zeros dropped: 0.0012345 -> 0.0012.
-                let decimals = (1 - x.abs().log10().floor() as i32).clamp(3, 12) as usize;
+                let decimals = (1 - x.abs().log10().floor() as i32).min(12) as usize;
                 let text = format!("{x:.decimals$}");
                 text.trim_end_matches('0').to_string()
+            } else if x == 0.0 {
+                "0.00".into() // also -0.0
             } else {
                 // Two decimals everywhere else, so a column's points line up.
-                format!("{:.2}", if x.abs() < 0.005 { 0.0 } else { x })
+                format!("{x:.2}")
             }
         }
         other => display_value(other),
@@ -197,6 +199,7 @@ mod tests {
                 vec![json!("cart"), json!(11954), json!(42.89353762244788)],
                 vec![json!("pay"), json!(3), json!(0.0012345)],
                 vec![json!("none"), json!(null), json!(-0.001)],
+                vec![json!("zero"), json!(0), json!(-0.0)],
             ],
         };
         assert_eq!(
@@ -206,7 +209,8 @@ mod tests {
              view | 27869 | 100.00\n\
              cart | 11954 |  42.89\n\
              pay  |     3 | 0.0012\n\
-             none |  NULL | -0.001\n"
+             none |  NULL | -0.001\n\
+             zero |     0 |   0.00\n"
         );
         // CSV and JSON keep every digit.
         assert!(rows.to_csv().contains("42.89353762244788"));
