@@ -154,7 +154,7 @@ pub fn attribution(
     let touches = Select::new()
         .item(ctx.person("e", "i").alias("person"))
         .item(func("toUnixTimestamp64Milli", [path(["e", "timestamp"])]).alias("ms"))
-        .item(Expr::Tuple(dims.map(|d| path(["e", d])).to_vec()).alias("channel"))
+        .item(channel_key(dims.map(|d| path(["e", d]))).alias("channel"))
         .from(ctx.events()?.aliased("e"))
         .join(
             JoinKind::LeftAny,
@@ -182,7 +182,7 @@ pub fn attribution(
             ],
         ));
     // Each person with an order: their touches, oldest first (ties by channel, for
-    // determinism), sorted once. Joining touches to orders and grouping per order sorted a
+    // determinism: `channel_key` sorts as the tuple would), sorted once. Joining touches to orders and grouping per order sorted a
     // person's touches again for every order (10M: 1320 -> 1050 ms for the whole report).
     let person_touches = Select::new()
         .item(col("person"))
@@ -359,27 +359,13 @@ pub fn attribution(
             alias: "totalled".into(),
         });
     let attributed = Select::new()
-        .item(
-            func(
-                "tupleElement",
-                [func("tupleElement", [col("touch"), int(2)]), int(1)],
-            )
-            .alias("campaign"),
+        .items(
+            ["campaign", "source", "medium"]
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| channel_part(col("channel"), i as i64 + 1).alias(name)),
         )
-        .item(
-            func(
-                "tupleElement",
-                [func("tupleElement", [col("touch"), int(2)]), int(2)],
-            )
-            .alias("source"),
-        )
-        .item(
-            func(
-                "tupleElement",
-                [func("tupleElement", [col("touch"), int(2)]), int(3)],
-            )
-            .alias("medium"),
-        )
+        .item(func("tupleElement", [col("touch"), int(2)]).alias("channel"))
         .item(col("currency"))
         .item(func("sum", [col("credit")]).alias("revenue"))
         .item((func("sum", [col("share")]) / Expr::Float(ORDER_SHARE as f64)).alias("orders"))
@@ -395,7 +381,7 @@ pub fn attribution(
                     func("empty", [col("ts")]),
                     Expr::Array(vec![Expr::Tuple(vec![
                         func("toInt64", [int(0)]),
-                        Expr::Tuple(vec![str_lit(""), str_lit(""), str_lit("")]),
+                        channel_key([str_lit(""), str_lit(""), str_lit("")]),
                     ])]),
                     col("ts"),
                 ],
@@ -414,13 +400,7 @@ pub fn attribution(
             )
             .alias("share"),
         )
-        .group_by([
-            col("campaign"),
-            col("source"),
-            col("medium"),
-            col("currency"),
-            col("attributed"),
-        ]);
+        .group_by([col("channel"), col("currency"), col("attributed")]);
     // Touches are stitched only through the links of the anonymous ids the buyer filter lets
     // through (all their links, so the latest still wins): the only ids the join can probe.
     let identity = ctx.identity_cte_in(col("buyer_devices"))?;
@@ -469,4 +449,34 @@ pub fn attribution(
         query,
         params,
     })
+}
+
+/// A touch's channel (campaign, source, medium) as one string: the three values with each NUL
+/// escaped as NUL 0x01, joined by two NULs. Unambiguous, and it sorts as the tuple does, so
+/// ties keep their order; one string instead of a tuple of three made the person arrays, the
+/// per-order windows and the final grouping cheaper (10M: 778 -> 700 ms, same rows).
+fn channel_key(values: [Expr; 3]) -> Expr {
+    let mut parts = Vec::with_capacity(5);
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            parts.push(str_lit("\0\0"));
+        }
+        parts.push(func("replaceAll", [v, str_lit("\0"), str_lit("\0\u{1}")]));
+    }
+    func("concat", parts)
+}
+
+/// Value `i` (1-based) of a [`channel_key`].
+fn channel_part(key: Expr, i: i64) -> Expr {
+    func(
+        "replaceAll",
+        [
+            func(
+                "arrayElement",
+                [func("splitByString", [str_lit("\0\0"), key]), int(i)],
+            ),
+            str_lit("\0\u{1}"),
+            str_lit("\0"),
+        ],
+    )
 }
