@@ -359,11 +359,12 @@ pub fn attribution(
             alias: "totalled".into(),
         });
     let attributed = Select::new()
+        .item(func("splitByString", [str_lit(SEPARATOR), col("channel")]).alias("parts"))
         .items(
             ["campaign", "source", "medium"]
                 .into_iter()
                 .enumerate()
-                .map(|(i, name)| channel_part(col("channel"), i as i64 + 1).alias(name)),
+                .map(|(i, name)| channel_part(i as i64 + 1).alias(name)),
         )
         .item(func("tupleElement", [col("touch"), int(2)]).alias("channel"))
         .item(col("currency"))
@@ -381,7 +382,7 @@ pub fn attribution(
                     func("empty", [col("ts")]),
                     Expr::Array(vec![Expr::Tuple(vec![
                         func("toInt64", [int(0)]),
-                        channel_key([str_lit(""), str_lit(""), str_lit("")]),
+                        str_lit(NO_CHANNEL),
                     ])]),
                     col("ts"),
                 ],
@@ -454,28 +455,32 @@ pub fn attribution(
 /// A touch's channel (campaign, source, medium) as one string: the three values with each NUL
 /// escaped as NUL 0x01, joined by two NULs. Unambiguous, and it sorts as the tuple does, so
 /// ties keep their order; one string instead of a tuple of three made the person arrays, the
-/// per-order windows and the final grouping cheaper (10M: 778 -> 700 ms, same rows).
+/// per-order windows and the final grouping cheaper (10M: 759 -> 680 ms, same rows).
 fn channel_key(values: [Expr; 3]) -> Expr {
     let mut parts = Vec::with_capacity(5);
     for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
-            parts.push(str_lit("\0\0"));
+            parts.push(str_lit(SEPARATOR));
         }
-        parts.push(func("replaceAll", [v, str_lit("\0"), str_lit("\0\u{1}")]));
+        parts.push(func("replaceAll", [v, str_lit("\0"), str_lit(ESCAPED_NUL)]));
     }
     func("concat", parts)
 }
 
-/// Value `i` (1-based) of a [`channel_key`].
-fn channel_part(key: Expr, i: i64) -> Expr {
+/// Between a [`channel_key`]'s values; never inside one.
+const SEPARATOR: &str = "\0\0";
+/// A NUL inside a value.
+const ESCAPED_NUL: &str = "\0\u{1}";
+/// The key of an order without touches: three empty values.
+const NO_CHANNEL: &str = "\0\0\0\0";
+
+/// Value `i` (1-based) of the key split into `parts`.
+fn channel_part(i: i64) -> Expr {
     func(
         "replaceAll",
         [
-            func(
-                "arrayElement",
-                [func("splitByString", [str_lit("\0\0"), key]), int(i)],
-            ),
-            str_lit("\0\u{1}"),
+            func("arrayElement", [col("parts"), int(i)]),
+            str_lit(ESCAPED_NUL),
             str_lit("\0"),
         ],
     )
