@@ -182,8 +182,9 @@ pub fn attribution(
             ],
         ));
     // Each person with an order: their touches, oldest first (ties by channel, for
-    // determinism: `channel_key` sorts as the tuple would), sorted once. Joining touches to orders and grouping per order sorted a
-    // person's touches again for every order (10M: 1320 -> 1050 ms for the whole report).
+    // determinism: `channel_key` sorts as the tuple would), sorted once. Joining touches to
+    // orders and grouping per order sorted a person's touches again for every order (10M:
+    // 1320 -> 1050 ms for the whole report).
     let person_touches = Select::new()
         .item(col("person"))
         .item(
