@@ -106,22 +106,37 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
         path: out.clone(),
         source,
     })?;
+    // Each file as written: its path and text, so `--check` parses what was written (not
+    // whatever else the folder holds) without reading it back.
+    let mut written: Vec<(std::path::PathBuf, String)> = Vec::new();
+    let mut write = |file: String, text: String| -> Result<(), Error> {
+        let path = out.join(file);
+        std::fs::write(&path, &text).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.push((path, text));
+        Ok(())
+    };
+    // A report's header names what the file came from instead of the report alone.
+    let retitled = |report: &crate::query::Report, title: String| {
+        report.to_sql_file().replacen(
+            &format!("-- chx report: {}", report.name),
+            &format!("-- {title}"),
+            1,
+        )
+    };
     for q in &named {
         let report = crate::query::catalog::build(&ctx, &q.report, &q.params)?;
         let mut text = String::new();
         if let Some(d) = &q.description {
             text.push_str(&format!("-- {d}\n"));
         }
-        text.push_str(&report.to_sql_file().replacen(
-            &format!("-- chx report: {}", report.name),
-            &format!("-- chx query: {} (report {})", q.name, report.name),
-            1,
+        text.push_str(&retitled(
+            &report,
+            format!("chx query: {} (report {})", q.name, report.name),
         ));
-        let path = out.join(format!("{}.sql", q.name));
-        std::fs::write(&path, text).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        write(format!("{}.sql", q.name), text)?;
     }
     let templates = crate::query::named::files_in(queries, &["sql"])?;
     for t in &templates {
@@ -140,37 +155,21 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
             &text,
             &Default::default(),
         )?;
-        let path = out.join(format!("{stem}.sql"));
-        let body = report.to_sql_file().replacen(
-            &format!("-- chx report: {}", report.name),
-            &format!("-- chx template: {stem}"),
-            1,
-        );
-        std::fs::write(&path, body).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        write(
+            format!("{stem}.sql"),
+            retitled(&report, format!("chx template: {stem}")),
+        )?;
     }
     if *check {
         let engine = connect(cli, None)?;
-        for f in std::fs::read_dir(out)
-            .map_err(|source| Error::Io {
-                path: out.clone(),
-                source,
-            })?
-            .flatten()
-        {
-            let text = std::fs::read_to_string(f.path()).map_err(|source| Error::Io {
-                path: f.path(),
-                source,
-            })?;
+        for (path, text) in &written {
             let sql: String = text
                 .lines()
                 .filter(|l| !l.starts_with("-- "))
                 .collect::<Vec<_>>()
                 .join("\n");
             engine.format_query(&sql).map_err(|e| Error::Report {
-                message: format!("{}: {e}", f.path().display()),
+                message: format!("{}: {e}", path.display()),
                 help: "fix the query or its template".into(),
             })?;
         }
@@ -182,7 +181,7 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
     };
     println!(
         "wrote {} SQL files to {}{checked}",
-        named.len() + templates.len(),
+        written.len(),
         out.display()
     );
     Ok(())
