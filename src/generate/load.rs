@@ -81,6 +81,7 @@ pub fn load(
     // with ClickHouse's insert instead of taking turns.
     let (tx, rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
     let opts = opts.clone();
+    let rates_opts = opts.clone();
     // A second insert connection where the backend has one (embedded engine): one insert
     // keeps about 1.3 of the 2 cores busy (sorting and writing a part is single-threaded).
     let second = engine.another_connection()?;
@@ -166,6 +167,7 @@ pub fn load(
     });
     inserted?;
     let emitted = generated?;
+    load_rates(engine, schema, database, &rates_opts)?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     Ok(LoadReport {
@@ -173,4 +175,37 @@ pub fn load(
         seconds,
         events_per_second: emitted as f64 / seconds.max(1e-9),
     })
+}
+
+/// The generated currencies' daily rates into the schema's base currency, where the schema has
+/// the rates table (`currency=base` reports read it). One statement, the rows as array
+/// parameters.
+fn load_rates(
+    engine: &Engine,
+    schema: &Schema,
+    database: &str,
+    opts: &Options,
+) -> Result<(), Error> {
+    use crate::query::money::RATES_TABLE;
+    use crate::sql::{ParamValue, Statement, quote::ident};
+    if schema.table(RATES_TABLE).is_none() {
+        return Ok(());
+    }
+    let rates = super::rates(opts, &schema.base_currency, |c| schema.currency_exponent(c));
+    let column = |f: &dyn Fn(&(chrono::NaiveDate, &str, String)) -> String| {
+        ParamValue::Array(rates.iter().map(|r| ParamValue::String(f(r))).collect())
+    };
+    let sql = format!(
+        "INSERT INTO {}.{} (day, currency, rate) SELECT toDate(r.1), r.2, toDecimal128(r.3, 18) \
+         FROM (SELECT arrayJoin(arrayZip({{days:Array(String)}}, {{currencies:Array(String)}}, {{rates:Array(String)}})) AS r)",
+        ident(database),
+        ident(RATES_TABLE)
+    );
+    engine.run(
+        Statement::new(sql)
+            .param("days", "Array(String)", column(&|r| r.0.to_string()))
+            .param("currencies", "Array(String)", column(&|r| r.1.to_string()))
+            .param("rates", "Array(String)", column(&|r| r.2.clone())),
+    )?;
+    Ok(())
 }

@@ -499,6 +499,56 @@ impl Generator {
     }
 }
 
+/// One exchange rate per generated currency (besides `base`) and day, from the day before the
+/// first to the last: what one unit is worth in `base`, as decimal text with nine decimals (the
+/// form `currency_rates` takes). Around the prices' own conversion (`COUNTRIES`), each currency
+/// drifts by a seeded random walk of up to ±0.3 % a day. `exponent` gives a currency's minor
+/// units (ISO 4217). Deterministic for a seed; integer arithmetic, so every machine writes the
+/// same text.
+pub fn rates(
+    opts: &Options,
+    base: &str,
+    exponent: impl Fn(&str) -> Option<u8>,
+) -> Vec<(NaiveDate, &'static str, String)> {
+    const SCALE: i128 = 1_000_000_000;
+    // Nano-USD per major unit: `rate` minor units per 100 US cents.
+    let usd_nanos = |code: &str, rate: i64| -> i128 {
+        let exp = exponent(code).unwrap_or(2) as u32;
+        SCALE * 100 * 10i128.pow(exp) / (rate as i128 * 100)
+    };
+    let mut currencies: Vec<(&'static str, i128)> = Vec::new();
+    for (_, code, rate, _) in COUNTRIES {
+        if !currencies.iter().any(|(c, _)| *c == code) {
+            currencies.push((code, usd_nanos(code, rate)));
+        }
+    }
+    // The base's own worth in USD (SCALE when it is USD; a base chx does not generate is
+    // taken at par).
+    let base_nanos = currencies
+        .iter()
+        .find(|(c, _)| *c == base)
+        .map_or(SCALE, |(_, n)| *n);
+    let mut rng = Rng::new(opts.seed ^ 0x5241_5445);
+    let mut drift_ppm = vec![0i128; currencies.len()];
+    let mut out = Vec::new();
+    for d in -1..opts.days.max(1) as i64 {
+        let day = opts.start + chrono::Duration::days(d);
+        for (i, (code, nanos)) in currencies.iter().enumerate() {
+            drift_ppm[i] = (drift_ppm[i] + rng.range(-3_000, 3_000) as i128).clamp(-60_000, 60_000);
+            if *code == base {
+                continue;
+            }
+            let value = nanos * (1_000_000 + drift_ppm[i]) / 1_000_000 * SCALE / base_nanos;
+            out.push((
+                day,
+                *code,
+                format!("{}.{:09}", value / SCALE, value % SCALE),
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

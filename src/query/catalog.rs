@@ -10,15 +10,16 @@ use super::attribution::{self, Model};
 use super::cohorts::{self, CohortMode, Retention};
 use super::context::{Context, DateRange};
 use super::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
+use super::money::Currency;
 use super::reports::{self, Breakdown, Granularity};
 use crate::error::Error;
 
 /// Every report name with the parameters it accepts.
 pub const REPORTS: &[(&str, &[&str])] = &[
-    ("overview", &["days", "start", "end"]),
+    ("overview", &["days", "start", "end", "currency"]),
     (
         "revenue-timeseries",
-        &["days", "start", "end", "granularity"],
+        &["days", "start", "end", "granularity", "currency"],
     ),
     (
         "funnel",
@@ -32,21 +33,33 @@ pub const REPORTS: &[(&str, &[&str])] = &[
             "exclude",
             "breakdown",
             "breakdown_limit",
+            "breakdown_attribution",
         ],
     ),
-    ("top-products", &["days", "start", "end", "limit"]),
-    ("revenue-by-channel", &["days", "start", "end"]),
-    ("revenue-by-coupon", &["days", "start", "end"]),
-    ("revenue-by-device", &["days", "start", "end"]),
-    ("revenue-by-platform", &["days", "start", "end"]),
-    ("revenue-by-country", &["days", "start", "end"]),
-    ("cart-abandonment", &["days", "start", "end"]),
+    (
+        "top-products",
+        &["days", "start", "end", "limit", "currency"],
+    ),
+    ("revenue-by-channel", &["days", "start", "end", "currency"]),
+    ("revenue-by-coupon", &["days", "start", "end", "currency"]),
+    ("revenue-by-device", &["days", "start", "end", "currency"]),
+    ("revenue-by-platform", &["days", "start", "end", "currency"]),
+    ("revenue-by-country", &["days", "start", "end", "currency"]),
+    ("cart-abandonment", &["days", "start", "end", "currency"]),
     (
         "attribution",
-        &["days", "start", "end", "model", "window", "half_life_days"],
+        &[
+            "days",
+            "start",
+            "end",
+            "model",
+            "window",
+            "half_life_days",
+            "currency",
+        ],
     ),
-    ("cohorts", &["months"]),
-    ("lifetime-value", &[]),
+    ("cohorts", &["months", "currency"]),
+    ("lifetime-value", &["currency"]),
     (
         "retention",
         &[
@@ -166,6 +179,25 @@ pub fn build(
     let p = Params {
         report: name,
         map: params,
+    };
+    let base = &ctx.schema.base_currency;
+    let converting;
+    let ctx = match p.get("currency") {
+        None | Some("each") => ctx,
+        Some(v) if v == "base" || v == base.as_str() => {
+            converting = ctx.clone().in_currency(Currency::Base);
+            &converting
+        }
+        Some(v) => {
+            return Err(bad(
+                name,
+                "currency",
+                v,
+                &format!(
+                    "`base` (or {base}): every amount converted into the base currency; or `each`: one row per currency"
+                ),
+            ));
+        }
     };
     match name {
         "overview" => reports::overview(ctx, &p.range()?),

@@ -49,6 +49,7 @@ pub struct Context<'s> {
     pub(crate) tz: Tz,
     pub(crate) now: DateTime<Utc>,
     pub(crate) rollups: bool,
+    pub(crate) currency: super::money::Currency,
 }
 
 fn report_error(message: impl Into<String>, help: impl Into<String>) -> Error {
@@ -95,6 +96,7 @@ impl<'s> Context<'s> {
             tz,
             now: Utc::now(),
             rollups: false,
+            currency: super::money::Currency::Each,
         })
     }
 
@@ -103,6 +105,13 @@ impl<'s> Context<'s> {
     /// does); with raw retries in the table, the event-scanning reports stay exact.
     pub fn with_rollups(mut self, yes: bool) -> Self {
         self.rollups = yes;
+        self
+    }
+
+    /// Report amounts in their own currencies (the default) or converted into the base
+    /// currency at each amount's day's rate (see `query::money`).
+    pub fn in_currency(mut self, currency: super::money::Currency) -> Self {
+        self.currency = currency;
         self
     }
 

@@ -15,6 +15,7 @@ pub mod cohorts;
 mod context;
 pub mod floor;
 pub mod funnel;
+pub mod money;
 pub mod named;
 mod orders;
 mod overview;

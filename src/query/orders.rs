@@ -8,6 +8,9 @@ use crate::error::Error;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The amount columns of purchases and refunds (minor units of the event's currency).
+const MONEY: &[&str] = &["revenue", "discount", "shipping", "tax"];
+
 /// Whose events [`counted_rows`] decides on.
 pub(crate) enum Transactions {
     /// Transactions with an event of the roles in the range.
@@ -67,11 +70,22 @@ pub(crate) fn counted_rows(
         func("toUnixTimestamp64Milli", [ts.clone()]),
         ctx.column(report, "event_id")?,
     ];
-    if only_in_range || columns.contains(&"timestamp") {
+    // In the base currency, amounts need their currency and day (for the rate) beside them.
+    let convert = ctx.converts() && columns.iter().any(|c| MONEY.contains(c));
+    if only_in_range || convert || columns.contains(&"timestamp") {
         carried.push(ts.clone());
     }
-    let mut out = Vec::with_capacity(columns.len());
-    for c in columns {
+    let mut out = Vec::with_capacity(columns.len() + 2);
+    let mut output: Vec<Name> = columns.iter().map(|c| Name::from(*c)).collect();
+    output.extend(derived.iter().map(|(n, _)| Name::from(*n)));
+    let mut columns = columns.to_vec();
+    if convert {
+        if !columns.contains(&"currency") {
+            columns.push("currency");
+        }
+        out.push(ctx.rate_day(func("tupleElement", [col("ev"), int(3)])));
+    }
+    for c in &columns {
         let at = match *c {
             "event_id" => 2,
             "timestamp" => 3,
@@ -143,9 +157,14 @@ pub(crate) fn counted_rows(
         query: Box::new(folded),
         alias: "folded".into(),
     });
-    Ok(if only_in_range {
+    let q = if only_in_range {
         q.filter(ctx.in_range(func("tupleElement", [col("ev"), int(3)])))
     } else {
         q
-    })
+    };
+    if convert {
+        super::money::converted(ctx, q, &output, MONEY)
+    } else {
+        Ok(q)
+    }
 }

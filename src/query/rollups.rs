@@ -12,7 +12,8 @@ use crate::error::Error;
 
 /// The rollups fed by the events table, with their target table: none unless the context
 /// reads rollups, and only in a UTC schema (their days are UTC days, and report ranges are
-/// whole days of the schema's time zone).
+/// whole days of the schema's time zone). None either when amounts are converted into the
+/// base currency: rollups hold per-currency sums, and conversion rounds each amount.
 fn event_rollups<'a>(
     ctx: &Context<'a>,
 ) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
@@ -22,7 +23,7 @@ fn event_rollups<'a>(
         .taxonomy
         .as_ref()
         .map_or("events", |t| t.table.as_str());
-    let usable = ctx.rollups && ctx.timezone() == "UTC";
+    let usable = ctx.rollups && !ctx.converts() && ctx.timezone() == "UTC";
     schema.views.iter().filter_map(move |v| match &v.kind {
         ViewKind::Rollup(r) if usable && v.source == events => Some((v.target.as_str(), r)),
         _ => None,
