@@ -30,6 +30,39 @@ fn every_catalogue_report_runs_on_the_engine() {
             .run(r.statement())
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", r.sql()));
     }
+    // Every report with money, in the base currency: its SQL snapshotted, run on the engine.
+    common::insert(
+        &db,
+        "currency_rates",
+        [
+            serde_json::json!({"day": "2026-01-01", "currency": "EUR", "rate": "1.0834"}),
+            serde_json::json!({"day": "2026-01-01", "currency": "JPY", "rate": "0.0067"}),
+        ],
+    );
+    let converting: Vec<&str> = REPORTS
+        .iter()
+        .filter(|(_, p)| p.contains(&"currency"))
+        .map(|(n, _)| *n)
+        .collect();
+    common::assert_no_unreferenced_snapshots(
+        "base_currency",
+        &converting.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+    );
+    for name in converting {
+        let mut p = common::catalogue_params(name, "2026-01-01", "2026-02-28");
+        p.insert("currency".into(), "base".into());
+        let r = catalog::build(&ctx, name, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        common::snapshots("base_currency")
+            .bind(|| insta::assert_snapshot!(name.to_string(), r.to_sql_file()));
+        let rows = db
+            .engine
+            .run(r.statement())
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", r.sql()));
+        let currency = rows.columns.iter().position(|c| c.name == "currency");
+        for row in &rows.rows {
+            assert_eq!(row[currency.unwrap()], "USD", "{name}");
+        }
+    }
     // Some real numbers through the catalogue: the sample has 4 orders (one retry ignored).
     let overview = db
         .engine

@@ -188,7 +188,14 @@ fn load_rates(
 ) -> Result<(), Error> {
     use crate::query::money::RATES_TABLE;
     use crate::sql::{ParamValue, Statement, quote::ident};
-    if schema.table(RATES_TABLE).is_none() {
+    // The schema's table, where the database has it (a database migrated to an earlier
+    // version of the schema may not).
+    let exists = Statement::new(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND name = {table:String}",
+    )
+    .param("db", "String", database)
+    .param("table", "String", RATES_TABLE);
+    if schema.table(RATES_TABLE).is_none() || engine.run(exists)?.rows.is_empty() {
         return Ok(());
     }
     let rates = super::rates(opts, &schema.base_currency, |c| schema.currency_exponent(c));

@@ -255,7 +255,7 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
         .item(cart.clone())
         .from(ctx.events()?)
         .filter(ctx.is_role(NAME, "add_to_cart")?)
-        .filter(ctx.in_range(ts))
+        .filter(ctx.in_range(ts.clone()))
         .filter(cart.clone().ne(str_lit("")));
     let completed = Select::new()
         .distinct()
@@ -271,7 +271,7 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
     // (10M: 155 -> 128 ms). An item without its own currency is priced in the event's.
     ctx.column(NAME, "items")?;
     let sign = func("if", [added.clone(), int(1), int(-1)]);
-    let cart_events = Select::new()
+    let mut cart_events = Select::new()
         .item(sign.alias("sign"))
         .item(col("currency").alias("event_currency"))
         .item(path(["items", "price"]).alias("prices"))
@@ -282,33 +282,56 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
         .filter(cart.clone().in_(col("carts")))
         .filter(cart.not_in(col("completed")))
         .limit_by(int(1), vec![col("event_id")]);
-    let items = Select::new()
-        .item(
-            func(
-                "if",
-                [
-                    col("item_currency").ne(str_lit("")),
-                    col("item_currency"),
-                    col("event_currency"),
-                ],
-            )
-            .alias("currency"),
-        )
-        .item(
-            func(
-                "sum",
-                [col("sign") * func("toInt64", [col("price")]) * col("quantity")],
-            )
-            .alias("abandoned_revenue"),
-        )
-        .from(TableRef::Subquery {
+    let currency = func(
+        "if",
+        [
+            col("item_currency").ne(str_lit("")),
+            col("item_currency"),
+            col("event_currency"),
+        ],
+    );
+    let line = col("sign") * func("toInt64", [col("price")]) * col("quantity");
+    let lines = |cart_events: Select| {
+        Select::new().from(TableRef::Subquery {
             query: Box::new(cart_events),
             alias: "cart_events".into(),
         })
-        .array_join(col("prices").alias("price"))
-        .array_join(col("quantities").alias("quantity"))
-        .array_join(col("currencies").alias("item_currency"))
-        .group_by([col("currency")]);
+    };
+    let lines_of = |q: Select| {
+        q.array_join(col("prices").alias("price"))
+            .array_join(col("quantities").alias("quantity"))
+            .array_join(col("currencies").alias("item_currency"))
+    };
+    let items = if ctx.converts() {
+        // Each line converted at its event's day's rate, then summed.
+        cart_events = cart_events.item(ctx.rate_day(ts.clone()));
+        let each = lines_of(
+            lines(cart_events)
+                .item(currency.alias("currency"))
+                .item(line.alias("line"))
+                .item(col(super::money::RATE_DAY)),
+        );
+        Select::new()
+            .item(col("currency"))
+            .item(func("sum", [col("line")]).alias("abandoned_revenue"))
+            .from(TableRef::Subquery {
+                query: Box::new(super::money::converted(
+                    ctx,
+                    each,
+                    &["currency".into(), "line".into()],
+                    &["line"],
+                )?),
+                alias: "lines".into(),
+            })
+            .group_by([col("currency")])
+    } else {
+        lines_of(
+            lines(cart_events)
+                .item(currency.alias("currency"))
+                .item(func("sum", [line]).alias("abandoned_revenue")),
+        )
+        .group_by([col("currency")])
+    };
     let counts = Select::new()
         .item(func("count", []).alias("total_carts"))
         .item(func("countIf", [col("cart_id").in_(col("completed"))]).alias("completed_carts"))

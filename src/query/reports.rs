@@ -120,6 +120,19 @@ pub(super) fn by_currency_then_date(fill: Fill) -> [OrderItem; 2] {
     ]
 }
 
+/// The event_items columns top-products reads.
+const ITEM_COLUMNS: [&str; 9] = [
+    "event_id",
+    "item_index",
+    "timestamp",
+    "transaction_id",
+    "item_id",
+    "item_name",
+    "currency",
+    "price",
+    "quantity",
+];
+
 /// Best-selling products per currency: revenue (price × quantity, minor units), quantity and
 /// orders of counted purchases; `limit` per currency, at most 100 (the seed API's maximum).
 pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Report, Error> {
@@ -138,25 +151,28 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
     ));
     let is_purchase = ctx.is_role(NAME, "purchase")?;
     let items = Select::new()
-        .items(
-            [
-                "event_id",
-                "item_index",
-                "timestamp",
-                "transaction_id",
-                "item_id",
-                "item_name",
-                "currency",
-                "price",
-                "quantity",
-            ]
-            .map(|c| SelectItem::from(col(c))),
-        )
+        .items(ITEM_COLUMNS.map(|c| SelectItem::from(col(c))))
         .from(ctx.table("event_items")?)
         .filter(is_purchase)
         .filter(ctx.in_range(col("timestamp")))
         .filter(col("event_id").in_(col("counted")))
         .limit_by(int(1), vec![col("event_id"), col("item_index")]);
+    // Each line's amount (price × quantity, minor units); converted into the base currency
+    // line by line when asked.
+    let line = func("toInt64", [path(["items", "price"])]) * path(["items", "quantity"]);
+    let (items, line) = if ctx.converts() {
+        let mut names: Vec<Name> = ITEM_COLUMNS.iter().map(|c| Name::from(*c)).collect();
+        names.push("line".into());
+        let lines = items
+            .item((func("toInt64", [col("price")]) * col("quantity")).alias("line"))
+            .item(ctx.rate_day(col("timestamp")));
+        (
+            super::money::converted(ctx, lines, &names, &["line"])?,
+            path(["items", "line"]),
+        )
+    } else {
+        (items, line)
+    };
     let query = Select::new()
         .with(
             "counted",
@@ -173,13 +189,7 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
             .alias("item_name"),
         )
         .item(col("currency"))
-        .item(
-            func(
-                "sum",
-                [func("toInt64", [path(["items", "price"])]) * path(["items", "quantity"])],
-            )
-            .alias("revenue"),
-        )
+        .item(func("sum", [line]).alias("revenue"))
         .item(func("sum", [path(["items", "quantity"])]).alias("quantity"))
         .item(func("uniqExact", [path(["items", "transaction_id"])]).alias("orders"))
         .from(TableRef::Subquery {

@@ -3,6 +3,7 @@
 //! (counted), exact redeliveries of one event_id, three currencies including JPY, refunds,
 //! out-of-order inserts, events just outside the range. Every report's SQL is snapshotted.
 
+mod base_currency;
 #[path = "../common/mod.rs"]
 mod common;
 mod shop;
@@ -94,7 +95,7 @@ fn next(d: NaiveDate, g: Granularity) -> NaiveDate {
 #[test]
 fn revenue_timeseries_matches_rust() {
     let f = load("revenue_timeseries");
-    let (range, from, to) = range();
+    let (range, _, _) = range();
     for (g, variant) in [
         (Granularity::Day, "day"),
         (Granularity::Week, "week"),
@@ -102,40 +103,55 @@ fn revenue_timeseries_matches_rust() {
     ] {
         let r = reports::revenue_timeseries(&ctx(&f), &range, g).unwrap();
         snapshot(&r, variant);
-        let mut sums: BTreeMap<(&str, NaiveDate), (i64, i64)> = BTreeMap::new();
-        let orders = counted(&f.events, "purchase", from, to);
-        for e in &orders {
-            let s = sums.entry((e.currency, bucket(e.ms, g))).or_default();
-            s.0 += e.revenue;
-            s.1 += 1;
-        }
-        let currencies: BTreeSet<&str> = orders.iter().map(|e| e.currency).collect();
-        let mut want = Vec::new();
-        for c in currencies {
-            let mut d = bucket(from, g);
-            while d <= bucket(to - 1, g) {
-                let (rev, n) = sums.get(&(c, d)).copied().unwrap_or_default();
-                want.push(vec![json!(d.to_string()), json!(c), json!(rev), json!(n)]);
-                d = next(d, g);
-            }
-        }
-        assert_eq!(run(&f, &r), want, "{variant}");
+        assert_eq!(run(&f, &r), want_timeseries(&f.events, g), "{variant}");
     }
+}
+
+/// Revenue and orders per currency and period of the range, every period filled.
+fn want_timeseries(events: &[Ev], g: Granularity) -> Vec<Vec<Value>> {
+    let (_, from, to) = range();
+    let mut sums: BTreeMap<(&str, NaiveDate), (i64, i64)> = BTreeMap::new();
+    let orders = counted(events, "purchase", from, to);
+    for e in &orders {
+        let s = sums.entry((e.currency, bucket(e.ms, g))).or_default();
+        s.0 += e.revenue;
+        s.1 += 1;
+    }
+    let currencies: BTreeSet<&str> = orders.iter().map(|e| e.currency).collect();
+    let mut want = Vec::new();
+    for c in currencies {
+        let mut d = bucket(from, g);
+        while d <= bucket(to - 1, g) {
+            let (rev, n) = sums.get(&(c, d)).copied().unwrap_or_default();
+            want.push(vec![json!(d.to_string()), json!(c), json!(rev), json!(n)]);
+            d = next(d, g);
+        }
+    }
+    want
 }
 
 #[test]
 fn top_products_matches_rust() {
     let f = load("top_products");
-    let (range, from, to) = range();
+    let (range, _, _) = range();
     let r = reports::top_products(&ctx(&f), &range, 3).unwrap();
     snapshot(&r, "default");
+    let want = want_top_products(&f.events, 3);
+    assert_eq!(want.len(), 9);
+    assert_eq!(run(&f, &r), want);
+    assert!(reports::top_products(&ctx(&f), &range, 101).is_err());
+}
+
+/// The `limit` best-selling products per currency of the range's counted purchases.
+fn want_top_products(events: &[Ev], limit: usize) -> Vec<Vec<Value>> {
+    let (_, from, to) = range();
     /// revenue, quantity, transactions, name
     type ProductTotals = (i64, i64, BTreeSet<String>, String);
     let mut agg: HashMap<(&str, String), ProductTotals> = HashMap::new();
-    for e in counted(&f.events, "purchase", from, to) {
+    for e in counted(events, "purchase", from, to) {
         for it in &e.items {
             let a = agg.entry((e.currency, it.id.clone())).or_default();
-            a.0 += it.price * it.qty;
+            a.0 += it.amount();
             a.1 += it.qty;
             a.2.insert(e.tx.clone());
             a.3 = it.name.clone();
@@ -146,12 +162,11 @@ fn top_products_matches_rust() {
         c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(i1.cmp(i2))
     });
     let mut per_currency: HashMap<&str, usize> = HashMap::new();
-    let want: Vec<Vec<Value>> = rows
-        .into_iter()
+    rows.into_iter()
         .filter(|((c, _), _)| {
             let n = per_currency.entry(c).or_default();
             *n += 1;
-            *n <= 3
+            *n <= limit
         })
         .map(|((c, id), (rev, qty, txs, name))| {
             vec![
@@ -163,55 +178,57 @@ fn top_products_matches_rust() {
                 json!(txs.len()),
             ]
         })
-        .collect();
-    assert_eq!(want.len(), 9);
-    assert_eq!(run(&f, &r), want);
-    assert!(reports::top_products(&ctx(&f), &range, 101).is_err());
+        .collect()
 }
 
 #[test]
 fn revenue_breakdowns_match_rust() {
     let f = load("revenue_breakdowns");
-    let (range, from, to) = range();
-    let orders = counted(&f.events, "purchase", from, to);
+    let (range, _, _) = range();
     for by in [Breakdown::DeviceType, Breakdown::Country, Breakdown::Coupon] {
         let r = reports::revenue_by(&ctx(&f), &range, by).unwrap();
         snapshot(&r, "default");
-        let mut agg: BTreeMap<(&str, &str), (i64, i64, i64)> = BTreeMap::new();
-        for e in &orders {
-            let dim = match by {
-                Breakdown::DeviceType => e.device,
-                Breakdown::Country => e.country,
-                Breakdown::Coupon => e.coupon,
-                Breakdown::Platform => unreachable!(),
-            };
-            if by == Breakdown::Coupon && dim.is_empty() {
-                continue;
-            }
-            let a = agg.entry((e.currency, dim)).or_default();
-            a.0 += e.revenue;
-            a.1 += 1;
-            a.2 += e.discount;
-        }
-        let mut rows: Vec<_> = agg.into_iter().collect();
-        rows.sort_by(|((c1, d1), a1), ((c2, d2), a2)| {
-            c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(d1.cmp(d2))
-        });
-        let want: Vec<Vec<Value>> = rows
-            .into_iter()
-            .map(|((c, d), (rev, n, disc))| {
-                let mut row = vec![json!(d), json!(c), json!(rev), json!(n)];
-                if by == Breakdown::Coupon {
-                    let avg = (disc as f64 / n as f64 * 100.0).round() / 100.0;
-                    row.push(json!(avg));
-                }
-                row.push(json!(rev as f64 / n as f64));
-                row
-            })
-            .collect();
+        let want = want_breakdown(&f.events, by);
         assert!(!want.is_empty());
         assert_eq!(run(&f, &r), want, "{}", r.name);
     }
+}
+
+/// Revenue, orders (and average discount, by coupon) per currency and value of `by`.
+fn want_breakdown(events: &[Ev], by: Breakdown) -> Vec<Vec<Value>> {
+    let (_, from, to) = range();
+    let orders = counted(events, "purchase", from, to);
+    let mut agg: BTreeMap<(&str, &str), (i64, i64, i64)> = BTreeMap::new();
+    for e in &orders {
+        let dim = match by {
+            Breakdown::DeviceType => e.device,
+            Breakdown::Country => e.country,
+            Breakdown::Coupon => e.coupon,
+            Breakdown::Platform => unreachable!(),
+        };
+        if by == Breakdown::Coupon && dim.is_empty() {
+            continue;
+        }
+        let a = agg.entry((e.currency, dim)).or_default();
+        a.0 += e.revenue;
+        a.1 += 1;
+        a.2 += e.discount;
+    }
+    let mut rows: Vec<_> = agg.into_iter().collect();
+    rows.sort_by(|((c1, d1), a1), ((c2, d2), a2)| {
+        c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(d1.cmp(d2))
+    });
+    rows.into_iter()
+        .map(|((c, d), (rev, n, disc))| {
+            let mut row = vec![json!(d), json!(c), json!(rev), json!(n)];
+            if by == Breakdown::Coupon {
+                let avg = (disc as f64 / n as f64 * 100.0).round() / 100.0;
+                row.push(json!(avg));
+            }
+            row.push(json!(rev as f64 / n as f64));
+            row
+        })
+        .collect()
 }
 
 #[test]
@@ -236,13 +253,19 @@ fn a_report_needing_a_missing_role_is_a_compile_error() {
 #[test]
 fn overview_matches_rust() {
     let f = load("overview");
-    let (range, from, to) = range();
+    let (range, _, _) = range();
     let r = reports::overview(&ctx(&f), &range).unwrap();
     snapshot(&r, "default");
-    let orders = counted(&f.events, "purchase", from, to);
-    let refunds = counted(&f.events, "refund", from, to);
+    check_overview(&f.events, &run(&f, &r));
+}
+
+/// The overview's rows against its numbers computed from `events`.
+fn check_overview(events: &[Ev], rows: &[Vec<Value>]) {
+    let (_, from, to) = range();
+    let orders = counted(events, "purchase", from, to);
+    let refunds = counted(events, "refund", from, to);
     let order_txs: BTreeSet<&str> = orders.iter().map(|e| e.tx.as_str()).collect();
-    let all_refunds = counted(&f.events, "refund", i64::MIN / 2, i64::MAX / 2);
+    let all_refunds = counted(events, "refund", i64::MIN / 2, i64::MAX / 2);
     let mut per: BTreeMap<&str, [i64; 6]> = BTreeMap::new();
     for e in &orders {
         let p = per.entry(e.currency).or_default();
@@ -262,17 +285,15 @@ fn overview_matches_rust() {
         per.entry(e.currency).or_default()[4] += e.revenue;
     }
     let in_range = |e: &&Ev| e.ms >= from && e.ms < to;
-    let (carts, abandoned) = carts_and_abandoned(&f.events, from, to);
+    let (carts, abandoned) = carts_and_abandoned(events, from, to);
     let abandoned = abandoned.len();
-    let viewers: BTreeSet<&str> = f
-        .events
+    let viewers: BTreeSet<&str> = events
         .iter()
         .filter(in_range)
         .filter(|e| e.kind == "view_item")
         .map(|e| e.person.as_str())
         .collect();
-    let adders: BTreeSet<&str> = f
-        .events
+    let adders: BTreeSet<&str> = events
         .iter()
         .filter(in_range)
         .filter(|e| e.kind == "add_to_cart" && viewers.contains(e.person.as_str()))
@@ -280,7 +301,6 @@ fn overview_matches_rust() {
         .collect();
     let abandonment = 100.0 * abandoned as f64 / carts.len() as f64;
     let atc = 100.0 * adders.len() as f64 / viewers.len() as f64;
-    let rows = run(&f, &r);
     assert_eq!(rows.len(), per.len());
     for (row, (currency, p)) in rows.iter().zip(&per) {
         let ints: Vec<i64> = [1, 2, 3, 4, 5, 7]
@@ -336,13 +356,19 @@ fn carts_and_abandoned(events: &[Ev], from: i64, to: i64) -> (BTreeSet<&str>, BT
 #[test]
 fn cart_abandonment_matches_rust() {
     let f = load("cart_abandonment");
-    let (range, from, to) = range();
+    let (range, _, _) = range();
     let r = reports::cart_abandonment(&ctx(&f), &range).unwrap();
     snapshot(&r, "default");
-    let (carts, abandoned) = carts_and_abandoned(&f.events, from, to);
+    check_cart_abandonment(&f.events, &run(&f, &r));
+}
+
+/// Cart abandonment's rows against its numbers computed from `events`.
+fn check_cart_abandonment(events: &[Ev], rows: &[Vec<Value>]) {
+    let (_, from, to) = range();
+    let (carts, abandoned) = carts_and_abandoned(events, from, to);
     let mut value: BTreeMap<&str, i64> = BTreeMap::new();
     let mut seen = BTreeSet::new();
-    for e in f.events.iter().filter(|e| {
+    for e in events.iter().filter(|e| {
         abandoned.contains(e.cart.as_str()) && matches!(e.kind, "add_to_cart" | "remove_from_cart")
     }) {
         if !seen.insert(e.id.clone()) {
@@ -350,12 +376,11 @@ fn cart_abandonment_matches_rust() {
         }
         let sign = if e.kind == "add_to_cart" { 1 } else { -1 };
         for it in &e.items {
-            *value.entry(e.currency).or_default() += sign * it.price * it.qty;
+            *value.entry(e.currency).or_default() += sign * it.amount();
         }
     }
     let completed = carts.len() - abandoned.len();
     let rate = 100.0 * abandoned.len() as f64 / carts.len() as f64;
-    let rows = run(&f, &r);
     let want: Vec<Vec<Value>> = value
         .iter()
         .map(|(c, v)| {
@@ -379,13 +404,18 @@ fn cart_abandonment_matches_rust() {
 #[test]
 fn revenue_by_channel_matches_rust() {
     let f = load("revenue_by_channel");
-    let (range, from, to) = range();
+    let (range, _, _) = range();
     let r = reports::revenue_by_channel(&ctx(&f), &range).unwrap();
     snapshot(&r, "default");
-    let orders = counted(&f.events, "purchase", from, to);
+    check_revenue_by_channel(&f.events, &run(&f, &r));
+}
+
+/// Revenue by channel's rows against its numbers computed from `events`.
+fn check_revenue_by_channel(events: &[Ev], rows: &[Vec<Value>]) {
+    let (_, from, to) = range();
+    let orders = counted(events, "purchase", from, to);
     let mut touched: BTreeMap<(&str, &str, &str), BTreeSet<&str>> = BTreeMap::new();
-    for e in f
-        .events
+    for e in events
         .iter()
         .filter(|e| e.ms >= from && e.ms < to && e.channel != ("", "", ""))
     {
@@ -407,7 +437,6 @@ fn revenue_by_channel_matches_rust() {
     want.sort_by(|((ch1, c1), a1), ((ch2, c2), a2)| {
         c1.cmp(c2).then(a2.0.cmp(&a1.0)).then(ch1.cmp(ch2))
     });
-    let rows = run(&f, &r);
     assert_eq!(rows.len(), want.len());
     for (g, ((ch, c), (rev, n, buyers))) in rows.iter().zip(&want) {
         assert_eq!(
@@ -520,6 +549,7 @@ fn a_tie_at_one_millisecond_counts_the_lower_event_id() {
             name: name.into(),
             price: revenue,
             qty: 1,
+            line: None,
         }],
     };
     // The higher id arrives first, and each delivery in its own insert (its own part).

@@ -15,6 +15,15 @@ pub(crate) struct Item {
     pub(crate) name: String,
     pub(crate) price: i64,
     pub(crate) qty: i64,
+    /// The line's amount where it is not price × quantity (converted into another currency).
+    pub(crate) line: Option<i64>,
+}
+
+impl Item {
+    /// What the line costs: price × quantity, unless converted.
+    pub(crate) fn amount(&self) -> i64 {
+        self.line.unwrap_or(self.price * self.qty)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +96,7 @@ pub(crate) fn fixture() -> Vec<Ev> {
                 name: name.into(),
                 price,
                 qty: 1 + rng.below(3) as i64,
+                line: None,
             });
         }
         let revenue = items.iter().map(|it| it.price * it.qty).sum();
@@ -202,6 +212,7 @@ pub(crate) fn fixture() -> Vec<Ev> {
                 name: "T-Shirt".into(),
                 price: 2499,
                 qty: 1 + (i % 2) as i64,
+                line: None,
             }],
             person,
         });
