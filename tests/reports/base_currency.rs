@@ -110,12 +110,18 @@ fn in_base(events: &[Ev]) -> (Vec<Ev>, usize) {
 #[test]
 fn base_currency_reports_match_rust() {
     let f = load("base_currency");
+    // The correction goes in first, in an insert of its own: the row that wins is the one
+    // loaded last (`loaded_at`), not the one inserted last.
+    let row = |(day, currency, rate, loaded_at): (&str, &str, &str, &str)| json!({"day": day, "currency": currency, "rate": rate, "loaded_at": loaded_at});
+    crate::common::insert(&f.db, "currency_rates", [row(RATES[2])]);
     crate::common::insert(
         &f.db,
         "currency_rates",
-        RATES.map(|(day, currency, rate, loaded_at)| {
-            json!({"day": day, "currency": currency, "rate": rate, "loaded_at": loaded_at})
-        }),
+        RATES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, r)| row(*r)),
     );
     let (events, halves) = in_base(&f.events);
     assert!(halves > 0, "no amount falls on half a cent");
