@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chx::query::cohorts::{self, CohortMode, Retention};
 use chx::query::funnel::StepEvent;
+use chx::query::money::Currency;
 use chx::query::reports::Granularity;
 use chx::query::{Context, DateRange};
 use serde_json::{Value, json};
@@ -56,7 +57,8 @@ fn fixture() -> Vec<P> {
                 ms: t,
                 tx: tx.clone(),
                 revenue: 100 + rnd(10_000) as i64,
-                currency,
+                // Every seventh person pays in euros after their first order.
+                currency: if p % 7 == 3 && k > 0 { "EUR" } else { currency },
             };
             if k == 1 {
                 out.push(P {
@@ -289,12 +291,72 @@ fn revenue_cohorts_and_ltv_match_rust() {
     let r = cohorts::revenue_cohorts(&ctx, 6).unwrap();
     common::snapshots("cohorts")
         .bind(|| insta::assert_snapshot!("revenue_cohorts.6_months", r.to_sql_file()));
-    let rows = db.report_rows(&r);
-    let orders = counted(&events);
+    let want = want_revenue_cohorts(&events);
+    assert!(want.len() >= 10 && want.iter().any(|w| w[3].as_object().unwrap().len() > 2));
+    assert_eq!(db.report_rows(&r), want);
+    let ltv = cohorts::lifetime_value(&ctx).unwrap();
+    common::snapshots("cohorts")
+        .bind(|| insta::assert_snapshot!("lifetime_value.default", ltv.to_sql_file()));
+    check_lifetime_value(&events, &db.report_rows(&ltv));
+}
+
+/// In the base currency (USD) at one rate per currency: a person who paid in two currencies is
+/// one cohort member and one purchasing user. The same references, over converted purchases.
+#[test]
+fn revenue_cohorts_and_ltv_in_the_base_currency() {
+    let (db, schema, events) = setup("revenue_cohorts_base");
+    common::insert(
+        &db,
+        "currency_rates",
+        [("EUR", "1.0834"), ("JPY", "0.0067")].map(
+            |(currency, rate)| json!({"day": "2025-01-01", "currency": currency, "rate": rate}),
+        ),
+    );
+    let now = Utc.with_ymd_and_hms(2026, 4, 15, 12, 0, 0).unwrap();
+    let ctx = Context::new(&schema, Some(&db.name))
+        .unwrap()
+        .at(now)
+        .in_currency(Currency::Base);
+    // Cents, half away from zero: EUR cents × 1.0834, yen × 0.67.
+    let cents = |e: &P| -> i64 {
+        let (num, den) = match e.currency {
+            "EUR" => (10_834, 10_000),
+            "JPY" => (67, 100),
+            _ => (1, 1),
+        };
+        let x = e.revenue * num;
+        (2 * x + den) / (2 * den)
+    };
+    let converted: Vec<P> = events
+        .iter()
+        .map(|e| P {
+            revenue: cents(e),
+            currency: "USD",
+            ..e.clone()
+        })
+        .collect();
+    let r = cohorts::revenue_cohorts(&ctx, 6).unwrap();
+    assert_eq!(db.report_rows(&r), want_revenue_cohorts(&converted));
+    let ltv = cohorts::lifetime_value(&ctx).unwrap();
+    let rows = db.report_rows(&ltv);
+    assert_eq!(rows.len(), 1);
+    check_lifetime_value(&converted, &rows);
+    let per_currency =
+        db.report_rows(&cohorts::lifetime_value(&ctx.clone().in_currency(Currency::Each)).unwrap());
+    let users: i64 = per_currency.iter().map(|r| r[1].as_i64().unwrap()).sum();
+    assert!(
+        rows[0][1].as_i64().unwrap() < users,
+        "a person who paid in two currencies counts once"
+    );
+}
+
+/// Revenue cohorts (six months to 2026-04) computed from the events.
+fn want_revenue_cohorts(events: &[P]) -> Vec<Vec<Value>> {
+    let orders = counted(events);
     let month = |ms: i64| day(ms).with_day(1).unwrap();
     let mut first: BTreeMap<String, NaiveDate> = BTreeMap::new();
     for e in &orders {
-        let f = first.entry(person(e, &events)).or_insert(month(e.ms));
+        let f = first.entry(person(e, events)).or_insert(month(e.ms));
         *f = (*f).min(month(e.ms));
     }
     let since: NaiveDate = "2025-11-01".parse().unwrap();
@@ -304,7 +366,7 @@ fn revenue_cohorts_and_ltv_match_rust() {
     }
     let mut cells: BTreeMap<(std::cmp::Reverse<NaiveDate>, i64, &str), i64> = BTreeMap::new();
     for e in &orders {
-        let c = first[&person(e, &events)];
+        let c = first[&person(e, events)];
         if c >= since {
             let m = month(e.ms);
             let since_months =
@@ -324,7 +386,7 @@ fn revenue_cohorts_and_ltv_match_rust() {
             .or_default()
             .insert(m.to_string(), json!(rev));
     }
-    let want: Vec<Vec<Value>> = grouped
+    grouped
         .into_iter()
         .map(|((std::cmp::Reverse(c), cur), by_month)| {
             vec![
@@ -334,20 +396,17 @@ fn revenue_cohorts_and_ltv_match_rust() {
                 Value::Object(by_month),
             ]
         })
-        .collect();
-    assert!(want.len() >= 10 && want.iter().any(|w| w[3].as_object().unwrap().len() > 2));
-    assert_eq!(rows, want);
+        .collect()
+}
 
-    let ltv = cohorts::lifetime_value(&ctx).unwrap();
-    common::snapshots("cohorts")
-        .bind(|| insta::assert_snapshot!("lifetime_value.default", ltv.to_sql_file()));
-    let rows = db.engine.run(ltv.statement()).unwrap().rows;
+/// Lifetime value's rows (one per currency) against the events.
+fn check_lifetime_value(events: &[P], rows: &[Vec<Value>]) {
     let mut per: BTreeMap<&str, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
-    for e in &orders {
+    for e in &counted(events) {
         let p = per
             .entry(e.currency)
             .or_default()
-            .entry(person(e, &events))
+            .entry(person(e, events))
             .or_default();
         p.0 += e.revenue;
         p.1 += 1;
