@@ -299,6 +299,17 @@ fn main() {
                     floor_of(&r),
                 ));
             }
+            // Money in the base currency: every amount converted at its day's rate.
+            for name in ["overview", "revenue-timeseries", "lifetime-value"] {
+                let mut p = params(name);
+                p.insert("currency".to_string(), "base".to_string());
+                let r = catalog::build(&ctx, name, &p).unwrap();
+                runs.push((
+                    format!("{name} currency=base"),
+                    time_ms(&r.statement()),
+                    floor_of(&r),
+                ));
+            }
             // A typical user's journey beside the busiest user's (u1, in most granules).
             let mut typical = params("user-journey");
             typical.insert("user_id".to_string(), "u1000".to_string());

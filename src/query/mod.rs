@@ -5,7 +5,8 @@
 //! compile error, not bad SQL. Every user value is a `{name:Type}` parameter of the returned
 //! [`Report`]; identifiers come only from the validated schema.
 //!
-//! Money is summed per currency in integer minor units: reports never add different currencies.
+//! Money is summed per currency in integer minor units: reports never add different currencies;
+//! asked for the base currency, they convert each amount first (`money.rs`).
 //! Purchases and refunds are counted after the seed API's dedupe rule (see `orders.rs`).
 
 pub mod ast;
