@@ -6,8 +6,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use chx::query::attribution::{self, Model};
+use chx::query::money::Currency;
 use chx::query::{Context, DateRange};
 use serde_json::json;
 
@@ -238,22 +238,9 @@ fn reference(
 fn every_model_matches_rust_and_credits_add_up() {
     let (db, schema, events) = setup("attribution");
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();
-    let (start, end): (NaiveDate, NaiveDate) =
-        ("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap());
-    let from = common::utc_ms(2026, 3, 1);
-    let to = common::utc_ms(2026, 4, 1);
-    let models = [
-        Model::LastClick,
-        Model::FirstClick,
-        Model::Linear,
-        Model::PositionBased,
-        Model::time_decay(),
-    ];
-    for model in models {
+    for model in MODELS {
         for window in [7u32, 30] {
-            let r =
-                attribution::attribution(&ctx, &DateRange::Between { start, end }, model, window)
-                    .unwrap();
+            let r = attribution::attribution(&ctx, &march(), model, window).unwrap();
             if window == 30 {
                 common::snapshots("attribution").bind(|| {
                     insta::assert_snapshot!(
@@ -262,49 +249,110 @@ fn every_model_matches_rust_and_credits_add_up() {
                     )
                 });
             }
-            let rows = db.report_rows(&r);
-            let want = reference(&events, model, window as i64 * 86_400_000, from, to);
-            let mut got: BTreeMap<(Option<Channel>, String), (i64, f64)> = BTreeMap::new();
-            let mut totals: BTreeMap<String, i64> = BTreeMap::new();
-            for row in &rows {
-                let ch = (
-                    row[0].as_str().unwrap(),
-                    row[1].as_str().unwrap(),
-                    row[2].as_str().unwrap(),
-                );
-                let ch = CHANNELS.iter().find(|c| (c.0, c.1, c.2) == ch).copied();
-                let attributed = row[7].as_bool().unwrap();
-                assert_eq!(attributed, ch.is_some(), "{row:?}");
-                let cur = row[3].as_str().unwrap().to_string();
-                *totals.entry(cur.clone()).or_default() += row[4].as_i64().unwrap();
-                got.insert(
-                    (ch, cur),
-                    (row[4].as_i64().unwrap(), row[5].as_f64().unwrap()),
-                );
-            }
-            assert_eq!(got.len(), want.len(), "{model:?} {window}");
-            for ((ch, cur), (rev, share)) in &want {
-                let (g_rev, g_share) = got[&(*ch, cur.to_string())];
-                // Exact for every model: ClickHouse's pow() and Rust's powf() agree on this data.
-                assert_eq!(g_rev, *rev, "{model:?} {window} {ch:?} {cur}");
-                // Exact too: shares are whole billionths of an order, summed as integers.
-                assert_eq!(g_share, *share, "{model:?} {window} {ch:?} {cur}");
-            }
-            // Credits add up to exactly the revenue of the range's orders, per currency.
-            let mut want_totals: BTreeMap<String, i64> = BTreeMap::new();
-            for ((_, cur), (rev, _)) in &want {
-                *want_totals.entry(cur.to_string()).or_default() += rev;
-            }
-            assert_eq!(totals, want_totals, "{model:?} {window}");
-            for row in &rows {
-                let pct = 100.0 * row[4].as_i64().unwrap() as f64
-                    / want_totals[row[3].as_str().unwrap()] as f64;
-                assert!((row[6].as_f64().unwrap() - pct).abs() < 1e-9);
-            }
-            assert!(want.keys().any(|(c, _)| c.is_none()) && want.keys().any(|(c, _)| c.is_some()));
+            check(&db.report_rows(&r), &events, model, window);
         }
     }
     assert!(attribution::attribution(&ctx, &DateRange::Days(30), Model::LastClick, 10).is_err());
+}
+
+/// In the base currency: each order's revenue converted (one rate per currency here), then
+/// split into credits that add up to it, as in its own currency.
+#[test]
+fn models_in_the_base_currency() {
+    let (db, schema, events) = setup("attribution_base");
+    common::insert(
+        &db,
+        "currency_rates",
+        [("EUR", "1.0834"), ("JPY", "0.0067")].map(|(currency, rate)| {
+            serde_json::json!({"day": "2026-01-01", "currency": currency, "rate": rate})
+        }),
+    );
+    let ctx = Context::new(&schema, Some(&db.name))
+        .unwrap()
+        .in_currency(Currency::Base);
+    // Cents, half away from zero: EUR cents × 1.0834, yen × 0.67.
+    let converted: Vec<Ev> = events
+        .iter()
+        .map(|e| {
+            let (num, den) = match e.currency {
+                "EUR" => (10_834, 10_000),
+                "JPY" => (67, 100),
+                _ => (1, 1),
+            };
+            Ev {
+                revenue: (2 * e.revenue * num + den) / (2 * den),
+                currency: "USD",
+                ..e.clone()
+            }
+        })
+        .collect();
+    for model in [Model::LastClick, Model::PositionBased, Model::time_decay()] {
+        let r = attribution::attribution(&ctx, &march(), model, 30).unwrap();
+        check(&db.report_rows(&r), &converted, model, 30);
+    }
+}
+
+const MODELS: [Model; 5] = [
+    Model::LastClick,
+    Model::FirstClick,
+    Model::Linear,
+    Model::PositionBased,
+    Model::TimeDecay {
+        half_life_seconds: 7 * 86_400,
+    },
+];
+
+fn march() -> DateRange {
+    DateRange::Between {
+        start: "2026-03-01".parse().unwrap(),
+        end: "2026-03-31".parse().unwrap(),
+    }
+}
+
+/// The report's rows against the reference over `events`: every credit and order share
+/// exact, credits adding up to the orders' revenue per currency, percentages of that.
+fn check(rows: &[Vec<serde_json::Value>], events: &[Ev], model: Model, window: u32) {
+    let from = common::utc_ms(2026, 3, 1);
+    let to = common::utc_ms(2026, 4, 1);
+    let want = reference(events, model, window as i64 * 86_400_000, from, to);
+    let mut got: BTreeMap<(Option<Channel>, String), (i64, f64)> = BTreeMap::new();
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    for row in rows {
+        let ch = (
+            row[0].as_str().unwrap(),
+            row[1].as_str().unwrap(),
+            row[2].as_str().unwrap(),
+        );
+        let ch = CHANNELS.iter().find(|c| (c.0, c.1, c.2) == ch).copied();
+        let attributed = row[7].as_bool().unwrap();
+        assert_eq!(attributed, ch.is_some(), "{row:?}");
+        let cur = row[3].as_str().unwrap().to_string();
+        *totals.entry(cur.clone()).or_default() += row[4].as_i64().unwrap();
+        got.insert(
+            (ch, cur),
+            (row[4].as_i64().unwrap(), row[5].as_f64().unwrap()),
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{model:?} {window}");
+    for ((ch, cur), (rev, share)) in &want {
+        let (g_rev, g_share) = got[&(*ch, cur.to_string())];
+        // Exact for every model: ClickHouse's pow() and Rust's powf() agree on this data.
+        assert_eq!(g_rev, *rev, "{model:?} {window} {ch:?} {cur}");
+        // Exact too: shares are whole billionths of an order, summed as integers.
+        assert_eq!(g_share, *share, "{model:?} {window} {ch:?} {cur}");
+    }
+    // Credits add up to exactly the revenue of the range's orders, per currency.
+    let mut want_totals: BTreeMap<String, i64> = BTreeMap::new();
+    for ((_, cur), (rev, _)) in &want {
+        *want_totals.entry(cur.to_string()).or_default() += rev;
+    }
+    assert_eq!(totals, want_totals, "{model:?} {window}");
+    for row in rows {
+        let pct =
+            100.0 * row[4].as_i64().unwrap() as f64 / want_totals[row[3].as_str().unwrap()] as f64;
+        assert!((row[6].as_f64().unwrap() - pct).abs() < 1e-9);
+    }
+    assert!(want.keys().any(|(c, _)| c.is_none()) && want.keys().any(|(c, _)| c.is_some()));
 }
 
 #[test]
