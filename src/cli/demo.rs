@@ -22,8 +22,14 @@ pub(super) fn demo(cli: &Cli, events: u64, show_sql: bool) -> Result<(), Error> 
     );
     let ctx = crate::query::Context::new(&s, Some(db))?;
     let journey_user = engine.run(format!("SELECT user_id FROM {db}.events WHERE event_type = 'purchase' AND user_id != '' ORDER BY user_id LIMIT 1"))?.single_string().unwrap_or_default();
-    for (name, _) in crate::query::catalog::REPORTS {
-        let params: std::collections::BTreeMap<String, String> = match *name {
+    // Every report, then two again in the base currency (the generator wrote daily rates).
+    let again = [("overview", "currency"), ("lifetime-value", "currency")];
+    let runs = crate::query::catalog::REPORTS
+        .iter()
+        .map(|(name, _)| (*name, None))
+        .chain(again.iter().map(|(name, p)| (*name, Some(*p))));
+    for (name, convert) in runs {
+        let mut params: std::collections::BTreeMap<String, String> = match name {
             "user-journey" => [("user_id".to_string(), journey_user.clone())].into(),
             "cohorts" | "lifetime-value" => Default::default(),
             "top-products" => [
@@ -33,11 +39,18 @@ pub(super) fn demo(cli: &Cli, events: u64, show_sql: bool) -> Result<(), Error> 
             .into(),
             _ => [("days".to_string(), "30".to_string())].into(),
         };
+        if let Some(p) = convert {
+            params.insert(p.to_string(), "base".to_string());
+        }
         let report = crate::query::catalog::build(&ctx, name, &params)?;
         let started = std::time::Instant::now();
         let rows = engine.run(report.statement())?;
+        let title = match convert {
+            Some(_) => format!("{name}, currency=base ({})", s.base_currency),
+            None => name.to_string(),
+        };
         println!(
-            "== {name} ({} rows, {:.0} ms)",
+            "== {title} ({} rows, {:.0} ms)",
             rows.len(),
             started.elapsed().as_secs_f64() * 1000.0
         );
