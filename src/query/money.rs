@@ -69,42 +69,40 @@ fn rates(ctx: &Context) -> Result<Select, Error> {
         }
     }
     shifts.sort_by_key(|(s, _)| *s);
-    let mut branches = Vec::new();
-    for (shift, codes) in shifts {
-        branches.push(col("currency").in_(Expr::Tuple(codes)));
-        branches.push(decimal(power_of_ten(shift)));
-    }
-    branches.push(decimal("1"));
-    let multiplier = if branches.len() == 1 {
-        branches.pop().unwrap_or_else(|| decimal("1"))
+    let multiplier = if shifts.is_empty() {
+        decimal("1")
     } else {
+        let mut branches = Vec::with_capacity(2 * shifts.len() + 1);
+        for (shift, codes) in shifts {
+            branches.push(col("currency").in_(Expr::Tuple(codes)));
+            branches.push(decimal(power_of_ten(shift)));
+        }
+        branches.push(decimal("1"));
         func("multiIf", branches)
     };
-    let TableRef::Table {
-        database, name, ..
-    } = ctx.table(RATES_TABLE).map_err(|_| Error::Report {
-        message: format!(
-            "`currency=base` needs the table `{RATES_TABLE}`, and the schema has none"
-        ),
+    let missing = |what: String| Error::Report {
+        message: format!("`currency=base` needs {what}"),
         help: format!(
-            "declare `{RATES_TABLE}` (day Date, currency, rate Decimal) as the shipped schema does, or report per currency"
+            "declare `{RATES_TABLE}` (day Date, currency String, rate Decimal) as the shipped schema does, or report per currency"
         ),
-    })?
-    else {
-        unreachable!("Context::table names a table")
     };
+    let table = ctx.schema.table(RATES_TABLE).ok_or_else(|| {
+        missing(format!(
+            "the table `{RATES_TABLE}`, and the schema has none"
+        ))
+    })?;
+    for c in ["day", "currency", "rate"] {
+        if table.column(c).is_none() {
+            return Err(missing(format!("column `{c}` in table `{RATES_TABLE}`")));
+        }
+    }
     Ok(Select::new()
         .item(col("day"))
         .item(col("currency"))
         .item((col("rate") * multiplier).alias("factor"))
-        .from(TableRef::Table {
-            database,
-            name,
-            alias: None,
-            // A corrected rate replaces the day's earlier row (ReplacingMergeTree): read it
-            // merged, or the join could pick either. A few rows per currency and day.
-            final_: true,
-        }))
+        // A corrected rate replaces the day's earlier row (ReplacingMergeTree): read merged,
+        // or the join could take either. A few rows per currency and day.
+        .from(ctx.table(RATES_TABLE)?.final_()))
 }
 
 /// `10^shift` as decimal text (`shift` in -4..=4: ISO 4217 exponents are 0..4).
@@ -176,6 +174,49 @@ pub(crate) fn converted(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn schema(yaml: &str) -> crate::schema::Schema {
+        crate::schema::from_source(&crate::diag::Source::new("t.yaml", yaml)).unwrap()
+    }
+
+    #[test]
+    fn the_rates_table_must_be_declared_with_its_columns() {
+        let none = schema(
+            "tables:\n  - name: events\n    columns: [{name: a, type: String}]\n    order_by: a\n",
+        );
+        let err = rates(&Context::new(&none, None).unwrap()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`currency=base` needs the table `currency_rates`, and the schema has none"
+        );
+        let partial = schema(
+            "tables:\n  - name: currency_rates\n    columns: [{name: day, type: Date}, {name: currency, type: String}]\n    order_by: day\n",
+        );
+        let err = rates(&Context::new(&partial, None).unwrap()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`currency=base` needs column `rate` in table `currency_rates`"
+        );
+    }
+
+    #[test]
+    fn minor_units_shift_by_exponent_class() {
+        let s = schema(
+            "base_currency: USD\ncurrencies: {CLF: 4}\ntables:\n  - name: currency_rates\n    columns: [{name: day, type: Date}, {name: currency, type: String}, {name: rate, type: \"Decimal(38, 18)\"}]\n    order_by: day\n",
+        );
+        let sql = rates(&Context::new(&s, None).unwrap())
+            .unwrap()
+            .to_sql(false);
+        assert!(
+            sql.contains("currency IN ('CLF'), toDecimal32('0.01', 4)"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("'JPY'") && sql.contains("toDecimal32('100', 4)"),
+            "{sql}"
+        );
+        assert!(sql.contains("FROM currency_rates FINAL"), "{sql}");
+    }
 
     #[test]
     fn powers_of_ten_are_exact_decimal_text() {

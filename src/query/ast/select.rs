@@ -107,6 +107,13 @@ impl TableRef {
             final_: false,
         }
     }
+    /// `table FINAL` (a table's rows merged as its engine merges them); no-op on a subquery.
+    pub fn final_(mut self) -> TableRef {
+        if let TableRef::Table { final_, .. } = &mut self {
+            *final_ = true;
+        }
+        self
+    }
     pub fn aliased(mut self, a: impl Into<Name>) -> TableRef {
         match &mut self {
             TableRef::Table { alias, .. } => *alias = Some(a.into()),
