@@ -90,6 +90,30 @@ fn parameters_are_checked() {
             .to_string()
     };
     assert_eq!(err("nope", &[]), "unknown report `nope`");
+    // Every value the funnel reads is a parameter it accepts (breakdown_attribution was read
+    // but refused as unknown).
+    for v in ["first_touch", "last_touch", "step:2"] {
+        let p = params(&[("breakdown", "country"), ("breakdown_attribution", v)]);
+        catalog::build(&ctx, "funnel", &p).unwrap_or_else(|e| panic!("{v}: {e}"));
+    }
+    assert_eq!(
+        err(
+            "funnel",
+            &[
+                ("breakdown", "country"),
+                ("breakdown_attribution", "middle")
+            ]
+        ),
+        "report `funnel`: parameter `breakdown_attribution` = `middle` is not valid"
+    );
+    assert_eq!(
+        err("overview", &[("currency", "EUR")]),
+        "report `overview`: parameter `currency` = `EUR` is not valid"
+    );
+    for v in ["base", "USD", "each"] {
+        catalog::build(&ctx, "overview", &params(&[("currency", v)]))
+            .unwrap_or_else(|e| panic!("{v}: {e}"));
+    }
     assert_eq!(
         err("overview", &[("limit", "5")]),
         "report `overview` has no parameter `limit`"
