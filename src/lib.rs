@@ -49,6 +49,7 @@ pub mod ddl;
 pub mod diag;
 pub mod engine;
 pub mod error;
+pub mod forget;
 pub mod generate;
 pub mod ingest;
 pub mod migrate;

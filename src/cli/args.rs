@@ -105,6 +105,16 @@ chx report attribution --param model=time_decay --param window=14 --format json\
         #[arg(long)]
         sql: bool,
     },
+    /// Forget a user (the seed API's DELETE /user/:userId): their events and their devices'
+    /// anonymous events, items, properties and links are deleted, and the rollup days they
+    /// touched are rebuilt without them.
+    DeleteUser {
+        /// The user_id to forget.
+        user_id: String,
+        /// Print the statements, in order, instead of running them.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Versioned migrations: new, plan, apply, status, verify, diff --live, unlock.
     #[command(subcommand)]
     Migrate(MigrateCommand),

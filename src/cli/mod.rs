@@ -199,6 +199,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Demo { events, sql } => demo(&cli, *events, *sql),
+        Command::DeleteUser { user_id, dry_run } => delete_user(&cli, user_id, *dry_run),
         Command::Migrate(cmd) => migrate_command(&cli, cmd),
         Command::Sql {
             query,
@@ -328,4 +329,41 @@ pub fn report(e: Error) -> String {
             out
         }
     }
+}
+
+/// `chx delete-user`: the plan of `forget`, printed or run step by step.
+fn delete_user(cli: &Cli, user_id: &str, dry_run: bool) -> Result<(), Error> {
+    let s = load_schema(&cli.schema)?;
+    let db = database(cli, &s);
+    let steps = crate::forget::plan(&s, Some(&db), user_id)?;
+    if dry_run {
+        for (i, step) in steps.iter().enumerate() {
+            println!(
+                "-- step {}: {}\n{};\n",
+                i + 1,
+                step.what,
+                step.statement.sql
+            );
+        }
+        println!("-- param user_id: String\n-- value user_id = {user_id:?}");
+        return Ok(());
+    }
+    let engine = connect(cli, None)?;
+    let before = engine.run(crate::forget::person_events(&s, Some(&db), user_id))?;
+    println!(
+        "forgetting `{user_id}` in `{db}`: {} events of theirs stored",
+        before.single_string().unwrap_or_default()
+    );
+    for (i, step) in steps.iter().enumerate() {
+        let started = std::time::Instant::now();
+        engine.run(step.statement.clone())?;
+        println!(
+            "  {}/{} {} ({:.1} s)",
+            i + 1,
+            steps.len(),
+            step.what,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }

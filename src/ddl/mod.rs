@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::schema::Schema;
 use crate::sql::{Statement, quote};
 
-pub use view::{rollup_read_query, view_backfill};
+pub use view::{rollup_read_query, rollup_refill, view_backfill};
 
 /// How to render DDL.
 #[derive(Clone, Debug, Default)]

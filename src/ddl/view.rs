@@ -148,6 +148,41 @@ fn where_clause(filter: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// A rollup's `INSERT INTO target (columns) SELECT ...` over only the source rows `condition`
+/// (SQL over the source's columns) keeps, besides the rollup's own `where`: what the view would
+/// have written for them (rebuilding some days of a rollup). `None` for other view kinds.
+pub fn rollup_refill(
+    schema: &Schema,
+    view: &str,
+    opts: &DdlOptions,
+    condition: &str,
+) -> Option<String> {
+    let v = schema.views.iter().find(|v| v.name == view)?;
+    let ViewKind::Rollup(r) = &v.kind else {
+        return None;
+    };
+    let filter = Some(match &r.filter {
+        Some(f) => format!("({f}) AND ({condition})"),
+        None => condition.to_string(),
+    });
+    let restricted = Rollup {
+        filter,
+        ..r.clone()
+    };
+    let columns: Vec<String> = r
+        .dimensions
+        .iter()
+        .map(|d| quote::ident(&d.name))
+        .chain(r.measures.iter().map(|m| quote::ident(&m.name)))
+        .collect();
+    Some(format!(
+        "INSERT INTO {} ({})\n{}",
+        opts.qualify(&opts.storage_name(&v.target)),
+        columns.join(", "),
+        rollup_select(&restricted, &opts.qualify(&opts.storage_name(&v.source)))
+    ))
+}
+
 fn rollup_select(r: &Rollup, source: &str) -> String {
     let mut items: Vec<String> = r
         .dimensions
