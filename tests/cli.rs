@@ -458,3 +458,21 @@ fn generate_and_demo_through_the_cli() {
         "--sql prints the SQL"
     );
 }
+
+#[test]
+fn delete_user_dry_run_prints_the_plan_in_order() {
+    let out = chx(&["delete-user", "user_123", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    assert!(
+        plan.starts_with("-- step 1: revenue_daily: clear"),
+        "{plan}"
+    );
+    let links = plan.find("identities: the user's links").unwrap();
+    let events = plan.find("events: the person's rows").unwrap();
+    assert!(events < links, "{plan}");
+    assert!(
+        plan.ends_with("-- value user_id = \"user_123\"\n"),
+        "{plan}"
+    );
+}
