@@ -291,26 +291,23 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
         ],
     );
     let line = col("sign") * func("toInt64", [col("price")]) * col("quantity");
-    let lines = |cart_events: Select| {
-        Select::new().from(TableRef::Subquery {
+    if ctx.converts() {
+        cart_events = cart_events.item(ctx.rate_day(ts.clone()));
+    }
+    let lines = Select::new()
+        .item(currency.alias("currency"))
+        .from(TableRef::Subquery {
             query: Box::new(cart_events),
             alias: "cart_events".into(),
         })
-    };
-    let lines_of = |q: Select| {
-        q.array_join(col("prices").alias("price"))
-            .array_join(col("quantities").alias("quantity"))
-            .array_join(col("currencies").alias("item_currency"))
-    };
+        .array_join(col("prices").alias("price"))
+        .array_join(col("quantities").alias("quantity"))
+        .array_join(col("currencies").alias("item_currency"));
     let items = if ctx.converts() {
         // Each line converted at its event's day's rate, then summed.
-        cart_events = cart_events.item(ctx.rate_day(ts.clone()));
-        let each = lines_of(
-            lines(cart_events)
-                .item(currency.alias("currency"))
-                .item(line.alias("line"))
-                .item(col(super::money::RATE_DAY)),
-        );
+        let each = lines
+            .item(line.alias("line"))
+            .item(col(super::money::RATE_DAY));
         Select::new()
             .item(col("currency"))
             .item(func("sum", [col("line")]).alias("abandoned_revenue"))
@@ -323,15 +320,10 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
                 )?),
                 alias: "lines".into(),
             })
-            .group_by([col("currency")])
     } else {
-        lines_of(
-            lines(cart_events)
-                .item(currency.alias("currency"))
-                .item(func("sum", [line]).alias("abandoned_revenue")),
-        )
-        .group_by([col("currency")])
-    };
+        lines.item(func("sum", [line]).alias("abandoned_revenue"))
+    }
+    .group_by([col("currency")]);
     let counts = Select::new()
         .item(func("count", []).alias("total_carts"))
         .item(func("countIf", [col("cart_id").in_(col("completed"))]).alias("completed_carts"))
