@@ -291,7 +291,17 @@ fn report_prints_sql_with_parameter_values_and_build_writes_files() {
     let queries = std::fs::read_dir(common::repo_path("queries"))
         .unwrap()
         .count();
-    assert_eq!(n, queries);
+    let steps = chx::forget::plan(&common::ecommerce(), None, "")
+        .unwrap()
+        .len();
+    assert_eq!(n, queries + steps);
+    let last = std::fs::read_to_string(dir.join(format!("delete_user.{steps:02}.sql"))).unwrap();
+    assert!(
+        last.starts_with(&format!(
+            "-- chx delete-user: step {steps} of {steps} (run every step, in order): identities"
+        )),
+        "{last}"
+    );
     let funnel = std::fs::read_to_string(dir.join("funnel.sql")).unwrap();
     assert!(
         funnel.contains("-- chx query: funnel (report funnel)\n-- param range_start"),

@@ -75,8 +75,8 @@ chx report funnel --param steps=view_item,add_to_cart,purchase --param window_da
 chx report attribution --param model=time_decay --param window=14 --format json\n  chx report top-products --format sql"
     )]
     Report(ReportArgs),
-    /// Write one SQL file per named query (with a header listing its parameters) for backends
-    /// that embed SQL.
+    /// Write one SQL file per named query (with a header listing its parameters), and one per
+    /// delete-user step, for backends that embed SQL.
     Build(BuildArgs),
     /// Generate a synthetic shop's events straight into the engine (and optionally to NDJSON).
     Generate {

@@ -160,6 +160,24 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
             retitled(&report, format!("chx template: {stem}")),
         )?;
     }
+    // The seed API's DELETE /user/:userId: one file per statement, to run in order.
+    match crate::forget::plan(&s, Some(&db), "") {
+        Ok(steps) => {
+            for (i, step) in steps.iter().enumerate() {
+                write(
+                    format!("delete_user.{:02}.sql", i + 1),
+                    format!(
+                        "-- chx delete-user: step {} of {} (run every step, in order): {}\n-- param user_id: String\n{}\n",
+                        i + 1,
+                        steps.len(),
+                        step.what,
+                        step.statement.sql
+                    ),
+                )?;
+            }
+        }
+        Err(e) => println!("delete_user.*.sql not written: {e}"),
+    }
     if *check {
         let engine = connect(cli, None)?;
         for (path, text) in &written {
