@@ -486,3 +486,26 @@ fn delete_user_dry_run_prints_the_plan_in_order() {
         "{plan}"
     );
 }
+
+#[test]
+fn report_list_names_every_report_its_parameters_and_the_named_queries() {
+    let out = chx(&["report", "--list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = text(&out.stdout);
+    for (name, params) in chx::query::catalog::REPORTS {
+        let line = list
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name}: {list}"));
+        for p in *params {
+            assert!(line.contains(p), "{line}");
+        }
+    }
+    assert!(list.contains("overview_in_base_currency"), "{list}");
+    assert!(
+        list.contains("SQL template queries/aov_by_channel.sql"),
+        "{list}"
+    );
+    let none = chx(&["report"]);
+    assert!(!none.status.success());
+}

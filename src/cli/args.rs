@@ -207,8 +207,12 @@ pub enum Format {
 /// `chx report`.
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Catalogue report or named query.
-    pub name: String,
+    /// Catalogue report or named query (`--list` shows them).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// List the catalogue's reports with their parameters, and the named queries.
+    #[arg(long, conflicts_with_all = ["params", "floor"])]
+    pub list: bool,
     /// A parameter as name=value (overrides a named query's own).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,

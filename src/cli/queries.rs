@@ -8,6 +8,7 @@ use super::*;
 pub(super) fn report(cli: &Cli, args: &ReportArgs) -> Result<(), Error> {
     let ReportArgs {
         name,
+        list,
         params,
         format,
         queries,
@@ -15,6 +16,14 @@ pub(super) fn report(cli: &Cli, args: &ReportArgs) -> Result<(), Error> {
         use_rollups,
         floor,
     } = args;
+    if *list {
+        return list_reports(queries);
+    }
+    let Some(name) = name else {
+        return Err(Error::Usage {
+            message: "give a report name, or --list".into(),
+        });
+    };
     let s = load_schema(&cli.schema)?;
     let db = database(cli, &s);
     let mut ctx = crate::query::Context::new(&s, Some(&db))?.with_rollups(*use_rollups);
@@ -202,5 +211,49 @@ pub(super) fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
         written.len(),
         out.display()
     );
+    Ok(())
+}
+
+/// `chx report --list`: the catalogue with each report's parameters, then the named queries
+/// and templates of `queries`.
+fn list_reports(queries: &std::path::Path) -> Result<(), Error> {
+    use crate::query::catalog::REPORTS;
+    let width = REPORTS.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    println!("reports (--param NAME=VALUE; docs/reports.md says what each number means):");
+    for (name, params) in REPORTS {
+        let params = if params.is_empty() {
+            "(no parameters)".to_string()
+        } else {
+            params.join(", ")
+        };
+        println!("  {name:width$}  {params}");
+    }
+    if !queries.is_dir() {
+        return Ok(());
+    }
+    let named = crate::query::named::load_dir(queries)?;
+    let templates = crate::query::named::files_in(queries, &["sql"])?;
+    println!("\nnamed queries in {}:", queries.display());
+    let stems: Vec<String> = templates
+        .iter()
+        .filter_map(|t| t.file_stem().map(|s| s.to_string_lossy().to_string()))
+        .collect();
+    let width = named
+        .iter()
+        .map(|q| q.name.len())
+        .chain(stems.iter().map(String::len))
+        .max()
+        .unwrap_or(0);
+    for q in &named {
+        println!(
+            "  {:width$}  {} ({})",
+            q.name,
+            q.description.as_deref().unwrap_or(""),
+            q.report
+        );
+    }
+    for (stem, t) in stems.iter().zip(&templates) {
+        println!("  {stem:width$}  SQL template {}", t.display());
+    }
     Ok(())
 }
