@@ -12,7 +12,10 @@
 //!
 //! Single node: the statements name the tables of one database. Events of those days
 //! inserted while the rollups are rebuilt would be counted twice in the rollups' sums: run it
-//! when the person's days receive no late events (a mutation takes seconds).
+//! when the person's days receive no late events (a mutation takes seconds). Rollups keep
+//! days whose events have expired (TTL): a rollup keyed by user and anonymous id loses the
+//! person's rows of those days too, but a set of persons (`uniqExact` state) of such a day
+//! cannot be rebuilt and keeps the person's hash.
 
 use crate::ddl::{DdlOptions, rollup_refill};
 use crate::error::Error;
@@ -105,12 +108,19 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
         refilled.push(v.target.as_str());
     }
     // 2. The person's rows everywhere else (the links last: every step finds devices by them).
+    // A rebuilt rollup holding user and anonymous ids too: rollups outlive the events' TTL, and
+    // days whose events have expired cannot be rebuilt, only cleared of the person's rows.
     for t in &schema.tables {
-        if t.name == LINKS || refilled.contains(&t.name.as_str()) || !has_person(&t.name) {
+        if t.name == LINKS || !has_person(&t.name) {
             continue;
         }
+        let what = if refilled.contains(&t.name.as_str()) {
+            format!("{}: the person's rows of days no event is left for", t.name)
+        } else {
+            format!("{}: the person's rows", t.name)
+        };
         steps.push(Step {
-            what: format!("{}: the person's rows", t.name),
+            what,
             statement: Statement::new(mutation(&t.name, &person)),
         });
     }

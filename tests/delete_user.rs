@@ -166,6 +166,30 @@ fn a_forgotten_user_leaves_no_trace_and_nothing_else_changes() {
     compare("after");
 }
 
+/// Rollups keep days whose events have expired (the events' TTL): the person's rows of such a
+/// day cannot be rebuilt, so they are deleted.
+#[test]
+fn rollup_rows_outliving_the_events_go_too() {
+    let (db, schema) = common::shop_db("delete_user_expired");
+    let d = &db.name;
+    for user in ["gone", "stays"] {
+        db.engine
+            .run(format!(
+                "INSERT INTO {d}.person_revenue_daily (day, event_type, currency, user_id, anonymous_id, amount, events) \
+                 SELECT toDate('2023-01-01'), 'purchase', 'USD', '{user}', '', sumState(toInt64(100)), countState()"
+            ))
+            .unwrap();
+    }
+    for s in chx::forget::plan(&schema, Some(d), "gone").unwrap() {
+        db.engine.run(s.statement).unwrap();
+    }
+    let left = rows(
+        &db.engine,
+        format!("SELECT user_id FROM {d}.person_revenue_daily ORDER BY user_id"),
+    );
+    assert_eq!(left, vec![vec![Value::from("stays")]]);
+}
+
 #[test]
 fn the_plan_is_snapshotted_and_needs_the_links() {
     let schema = common::ecommerce();
