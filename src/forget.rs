@@ -43,12 +43,12 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
             .table(table)
             .is_some_and(|t| t.column("user_id").is_some() && t.column("anonymous_id").is_some())
     };
-    let links = schema.table(LINKS).filter(|t| {
+    let links = schema.table(LINKS).is_some_and(|t| {
         ["anonymous_id", "user_id", "linked_at"]
             .iter()
             .all(|c| t.column(c).is_some())
     });
-    if links.is_none() {
+    if !links {
         return Err(Error::Usage {
             message: format!(
                 "forgetting a user needs the table `{LINKS}` (anonymous_id, user_id, linked_at): it finds the user's devices"
@@ -76,7 +76,7 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
             .dimensions
             .iter()
             .find(|d| d.expr.replace(' ', "").starts_with("toDate("));
-        let (clear, keep) = match day {
+        let (clear, keep, cleared) = match day {
             Some(d) => {
                 let days = format!(
                     "(SELECT DISTINCT {} FROM {} WHERE {person})",
@@ -86,23 +86,29 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
                 (
                     mutation(&v.target, &format!("{} IN {days}", quote::ident(&d.name))),
                     format!("{} IN {days} AND NOT {person}", d.expr),
+                    "the days the person touched",
                 )
             }
             // No day to narrow to: the whole rollup, rebuilt.
             None => (
                 format!("TRUNCATE TABLE {}", q(&v.target)),
                 format!("NOT {person}"),
+                "every row (it has no day to narrow to)",
             ),
         };
         let Some(refill) = rollup_refill(schema, &v.name, &opts, &keep) else {
             continue;
         };
         steps.push(Step {
-            what: format!("{}: clear the days the person touched", v.target),
+            what: format!("{}: clear {cleared}", v.target),
             statement: Statement::new(clear),
         });
         steps.push(Step {
-            what: format!("{}: rebuild those days from the rows that remain", v.target),
+            what: format!(
+                "{}: rebuild {} from the rows that remain",
+                v.target,
+                if day.is_some() { "those days" } else { "it" }
+            ),
             statement: Statement::new(refill),
         });
         refilled.push(v.target.as_str());
