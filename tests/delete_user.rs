@@ -211,4 +211,27 @@ fn the_plan_is_snapshotted_and_needs_the_links() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("needs the table `identities`"), "{err}");
+    // A rollup without a day dimension is rebuilt whole.
+    let no_day = chx::schema::from_source(&chx::diag::Source::new(
+        "t.yaml",
+        "tables:\n  - name: events\n    columns: [{name: user_id, type: String}, {name: anonymous_id, type: String}, {name: currency, type: String}, {name: revenue, type: Int64}]\n    order_by: user_id\n  - name: identities\n    columns: [{name: anonymous_id, type: String}, {name: user_id, type: String}, {name: linked_at, type: DateTime}]\n    order_by: anonymous_id\nviews:\n  - name: totals_mv\n    kind: rollup\n    from: events\n    to: totals\n    dimensions: [currency]\n    measures:\n      - {name: amount, agg: sum, expr: revenue}\n",
+    ))
+    .unwrap();
+    let steps = chx::forget::plan(&no_day, Some("db"), "u").unwrap();
+    let what: Vec<&str> = steps.iter().map(|s| s.what.as_str()).collect();
+    assert_eq!(
+        what,
+        [
+            "totals: clear every row (it has no day to narrow to)",
+            "totals: rebuild it from the rows that remain",
+            "events: the person's rows",
+            "identities: the user's links",
+        ]
+    );
+    assert_eq!(steps[0].statement.sql, "TRUNCATE TABLE db.totals");
+    assert!(
+        steps[1].statement.sql.ends_with("WHERE NOT (user_id = {user_id:String} OR (user_id = '' AND anonymous_id IN (SELECT anonymous_id FROM db.identities GROUP BY anonymous_id HAVING argMax(user_id, linked_at) = {user_id:String})))\nGROUP BY currency"),
+        "{}",
+        steps[1].statement.sql
+    );
 }
