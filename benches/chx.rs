@@ -442,6 +442,20 @@ fn main() {
                     &ingest,
                 );
             }
+            // Forgetting a typical user, last: it rewrites parts of every person table.
+            let steps = chx::forget::plan(&schema, Some("bench"), "u1000").unwrap();
+            let started = std::time::Instant::now();
+            for s in &steps {
+                engine
+                    .run(s.statement.clone())
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.what));
+            }
+            let _ = writeln!(
+                out,
+                "\n## {events} events: forgetting a user\n\n`chx delete-user u1000` (a typical user): {} statements (synchronous mutations, and rebuilds of the rollup days the person touched) in {:.1} s.",
+                steps.len(),
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     let calibration_after = calibration_ms(
