@@ -292,6 +292,73 @@ fn models_in_the_base_currency() {
     }
 }
 
+/// Lifetime value by acquisition channel: each person's first touch over all history
+/// (stitched: anonymous touches count for the user their device was last linked to), their
+/// counted orders over all history, per channel and currency.
+#[test]
+fn lifetime_value_by_first_touch_channel_matches_rust() {
+    let (db, schema, events) = setup("ltv_by_channel");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let r = chx::query::cohorts::lifetime_value_by_channel(&ctx).unwrap();
+    common::snapshots("attribution")
+        .bind(|| insta::assert_snapshot!("lifetime_value.by_channel", r.to_sql_file()));
+    let mut first: BTreeMap<String, (i64, &str, Channel)> = BTreeMap::new();
+    for t in events.iter().filter(|t| t.channel != ("", "", "")) {
+        let f = first
+            .entry(person(t, &events))
+            .or_insert((t.ms, &t.id, t.channel));
+        if (t.ms, t.id.as_str()) < (f.0, f.1) {
+            *f = (t.ms, &t.id, t.channel);
+        }
+    }
+    let purchases = events.iter().filter(|e| e.kind == "purchase");
+    let orders = common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms);
+    // (channel, currency) -> person -> (revenue, orders)
+    let mut per: BTreeMap<(Channel, &str), BTreeMap<String, (i64, i64)>> = BTreeMap::new();
+    for o in orders {
+        let who = person(o, &events);
+        let channel = first.get(&who).map_or(("", "", ""), |f| f.2);
+        let p = per
+            .entry((channel, o.currency))
+            .or_default()
+            .entry(who)
+            .or_default();
+        p.0 += o.revenue;
+        p.1 += 1;
+    }
+    let mut want: Vec<_> = per
+        .into_iter()
+        .map(|((ch, cur), persons)| {
+            let users = persons.len() as i64;
+            let revenue: i64 = persons.values().map(|p| p.0).sum();
+            let orders: i64 = persons.values().map(|p| p.1).sum();
+            let repeat = persons.values().filter(|p| p.1 >= 2).count() as f64;
+            (cur, revenue, ch, users, orders, repeat)
+        })
+        .collect();
+    want.sort_by(|a, b| a.0.cmp(b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let rows = db.report_rows(&r);
+    assert_eq!(rows.len(), want.len());
+    assert!(want.iter().any(|w| w.2 == ("", "", "")) && want.iter().any(|w| w.2 != ("", "", "")));
+    for (row, (cur, revenue, ch, users, orders, repeat)) in rows.iter().zip(&want) {
+        assert_eq!(
+            row[..6],
+            [
+                json!(ch.0),
+                json!(ch.1),
+                json!(ch.2),
+                json!(cur),
+                json!(users),
+                json!(revenue)
+            ]
+        );
+        let n = *users as f64;
+        assert!((row[6].as_f64().unwrap() - *revenue as f64 / n).abs() < 1e-9);
+        assert!((row[7].as_f64().unwrap() - 100.0 * repeat / n).abs() < 1e-9);
+        assert!((row[8].as_f64().unwrap() - *orders as f64 / n).abs() < 1e-9);
+    }
+}
+
 const MODELS: [Model; 5] = [
     Model::LastClick,
     Model::FirstClick,
@@ -365,5 +432,7 @@ fn no_unreferenced_snapshots() {
         "time_decay",
     ]
     .map(|m| format!("attribution.{m}"));
+    let mut names = names.to_vec();
+    names.push("lifetime_value.by_channel".to_string());
     common::assert_no_unreferenced_snapshots("attribution", &names);
 }

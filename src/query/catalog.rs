@@ -59,7 +59,7 @@ pub const REPORTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("cohorts", &["months", "currency"]),
-    ("lifetime-value", &["currency"]),
+    ("lifetime-value", &["currency", "breakdown"]),
     (
         "retention",
         &[
@@ -311,7 +311,16 @@ pub fn build(
             )
         }
         "cohorts" => cohorts::revenue_cohorts(ctx, p.number("months", 6, "1 to 120")?),
-        "lifetime-value" => cohorts::lifetime_value(ctx),
+        "lifetime-value" => match p.get("breakdown") {
+            None => cohorts::lifetime_value(ctx),
+            Some("channel") => cohorts::lifetime_value_by_channel(ctx),
+            Some(v) => Err(bad(
+                name,
+                "breakdown",
+                v,
+                "channel (the first touch's campaign, source and medium)",
+            )),
+        },
         "retention" => {
             let mut r = Retention::default()
                 .range(p.range()?)

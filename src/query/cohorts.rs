@@ -412,6 +412,101 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
     })
 }
 
+/// Lifetime value by acquisition channel (the metrics list's "CLV by marketing channel"): each
+/// person's channel is the campaign, source and medium of their first touch over all history
+/// (their first event carrying any of them, stitched across login; ties by event_id), and
+/// empty for persons never touched (direct). Per channel and currency, the same numbers as
+/// [`lifetime_value`]. Reads every campaign-tagged event, so no rollup serves it.
+pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
+    const NAME: &str = "lifetime_value_by_channel";
+    let history = history_purchases(ctx, NAME)?;
+    let dims = ["utm_campaign", "utm_source", "utm_medium"];
+    let mut tagged = Vec::with_capacity(3);
+    for d in dims {
+        ctx.check_column(NAME, d)?;
+        tagged.push(path(["e", d]).ne(str_lit("")));
+    }
+    let first_touch = Select::new()
+        .item(ctx.person("e", "i").alias("person"))
+        .item(
+            func(
+                "argMin",
+                [
+                    Expr::Tuple(dims.iter().map(|d| path(["e", *d])).collect()),
+                    Expr::Tuple(vec![path(["e", "timestamp"]), path(["e", "event_id"])]),
+                ],
+            )
+            .alias("channel"),
+        )
+        .from(ctx.events()?.aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("touch_identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        )
+        .filter(
+            tagged
+                .into_iter()
+                .reduce(Expr::or)
+                .unwrap_or(int(0).eq(int(1))),
+        )
+        .group_by([col("person")]);
+    let per_person = Select::new()
+        .item(path(["p", "person"]).alias("person"))
+        .item(path(["p", "currency"]).alias("currency"))
+        .item(path(["t", "channel"]).alias("channel"))
+        .item(func("sum", [path(["p", "revenue"])]).alias("person_revenue"))
+        .item(func("sum", [path(["p", "orders"])]).alias("person_orders"))
+        .from(TableRef::cte("purchases").aliased("p"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("first_touch").aliased("t"),
+            path(["p", "person"]).eq(path(["t", "person"])),
+        )
+        .group_by([
+            path(["p", "person"]),
+            path(["p", "currency"]),
+            path(["t", "channel"]),
+        ]);
+    let part = |i: i64| func("tupleElement", [col("channel"), int(i)]);
+    let query = history
+        .with("touch_identity", ctx.identity_cte()?)
+        .with("first_touch", first_touch)
+        .with("per_person", per_person)
+        .item(part(1).alias("campaign"))
+        .item(part(2).alias("source"))
+        .item(part(3).alias("medium"))
+        .item(col("currency"))
+        .item(func("count", []).alias("total_purchasing_users"))
+        .item(func("sum", [col("person_revenue")]).alias("total_revenue"))
+        .item((func("sum", [col("person_revenue")]) / func("count", [])).alias("avg_ltv"))
+        .item(
+            (Expr::Float(100.0) * func("countIf", [col("person_orders").ge(int(2))])
+                / func("count", []))
+            .alias("repeat_purchase_rate"),
+        )
+        .item((func("sum", [col("person_orders")]) / func("count", [])).alias("purchase_frequency"))
+        .from(TableRef::cte("per_person"))
+        .group_by([
+            col("campaign"),
+            col("source"),
+            col("medium"),
+            col("currency"),
+        ])
+        .order_by([
+            asc(col("currency")),
+            desc(col("total_revenue")),
+            asc(col("campaign")),
+            asc(col("source")),
+            asc(col("medium")),
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params: Vec::new(),
+    })
+}
+
 /// A query holding the CTEs of cohort and lifetime reports for every counted purchase of all
 /// history with its
 /// stitched person: `counted` (the purchases, deduplicated, with their columns), `identity`
