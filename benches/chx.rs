@@ -299,6 +299,15 @@ fn main() {
                     floor_of(&r),
                 ));
             }
+            // Lifetime value by acquisition channel (first touch over all history).
+            let mut p = params("lifetime-value");
+            p.insert("breakdown".to_string(), "channel".to_string());
+            let r = catalog::build(&ctx, "lifetime-value", &p).unwrap();
+            runs.push((
+                "lifetime-value breakdown=channel".to_string(),
+                time_ms(&r.statement()),
+                floor_of(&r),
+            ));
             // Money in the base currency: every amount converted at its day's rate.
             for name in ["overview", "revenue-timeseries", "lifetime-value"] {
                 let mut p = params(name);

@@ -457,7 +457,7 @@ pub fn attribution(
 /// escaped as NUL 0x01, joined by two NULs. Unambiguous, and it sorts as the tuple does, so
 /// ties keep their order; one string instead of a tuple of three made the person arrays, the
 /// per-order windows and the final grouping cheaper (10M: 759 -> 680 ms, same rows).
-fn channel_key(values: [Expr; 3]) -> Expr {
+pub(super) fn channel_key(values: [Expr; 3]) -> Expr {
     let mut parts = Vec::with_capacity(5);
     for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
@@ -469,14 +469,14 @@ fn channel_key(values: [Expr; 3]) -> Expr {
 }
 
 /// Between a [`channel_key`]'s values; never inside one.
-const SEPARATOR: &str = "\0\0";
+pub(super) const SEPARATOR: &str = "\0\0";
 /// A NUL inside a value.
 const ESCAPED_NUL: &str = "\0\u{1}";
 /// The key of an order without touches: three empty values.
 const NO_CHANNEL: &str = "\0\0\0\0";
 
 /// Value `i` (1-based) of the key split into `parts`.
-fn channel_part(i: i64) -> Expr {
+pub(super) fn channel_part(i: i64) -> Expr {
     func(
         "replaceAll",
         [
