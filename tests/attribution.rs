@@ -313,8 +313,9 @@ fn lifetime_value_by_first_touch_channel_matches_rust() {
     }
     let purchases = events.iter().filter(|e| e.kind == "purchase");
     let orders = common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms);
-    // (channel, currency) -> person -> (revenue, orders)
-    let mut per: BTreeMap<(Channel, &str), BTreeMap<String, (i64, i64)>> = BTreeMap::new();
+    /// Each person's (revenue, orders) per (channel, currency).
+    type PerChannel<'a> = BTreeMap<(Channel, &'a str), BTreeMap<String, (i64, i64)>>;
+    let mut per: PerChannel = BTreeMap::new();
     for o in orders {
         let who = person(o, &events);
         let channel = first.get(&who).map_or(("", "", ""), |f| f.2);
