@@ -390,19 +390,7 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
         .item(func("sum", [col("orders")]).alias("person_orders"))
         .from(TableRef::cte("purchases"))
         .group_by([col("person"), col("currency")]);
-    let query = history
-        .with("per_person", per_person)
-        .item(col("currency"))
-        .item(func("count", []).alias("total_purchasing_users"))
-        .item(func("sum", [col("person_revenue")]).alias("total_revenue"))
-        .item((func("sum", [col("person_revenue")]) / func("count", [])).alias("avg_ltv"))
-        .item(
-            (Expr::Float(100.0) * func("countIf", [col("person_orders").ge(int(2))])
-                / func("count", []))
-            .alias("repeat_purchase_rate"),
-        )
-        .item((func("sum", [col("person_orders")]) / func("count", [])).alias("purchase_frequency"))
-        .from(TableRef::cte("per_person"))
+    let query = lifetime_measures(history.with("per_person", per_person).item(col("currency")))
         .group_by([col("currency")])
         .order_by([asc(col("currency"))]);
     Ok(Report {
@@ -520,17 +508,8 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
         .item(channel_part(1).alias("campaign"))
         .item(channel_part(2).alias("source"))
         .item(channel_part(3).alias("medium"))
-        .item(col("currency"))
-        .item(func("count", []).alias("total_purchasing_users"))
-        .item(func("sum", [col("person_revenue")]).alias("total_revenue"))
-        .item((func("sum", [col("person_revenue")]) / func("count", [])).alias("avg_ltv"))
-        .item(
-            (Expr::Float(100.0) * func("countIf", [col("person_orders").ge(int(2))])
-                / func("count", []))
-            .alias("repeat_purchase_rate"),
-        )
-        .item((func("sum", [col("person_orders")]) / func("count", [])).alias("purchase_frequency"))
-        .from(TableRef::cte("per_person"))
+        .item(col("currency"));
+    let query = lifetime_measures(query)
         .group_by([col("channel"), col("currency")])
         .order_by([
             asc(col("currency")),
@@ -544,6 +523,21 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
         query,
         params: Vec::new(),
     })
+}
+
+/// Lifetime value's numbers over `per_person` (one row per person and group: their revenue and
+/// orders), after `q`'s grouping columns.
+fn lifetime_measures(q: Select) -> Select {
+    q.item(func("count", []).alias("total_purchasing_users"))
+        .item(func("sum", [col("person_revenue")]).alias("total_revenue"))
+        .item((func("sum", [col("person_revenue")]) / func("count", [])).alias("avg_ltv"))
+        .item(
+            (Expr::Float(100.0) * func("countIf", [col("person_orders").ge(int(2))])
+                / func("count", []))
+            .alias("repeat_purchase_rate"),
+        )
+        .item((func("sum", [col("person_orders")]) / func("count", [])).alias("purchase_frequency"))
+        .from(TableRef::cte("per_person"))
 }
 
 /// A query holding the CTEs of cohort and lifetime reports for every counted purchase of all
