@@ -283,51 +283,29 @@ fn main() {
                 let r = catalog::build(&ctx, name, &params(name)).unwrap();
                 runs.push((name.to_string(), time_ms(&r.statement()), floor_of(&r)));
             }
-            // The funnel's other rules, on its default steps.
-            for (param, value) in [
-                ("mode", "strict"),
-                ("mode", "unordered"),
-                ("exclude", "remove_from_cart:1:2"),
-                ("breakdown", "country"),
+            // Variants: the funnel's other rules (on its default steps), lifetime value by
+            // acquisition channel, money in the base currency, and a typical user's journey
+            // beside the busiest user's (u1, in most granules).
+            for (name, param, value) in [
+                ("funnel", "mode", "strict"),
+                ("funnel", "mode", "unordered"),
+                ("funnel", "exclude", "remove_from_cart:1:2"),
+                ("funnel", "breakdown", "country"),
+                ("lifetime-value", "breakdown", "channel"),
+                ("overview", "currency", "base"),
+                ("revenue-timeseries", "currency", "base"),
+                ("lifetime-value", "currency", "base"),
+                ("user-journey", "user_id", "u1000"),
             ] {
-                let mut p = params("funnel");
-                p.insert(param.to_string(), value.to_string());
-                let r = catalog::build(&ctx, "funnel", &p).unwrap();
-                runs.push((
-                    format!("funnel {param}={value}"),
-                    time_ms(&r.statement()),
-                    floor_of(&r),
-                ));
-            }
-            // Lifetime value by acquisition channel (first touch over all history).
-            let mut p = params("lifetime-value");
-            p.insert("breakdown".to_string(), "channel".to_string());
-            let r = catalog::build(&ctx, "lifetime-value", &p).unwrap();
-            runs.push((
-                "lifetime-value breakdown=channel".to_string(),
-                time_ms(&r.statement()),
-                floor_of(&r),
-            ));
-            // Money in the base currency: every amount converted at its day's rate.
-            for name in ["overview", "revenue-timeseries", "lifetime-value"] {
                 let mut p = params(name);
-                p.insert("currency".to_string(), "base".to_string());
+                p.insert(param.to_string(), value.to_string());
                 let r = catalog::build(&ctx, name, &p).unwrap();
                 runs.push((
-                    format!("{name} currency=base"),
+                    format!("{name} {param}={value}"),
                     time_ms(&r.statement()),
                     floor_of(&r),
                 ));
             }
-            // A typical user's journey beside the busiest user's (u1, in most granules).
-            let mut typical = params("user-journey");
-            typical.insert("user_id".to_string(), "u1000".to_string());
-            let r = catalog::build(&ctx, "user-journey", &typical).unwrap();
-            runs.push((
-                "user-journey user_id=u1000".to_string(),
-                time_ms(&r.statement()),
-                floor_of(&r),
-            ));
             let rollup_ctx = Context::new(&schema, Some("bench"))
                 .unwrap()
                 .with_rollups(true);

@@ -80,8 +80,7 @@ pub fn load(
     // finished batches keeps memory at about two batches): the two cores overlap generating
     // with ClickHouse's insert instead of taking turns.
     let (tx, rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
-    let opts = opts.clone();
-    let rates_opts = opts.clone();
+    let generated_opts = opts.clone();
     // A second insert connection where the backend has one (embedded engine): one insert
     // keeps about 1.3 of the 2 cores busy (sorting and writing a part is single-threaded).
     let second = engine.another_connection()?;
@@ -109,6 +108,7 @@ pub fn load(
     };
     let (generated, inserted) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> Result<u64, Error> {
+            let opts = generated_opts;
             let full = batch_rows(opts.events);
             let mut rows = FIRST_BATCH_ROWS.min(full);
             let mut g = Generator::new(opts);
@@ -167,7 +167,7 @@ pub fn load(
     });
     inserted?;
     let emitted = generated?;
-    load_rates(engine, schema, database, &rates_opts)?;
+    load_rates(engine, schema, database, opts)?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     Ok(LoadReport {

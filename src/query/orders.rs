@@ -76,16 +76,16 @@ pub(crate) fn counted_rows(
         carried.push(ts.clone());
     }
     let mut out = Vec::with_capacity(columns.len() + 2);
-    let mut output: Vec<Name> = columns.iter().map(|c| Name::from(*c)).collect();
-    output.extend(derived.iter().map(|(n, _)| Name::from(*n)));
-    let mut columns = columns.to_vec();
+    // What the conversion passes through (every report build pays for none of this).
+    let mut output: Vec<Name> = Vec::new();
+    let currency_added = convert && !columns.contains(&"currency");
     if convert {
-        if !columns.contains(&"currency") {
-            columns.push("currency");
-        }
+        output.extend(columns.iter().map(|c| Name::from(*c)));
+        output.extend(derived.iter().map(|(n, _)| Name::from(*n)));
         out.push(ctx.rate_day(func("tupleElement", [col("ev"), int(3)])));
     }
-    for c in &columns {
+    let added: &[&'static str] = if currency_added { &["currency"] } else { &[] };
+    for c in columns.iter().chain(added) {
         let at = match *c {
             "event_id" => 2,
             "timestamp" => 3,
