@@ -138,6 +138,22 @@ fn parameters_are_checked() {
         err("top-products", &[("limit", "500")]),
         "limit must be between 1 and 100, got 500"
     );
+    for v in ["channel", "product", "category"] {
+        let r = catalog::build(&ctx, "visit-to-order", &params(&[("breakdown", v)]))
+            .unwrap_or_else(|e| panic!("{v}: {e}"));
+        assert!(r.sql().contains("visitors"), "{v}");
+    }
+    assert_eq!(
+        err("visit-to-order", &[("breakdown", "device")]),
+        "report `visit-to-order`: parameter `breakdown` = `device` is not valid"
+    );
+    assert_eq!(
+        err(
+            "visit-to-order",
+            &[("breakdown", "product"), ("limit", "0")]
+        ),
+        "limit must be between 1 and 100, got 0"
+    );
     assert_eq!(
         err("user-journey", &[]),
         "report `user-journey` needs `user_id`"

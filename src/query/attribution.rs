@@ -473,7 +473,7 @@ pub(super) const SEPARATOR: &str = "\0\0";
 /// A NUL inside a value.
 const ESCAPED_NUL: &str = "\0\u{1}";
 /// The key of an order without touches: three empty values.
-const NO_CHANNEL: &str = "\0\0\0\0";
+pub(super) const NO_CHANNEL: &str = "\0\0\0\0";
 
 /// Value `i` (1-based) of the key split into `parts`.
 pub(super) fn channel_part(i: i64) -> Expr {

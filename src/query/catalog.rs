@@ -11,7 +11,7 @@ use super::cohorts::{self, CohortMode, Retention};
 use super::context::{Context, DateRange};
 use super::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
 use super::money::Currency;
-use super::reports::{self, Breakdown, Granularity};
+use super::reports::{self, Breakdown, Granularity, VisitBreakdown};
 use crate::error::Error;
 
 /// Every report name with the parameters it accepts.
@@ -73,7 +73,10 @@ pub const REPORTS: &[(&str, &[&str])] = &[
             "return_event",
         ],
     ),
-    ("visit-to-order", &["days", "start", "end"]),
+    (
+        "visit-to-order",
+        &["days", "start", "end", "breakdown", "limit"],
+    ),
     ("user-journey", &["user_id"]),
 ];
 
@@ -343,7 +346,23 @@ pub fn build(
             });
             r.compile(ctx)
         }
-        "visit-to-order" => reports::visit_to_order(ctx, &p.range()?),
+        "visit-to-order" => {
+            let by = match p.get("breakdown") {
+                None => VisitBreakdown::None,
+                Some("channel") => VisitBreakdown::Channel,
+                Some("product") => VisitBreakdown::Product,
+                Some("category") => VisitBreakdown::Category,
+                Some(v) => {
+                    return Err(bad(
+                        name,
+                        "breakdown",
+                        v,
+                        "channel (the visitor's first touch in the range), product or category",
+                    ));
+                }
+            };
+            reports::visit_to_order_by(ctx, &p.range()?, by, p.number("limit", 20, "1 to 100")?)
+        }
         "user-journey" => match p.get("user_id") {
             Some(u) => reports::user_journey(ctx, u),
             None => Err(Error::Report {

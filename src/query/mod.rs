@@ -23,6 +23,7 @@ mod overview;
 pub mod reports;
 mod rollups;
 pub mod template;
+pub mod visits;
 
 use serde::Serialize;
 

@@ -1,5 +1,4 @@
-//! Store-health reports: the overview, cart abandonment, visit-to-order rate and one
-//! user's journey.
+//! Store-health reports: the overview, cart abandonment and one user's journey.
 
 use super::Report;
 use super::ast::*;
@@ -460,54 +459,6 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
         .filter(ctx.person("e", "i").eq(user))
         .order_by([asc(ts), asc(col("event_id"))])
         .limit_by(int(1), vec![col("event_id")]);
-    Ok(Report {
-        name: NAME.into(),
-        query,
-        params,
-    })
-}
-
-/// Visit-to-order rate (the metrics stack's "combine Order Completed with page viewed"):
-/// `visitors` (persons with a page view in the range), `purchasers` (those of them with a
-/// counted purchase in the range) and `visit_to_order_rate` (%).
-pub fn visit_to_order(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
-    const NAME: &str = "visit_to_order";
-    let (params, _, _) = ctx.range_params(range)?;
-    let person = ctx.column(NAME, "person_id")?;
-    let visitors = Select::new()
-        .distinct()
-        .item(person.clone())
-        .from(ctx.events()?)
-        .filter(ctx.is_role(NAME, "page_view")?)
-        .filter(ctx.in_range(ctx.column(NAME, "timestamp")?));
-    let buyers = counted_events(ctx, NAME, &["purchase"], &["event_id", "person_id"])?;
-    let query = Select::new()
-        .with("visitors", visitors)
-        .with("buyers", buyers)
-        .item(func("count", []).alias("visitors"))
-        .item(
-            func(
-                "countIf",
-                [col("person_id").in_(Expr::Subquery(Box::new(
-                    Select::new()
-                        .item(col("person_id"))
-                        .from(TableRef::cte("buyers")),
-                )))],
-            )
-            .alias("purchasers"),
-        )
-        .item(
-            func(
-                "if",
-                [
-                    col("visitors").eq(int(0)),
-                    Expr::Float(0.0),
-                    Expr::Float(100.0) * col("purchasers") / col("visitors"),
-                ],
-            )
-            .alias("visit_to_order_rate"),
-        )
-        .from(TableRef::cte("visitors"));
     Ok(Report {
         name: NAME.into(),
         query,

@@ -11,7 +11,8 @@ use super::rollups::{
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
-pub use super::overview::{cart_abandonment, overview, user_journey, visit_to_order};
+pub use super::overview::{cart_abandonment, overview, user_journey};
+pub use super::visits::{VisitBreakdown, visit_to_order, visit_to_order_by};
 
 /// Time buckets for time series and cohorts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

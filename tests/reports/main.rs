@@ -33,8 +33,7 @@ fn snapshot(r: &Report, variant: &str) {
     common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
 }
 
-const SNAPSHOTS: [&str; 12] = [
-    "visit_to_order.default",
+const SNAPSHOTS: [&str; 11] = [
     "cart_abandonment.default",
     "user_journey.default",
     "revenue_by_channel.default",
@@ -495,32 +494,6 @@ fn user_journey_follows_the_person_across_login() {
             json!({"event_type": "purchase", "timestamp": "2026-01-15T10:35:00Z", "items": [], "transaction_id": "order_456", "revenue": 4999, "currency": "USD"}),
         ]
     );
-}
-
-#[test]
-fn visit_to_order_matches_rust() {
-    let f = load("visit_to_order");
-    let (range, from, to) = range();
-    let r = reports::visit_to_order(&ctx(&f), &range).unwrap();
-    snapshot(&r, "default");
-    let visitors: BTreeSet<&str> = f
-        .events
-        .iter()
-        .filter(|e| e.kind == "page_view" && e.ms >= from && e.ms < to)
-        .map(|e| e.person.as_str())
-        .collect();
-    let buyers: BTreeSet<String> = counted(&f.events, "purchase", from, to)
-        .into_iter()
-        .map(|e| e.person)
-        .collect();
-    let purchasers = visitors.iter().filter(|v| buyers.contains(**v)).count();
-    let rows = run(&f, &r);
-    assert_eq!(rows[0][..2], [json!(visitors.len()), json!(purchasers)]);
-    assert!(
-        (rows[0][2].as_f64().unwrap() - 100.0 * purchasers as f64 / visitors.len() as f64).abs()
-            < 1e-9
-    );
-    assert!(purchasers > 0 && purchasers < visitors.len());
 }
 
 /// Two deliveries of one order at the same millisecond with different event_ids: the lower

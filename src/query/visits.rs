@@ -1,0 +1,324 @@
+//! Visit-to-order rate (the metrics stack's "combine Order Completed with page viewed"), for the
+//! whole shop or broken down by marketing channel, product or product category, as the metrics
+//! list asks. Visitors and purchasers are stitched persons, so an anonymous visitor who logs in
+//! and buys is one visitor who ordered, not an anonymous visitor who never did plus a user.
+
+use super::Report;
+use super::ast::*;
+use super::attribution::{NO_CHANNEL, SEPARATOR, channel_key, channel_part};
+use super::context::{Context, DateRange};
+use super::orders::counted_events;
+use crate::error::Error;
+use crate::sql::{Param, ParamValue};
+
+/// What to break the visit-to-order rate down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VisitBreakdown {
+    /// One row for the shop.
+    None,
+    /// Per visitor's channel in the range: the campaign, source and medium of their first
+    /// event in the range carrying any (empty = none: direct). Rows partition the visitors.
+    Channel,
+    /// Per product: persons who viewed it (`view_item`) in the range, and those of them who
+    /// bought it in a counted purchase in the range. A person counts under every product.
+    Product,
+    /// As `Product`, per `item_category`.
+    Category,
+}
+
+/// The largest product or category breakdown (the seed API's cap on product lists).
+pub const MAX_ROWS: u32 = 100;
+
+/// `visitors` (persons with a page view in the range), `purchasers` (those of them with a
+/// counted purchase in the range) and `visit_to_order_rate` (%), for the shop.
+pub fn visit_to_order(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    visit_to_order_by(ctx, range, VisitBreakdown::None, MAX_ROWS)
+}
+
+/// Visit-to-order rate broken down by `by`; product and category rows are the `limit` with
+/// the most visitors (ties by name).
+pub fn visit_to_order_by(
+    ctx: &Context,
+    range: &DateRange,
+    by: VisitBreakdown,
+    limit: u32,
+) -> Result<Report, Error> {
+    match by {
+        VisitBreakdown::None | VisitBreakdown::Channel => site(ctx, range, by),
+        VisitBreakdown::Product => per_item(ctx, range, "item_id", limit),
+        VisitBreakdown::Category => per_item(ctx, range, "item_category", limit),
+    }
+}
+
+/// The stitched person of a row with `stored` (its person_id) and `anonymous` (no user_id),
+/// joined to the identity map as `i`.
+fn stitched() -> Expr {
+    func(
+        "if",
+        [
+            path(["s", "anonymous"]).and(path(["i", "linked_user"]).ne(str_lit(""))),
+            path(["i", "linked_user"]),
+            path(["s", "stored"]),
+        ],
+    )
+}
+
+/// Rows of `stored` (one per stored person, or per group and stored person) joined to the
+/// identity map: each stored person's row finds its user, where one join per event would probe
+/// the map once per page view.
+fn joined_to_identity(select: Select) -> Select {
+    select.from(TableRef::cte("stored").aliased("s")).join(
+        JoinKind::LeftAny,
+        TableRef::cte("identity").aliased("i"),
+        func(
+            "if",
+            [path(["s", "anonymous"]), path(["s", "stored"]), str_lit("")],
+        )
+        .eq(path(["i", "anonymous_id"])),
+    )
+}
+
+fn rate() -> Expr {
+    func(
+        "if",
+        [
+            col("visitors").eq(int(0)),
+            Expr::Float(0.0),
+            Expr::Float(100.0) * col("purchasers") / col("visitors"),
+        ],
+    )
+}
+
+/// The shop's rate, or per channel: one scan of the range's page views (and campaign-tagged
+/// events for channels) and counted purchases, grouped by stored person, then stitched.
+fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, Error> {
+    const NAME: &str = "visit_to_order";
+    let (params, _, _) = ctx.range_params(range)?;
+    let ts = ctx.column(NAME, "timestamp")?;
+    let person = ctx.column(NAME, "person_id")?;
+    ctx.column(NAME, "user_id")?;
+    ctx.column(NAME, "anonymous_id")?;
+    let viewed = ctx.is_role(NAME, "page_view")?;
+    let channels = by == VisitBreakdown::Channel;
+    let dims = ["utm_campaign", "utm_source", "utm_medium"];
+    let mut visits = Select::new()
+        .item(person.clone().alias("stored"))
+        .item(col("user_id").eq(str_lit("")).alias("anonymous"))
+        .item(viewed.clone().alias("visited"))
+        .item(int(0).alias("bought"));
+    let mut bought = Select::new()
+        .item(col("person_id").alias("stored"))
+        .item(col("user_id").eq(str_lit("")).alias("anonymous"))
+        .item(int(0).alias("visited"))
+        .item(int(1).alias("bought"));
+    let mut wanted = viewed;
+    if channels {
+        let mut tagged = Vec::with_capacity(3);
+        for d in dims {
+            ctx.check_column(NAME, d)?;
+            tagged.push(col(d).ne(str_lit("")));
+        }
+        let tagged = tagged.into_iter().reduce(Expr::or).expect("three columns");
+        // The first touch: (ms, event_id) packed in one number (a tuple compared as one is
+        // slow; see lifetime value by channel); an untagged row sorts after every touch.
+        let key = func(
+            "bitOr",
+            [
+                func(
+                    "bitShiftLeft",
+                    [
+                        func("toUInt256", [func("toUnixTimestamp64Milli", [ts.clone()])]),
+                        int(128),
+                    ],
+                ),
+                func(
+                    "toUInt256",
+                    [func("toUInt128", [ctx.column(NAME, "event_id")?])],
+                ),
+            ],
+        );
+        let none = str_lit(NO_CHANNEL);
+        visits = visits
+            .item(func("if", [tagged.clone(), key, untouched()]).alias("touch"))
+            .item(
+                func(
+                    "if",
+                    [tagged.clone(), channel_key(dims.map(col)), none.clone()],
+                )
+                .alias("channel"),
+            );
+        bought = bought
+            .item(untouched().alias("touch"))
+            .item(none.alias("channel"));
+        wanted = wanted.or(tagged);
+    }
+    let visits = visits
+        .from(ctx.events()?)
+        .filter(ctx.in_range(ts))
+        .filter(wanted)
+        .union_all(bought.from(TableRef::cte("buyers")));
+    let mut stored = Select::new()
+        .item(col("stored"))
+        .item(col("anonymous"))
+        .item(func("max", [col("visited")]).alias("visited"))
+        .item(func("max", [col("bought")]).alias("bought"));
+    let mut persons = Select::new()
+        .item(stitched().alias("person"))
+        .item(func("max", [path(["s", "visited"])]).alias("visited"))
+        .item(func("max", [path(["s", "bought"])]).alias("bought"));
+    if channels {
+        stored = stored
+            .item(func("argMin", [col("channel"), col("touch")]).alias("channel"))
+            .item(func("min", [col("touch")]).alias("first"));
+        persons = persons
+            .item(func("argMin", [path(["s", "channel"]), path(["s", "first"])]).alias("channel"));
+    }
+    let stored = stored
+        .from(TableRef::Subquery {
+            query: Box::new(visits),
+            alias: "v".into(),
+        })
+        .group_by([col("stored"), col("anonymous")]);
+    let persons = joined_to_identity(persons).group_by([col("person")]);
+    let mut query = Select::new()
+        .with(
+            "buyers",
+            counted_events(
+                ctx,
+                NAME,
+                &["purchase"],
+                &["event_id", "person_id", "user_id"],
+            )?,
+        )
+        .with("identity", ctx.identity_cte()?)
+        .with("stored", stored)
+        .with("persons", persons);
+    if channels {
+        query = query
+            .with_expr(
+                "parts",
+                func("splitByString", [str_lit(SEPARATOR), col("channel")]),
+            )
+            .item(channel_part(1).alias("campaign"))
+            .item(channel_part(2).alias("source"))
+            .item(channel_part(3).alias("medium"));
+    }
+    query = query
+        .item(func("count", []).alias("visitors"))
+        .item(func("countIf", [col("bought")]).alias("purchasers"))
+        .item(rate().alias("visit_to_order_rate"))
+        .from(TableRef::cte("persons"))
+        .filter(col("visited"));
+    if channels {
+        query = query.group_by([col("channel")]).order_by([
+            desc(col("visitors")),
+            asc(col("campaign")),
+            asc(col("source")),
+            asc(col("medium")),
+        ]);
+    }
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// The key of a row that is not a touch: 2^255, after every (ms, event_id) (ms < 2^64).
+fn untouched() -> Expr {
+    func("bitShiftLeft", [func("toUInt256", [int(1)]), int(255)])
+}
+
+/// Per product or category: item rows of the range's views and counted purchases, grouped by
+/// item and stored person, then stitched and grouped by item and person.
+fn per_item(
+    ctx: &Context,
+    range: &DateRange,
+    item: &'static str,
+    limit: u32,
+) -> Result<Report, Error> {
+    let name = if item == "item_id" {
+        "visit_to_order_by_product"
+    } else {
+        "visit_to_order_by_category"
+    };
+    if !(1..=MAX_ROWS).contains(&limit) {
+        return Err(Error::Report {
+            message: format!("limit must be between 1 and {MAX_ROWS}, got {limit}"),
+            help: "the seed API caps product lists at 100".into(),
+        });
+    }
+    let (mut params, _, _) = ctx.range_params(range)?;
+    params.push(Param::new(
+        "limit",
+        "UInt32",
+        ParamValue::UInt(limit as u64),
+    ));
+    let items = ctx.table("event_items")?;
+    let viewed = ctx.is_role(name, "view_item")?;
+    let purchased = ctx.is_role(name, "purchase")?;
+    let named = item == "item_id";
+    let mut stored = Select::new()
+        .item(col(item).alias("item"))
+        .item(col("person_id").alias("stored"))
+        .item(col("user_id").eq(str_lit("")).alias("anonymous"))
+        .item(func("max", [viewed.clone()]).alias("visited"))
+        .item(func("max", [purchased.clone()]).alias("bought"));
+    let mut persons = Select::new()
+        .item(path(["s", "item"]).alias("item"))
+        .item(stitched().alias("person"))
+        .item(func("max", [path(["s", "visited"])]).alias("visited"))
+        .item(func("max", [path(["s", "bought"])]).alias("bought"));
+    let mut query = Select::new()
+        .with(
+            "counted",
+            counted_events(ctx, name, &["purchase"], &["event_id"])?,
+        )
+        .with("identity", ctx.identity_cte()?);
+    if named {
+        // The product's latest non-empty name, carried up with its time.
+        let has_name = col("item_name").ne(str_lit(""));
+        stored = stored
+            .item(
+                func(
+                    "argMaxIf",
+                    [col("item_name"), col("timestamp"), has_name.clone()],
+                )
+                .alias("name"),
+            )
+            .item(func("maxIf", [col("timestamp"), has_name]).alias("named_at"));
+        persons = persons
+            .item(func("argMax", [path(["s", "name"]), path(["s", "named_at"])]).alias("name"))
+            .item(func("max", [path(["s", "named_at"])]).alias("named_at"));
+    }
+    let stored = stored
+        .from(items)
+        .filter(ctx.in_range(col("timestamp")))
+        .filter(viewed.or(purchased.and(col("event_id").in_(col("counted")))))
+        .group_by([col(item), col("stored"), col("anonymous")]);
+    let persons = joined_to_identity(persons).group_by([col("item"), col("person")]);
+    query = query
+        .with("stored", stored)
+        .with("persons", persons)
+        .item(col("item").alias(item));
+    if named {
+        query = query.item(func("argMax", [col("name"), col("named_at")]).alias("item_name"));
+    }
+    let query = query
+        .item(func("countIf", [col("visited")]).alias("visitors"))
+        .item(func("countIf", [col("visited").and(col("bought"))]).alias("purchasers"))
+        .item(rate().alias("visit_to_order_rate"))
+        .from(TableRef::cte("persons"))
+        .group_by([col("item")])
+        .having(col("visitors").gt(int(0)))
+        .order_by([desc(col("visitors")), asc(col(item))])
+        .limit(Expr::Param {
+            name: "limit".into(),
+            ty: "UInt32".into(),
+        });
+    Ok(Report {
+        name: name.into(),
+        query,
+        params,
+    })
+}

@@ -1,0 +1,467 @@
+//! Visit-to-order rate, for the shop and by channel, product and category, against a plain
+//! Rust computation over the same events: anonymous visitors who log in later (one person),
+//! guest checkouts stitched by a later login, a shared device (its anonymous history belongs to
+//! the latest user), an order retried within 24 h, an order counted just before the range whose
+//! retry falls inside it (not a purchase in the range), events outside the range, touches on
+//! events that are not page views, product names that change or arrive empty.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chx::query::reports::{self, VisitBreakdown};
+use chx::query::{Context, DateRange, Report};
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug)]
+struct Ev {
+    id: String,
+    user: String,
+    anon: String,
+    kind: &'static str,
+    ms: i64,
+    tx: String,
+    channel: Channel,
+    /// (item_id, item_name, item_category)
+    items: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+type Channel = (&'static str, &'static str, &'static str);
+
+const NONE: Channel = ("", "", "");
+const CHANNELS: [Channel; 5] = [
+    ("spring-sale", "email", "newsletter"),
+    ("brand", "google", "cpc"),
+    NONE,
+    ("", "partner-blog", "referral"),
+    NONE,
+];
+
+const PRODUCTS: [(&str, &str, &str); 6] = [
+    ("sku_1", "T-Shirt", "Apparel"),
+    ("sku_2", "Hoodie", "Apparel"),
+    ("sku_3", "Runner", "Shoes"),
+    ("sku_4", "Boot", "Shoes"),
+    ("sku_5", "Tote", "Bags"),
+    ("sku_6", "", "Bags"),
+];
+
+fn march() -> (DateRange, i64, i64) {
+    (
+        DateRange::Between {
+            start: "2026-03-01".parse().unwrap(),
+            end: "2026-03-31".parse().unwrap(),
+        },
+        common::utc_ms(2026, 3, 1),
+        common::utc_ms(2026, 4, 1),
+    )
+}
+
+fn fixture() -> Vec<Ev> {
+    let mut rng = common::Rng(0x5EED_0F_715_17u64);
+    let mut ids = common::EventIds::default();
+    let mut out = Vec::new();
+    // Every event gets its own second, so no two events tie on time.
+    let mut clock = common::utc_ms(2026, 2, 24);
+    let mut tick = |rng: &mut common::Rng| {
+        clock += (1 + rng.below(3_600)) as i64 * 1000;
+        clock
+    };
+    let mut order = 0;
+    for p in 0..60 {
+        let user = format!("u{p}");
+        let anon = format!("a{p}");
+        // Every fourth person never logs in; the others log in at a random visit.
+        let login_at = if p % 4 == 0 { 99 } else { rng.below(3) };
+        for visit in 0..1 + rng.below(4) {
+            let signed_in = visit >= login_at;
+            let ev = |kind, ms, id: String| Ev {
+                id,
+                user: if signed_in {
+                    user.clone()
+                } else {
+                    String::new()
+                },
+                anon: anon.clone(),
+                kind,
+                ms,
+                tx: String::new(),
+                channel: NONE,
+                items: Vec::new(),
+            };
+            let mut start = ev("page_view", tick(&mut rng), ids.next_id());
+            start.channel = CHANNELS[rng.below(5) as usize];
+            out.push(start);
+            let mut viewed = Vec::new();
+            for _ in 0..1 + rng.below(2) {
+                let product = PRODUCTS[rng.below(6) as usize];
+                let mut view = ev("view_item", tick(&mut rng), ids.next_id());
+                view.items.push(product);
+                // A touch that is not a page view: a campaign link straight to a product.
+                if rng.below(8) == 0 {
+                    view.channel = CHANNELS[0];
+                }
+                viewed.push(product);
+                out.push(view);
+            }
+            if rng.below(3) == 0 {
+                // A guest checkout when not signed in; one in four lines is a product the
+                // person never viewed; names sometimes arrive empty.
+                let mut buy = ev("purchase", tick(&mut rng), ids.next_id());
+                buy.tx = format!("o{order}");
+                order += 1;
+                buy.items = viewed
+                    .iter()
+                    .map(|&(id, name, cat)| (id, if rng.below(3) == 0 { "" } else { name }, cat))
+                    .collect();
+                if rng.below(4) == 0 {
+                    buy.items.push(PRODUCTS[rng.below(6) as usize]);
+                }
+                if rng.below(5) == 0 {
+                    // A retry within 24 h: ignored.
+                    let mut retry = buy.clone();
+                    retry.id = ids.next_id();
+                    retry.ms += 600_000;
+                    out.push(retry);
+                }
+                out.push(buy);
+            }
+        }
+    }
+    // An order counted on the last day of February and retried on March 1st: the retry is not
+    // a purchase in March, so its person is not a March purchaser (they visit in March).
+    let feb = common::utc_ms(2026, 2, 28) + 23 * 3_600_000;
+    for (kind, ms, tx, items) in [
+        ("purchase", feb, "late", vec![PRODUCTS[0]]),
+        ("purchase", feb + 2 * 3_600_000, "late", vec![PRODUCTS[0]]),
+        ("page_view", feb + 5 * 3_600_000, "", vec![]),
+        ("view_item", feb + 6 * 3_600_000, "", vec![PRODUCTS[0]]),
+    ] {
+        out.push(Ev {
+            id: ids.next_id(),
+            user: "late_buyer".into(),
+            anon: "late_anon".into(),
+            kind,
+            ms,
+            tx: tx.into(),
+            channel: NONE,
+            items,
+        });
+    }
+    // A shared device: ua signs in on it and buys; ub signs in later (the latest link), so the
+    // device's anonymous visits and views are ub's, and ub did not buy.
+    let mar = common::utc_ms(2026, 3, 10);
+    for (user, kind, hours, tx, channel, items) in [
+        ("", "page_view", 0, "", CHANNELS[1], vec![]),
+        ("", "view_item", 1, "", NONE, vec![PRODUCTS[4]]),
+        ("ua", "purchase", 2, "shared_order", NONE, vec![PRODUCTS[4]]),
+        ("ub", "page_view", 5, "", NONE, vec![]),
+    ] {
+        out.push(Ev {
+            id: ids.next_id(),
+            user: user.into(),
+            anon: "shared".into(),
+            kind,
+            ms: mar + hours * 3_600_000,
+            tx: tx.into(),
+            channel,
+            items,
+        });
+    }
+    // A name changed during the range: the latest one is the product's name.
+    let mut renamed = out
+        .iter()
+        .rfind(|e| e.kind == "view_item" && e.items[0].0 == "sku_1")
+        .unwrap()
+        .clone();
+    renamed.id = ids.next_id();
+    renamed.ms = common::utc_ms(2026, 3, 30);
+    renamed.items = vec![("sku_1", "Tee", "Apparel")];
+    out.push(renamed);
+    out
+}
+
+fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>) {
+    let (db, schema) = common::shop_db(name);
+    let events = fixture();
+    common::insert(
+        &db,
+        "events",
+        events.iter().map(|e| {
+            json!({"event_id": e.id, "event_type": e.kind, "timestamp": common::ts_text(e.ms),
+                   "user_id": e.user, "anonymous_id": e.anon, "transaction_id": e.tx,
+                   "revenue": 1000, "currency": "USD", "utm_campaign": e.channel.0,
+                   "utm_source": e.channel.1, "utm_medium": e.channel.2,
+                   "items": e.items.iter().map(|(id, name, cat)| json!({"item_id": id, "item_name": name,
+                            "item_category": cat, "price": 1000, "quantity": 1})).collect::<Vec<_>>()})
+        }),
+    );
+    (db, schema, events)
+}
+
+/// The event's user, else the user its anonymous id was last seen signed in as, else the id.
+fn person(e: &Ev, all: &[Ev]) -> String {
+    if !e.user.is_empty() {
+        return e.user.clone();
+    }
+    all.iter()
+        .filter(|x| !x.user.is_empty() && x.anon == e.anon)
+        .max_by_key(|x| x.ms)
+        .map_or(e.anon.clone(), |x| x.user.clone())
+}
+
+struct Reference<'a> {
+    events: &'a [Ev],
+    /// March's page views, views of items and counted purchases.
+    visits: Vec<&'a Ev>,
+    views: Vec<&'a Ev>,
+    orders: Vec<&'a Ev>,
+    from: i64,
+    to: i64,
+}
+
+impl<'a> Reference<'a> {
+    fn new(events: &'a [Ev]) -> Self {
+        let (_, from, to) = march();
+        let in_range = |e: &&Ev| e.ms >= from && e.ms < to;
+        let purchases: Vec<&Ev> = events.iter().filter(|e| e.kind == "purchase").collect();
+        let orders = common::counted_within_24h(purchases.iter().copied(), |e| &e.tx, |e| e.ms)
+            .into_iter()
+            .filter(in_range)
+            .collect();
+        let of = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e.kind == kind)
+                .filter(in_range)
+                .collect()
+        };
+        Reference {
+            events,
+            visits: of("page_view"),
+            views: of("view_item"),
+            orders,
+            from,
+            to,
+        }
+    }
+
+    fn person(&self, e: &Ev) -> String {
+        person(e, self.events)
+    }
+
+    fn buyers(&self) -> BTreeSet<String> {
+        self.orders.iter().map(|e| self.person(e)).collect()
+    }
+
+    /// Visitors by their first touch in the range.
+    fn by_channel(&self) -> BTreeMap<Channel, BTreeSet<String>> {
+        let mut first: BTreeMap<String, (i64, Channel)> = BTreeMap::new();
+        for e in self
+            .events
+            .iter()
+            .filter(|e| e.ms >= self.from && e.ms < self.to && e.channel != NONE)
+        {
+            let f = first.entry(self.person(e)).or_insert((i64::MAX, NONE));
+            if e.ms < f.0 {
+                *f = (e.ms, e.channel);
+            }
+        }
+        let mut out: BTreeMap<Channel, BTreeSet<String>> = BTreeMap::new();
+        for v in &self.visits {
+            let p = self.person(v);
+            let ch = first.get(&p).map_or(NONE, |f| f.1);
+            out.entry(ch).or_default().insert(p);
+        }
+        out
+    }
+
+    /// (viewers, buyers) per product or category (`key` picks it from an item).
+    fn by_item(
+        &self,
+        key: impl Fn(&(&str, &str, &str)) -> String,
+    ) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+        let mut out: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+        for e in &self.views {
+            for it in &e.items {
+                out.entry(key(it)).or_default().0.insert(self.person(e));
+            }
+        }
+        for e in &self.orders {
+            for it in &e.items {
+                out.entry(key(it)).or_default().1.insert(self.person(e));
+            }
+        }
+        out
+    }
+
+    /// The latest non-empty name of a product among the range's views and counted orders.
+    fn name(&self, id: &str) -> &'static str {
+        self.views
+            .iter()
+            .chain(&self.orders)
+            .flat_map(|e| e.items.iter().map(move |it| (e.ms, it)))
+            .filter(|(_, it)| it.0 == id && !it.1.is_empty())
+            .max_by_key(|(ms, _)| *ms)
+            .map_or("", |(_, it)| it.1)
+    }
+}
+
+fn rate(buyers: usize, visitors: usize) -> f64 {
+    if visitors == 0 {
+        0.0
+    } else {
+        100.0 * buyers as f64 / visitors as f64
+    }
+}
+
+/// The last three columns: visitors, purchasers, rate.
+fn check_counts(row: &[Value], visitors: &BTreeSet<String>, buyers: &BTreeSet<String>) {
+    let n = row.len();
+    let purchasers = visitors.intersection(buyers).count();
+    assert_eq!(
+        row[n - 3..n - 1],
+        [json!(visitors.len()), json!(purchasers)],
+        "{row:?}"
+    );
+    let got = row[n - 1].as_f64().unwrap();
+    assert!(
+        (got - rate(purchasers, visitors.len())).abs() < 1e-9,
+        "{row:?}"
+    );
+}
+
+fn build(f: &Context, by: VisitBreakdown, limit: u32) -> Report {
+    let r = reports::visit_to_order_by(f, &march().0, by, limit).unwrap();
+    let name = format!("{}.{}", r.name, format!("{by:?}").to_lowercase());
+    common::snapshots("visits").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
+    r
+}
+
+fn run(db: &common::TestDb, r: &Report) -> Vec<Vec<Value>> {
+    db.engine
+        .run(r.statement())
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", r.name, r.sql()))
+        .rows
+}
+
+#[test]
+fn the_fixture_has_its_traps() {
+    let events = fixture();
+    let want = Reference::new(&events);
+    let visitors: BTreeSet<String> = want.visits.iter().map(|e| want.person(e)).collect();
+    let stored: BTreeSet<String> = want
+        .visits
+        .iter()
+        .map(|e| {
+            if e.user.is_empty() {
+                e.anon.clone()
+            } else {
+                e.user.clone()
+            }
+        })
+        .collect();
+    // Stitching merges visitors: fewer persons than stored ids.
+    assert!(
+        visitors.len() + 5 < stored.len(),
+        "{} {}",
+        visitors.len(),
+        stored.len()
+    );
+    // Guest orders whose person is a user by a later login.
+    assert!(
+        want.orders
+            .iter()
+            .any(|e| e.user.is_empty() && want.person(e).starts_with('u'))
+    );
+    assert!(!want.buyers().contains("late_buyer") && visitors.contains("late_buyer"));
+    assert!(want.buyers().contains("ua") && !visitors.contains("ua") && visitors.contains("ub"));
+    assert_eq!(want.name("sku_1"), "Tee");
+}
+
+#[test]
+fn the_shop_matches_rust() {
+    let (db, schema, events) = setup("visit_to_order_shop");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let r = build(&ctx, VisitBreakdown::None, 20);
+    let want = Reference::new(&events);
+    let visitors = want.visits.iter().map(|e| want.person(e)).collect();
+    let rows = run(&db, &r);
+    assert_eq!(rows.len(), 1);
+    check_counts(&rows[0], &visitors, &want.buyers());
+    // The catalogue's default is the same report.
+    assert_eq!(
+        reports::visit_to_order(&ctx, &march().0).unwrap().sql(),
+        r.sql()
+    );
+}
+
+#[test]
+fn by_channel_matches_rust() {
+    let (db, schema, events) = setup("visit_to_order_by_channel");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let rows = run(&db, &build(&ctx, VisitBreakdown::Channel, 20));
+    let want = Reference::new(&events);
+    let buyers = want.buyers();
+    let mut expected: Vec<_> = want.by_channel().into_iter().collect();
+    expected.sort_by(|(c1, v1), (c2, v2)| v2.len().cmp(&v1.len()).then(c1.cmp(c2)));
+    assert!(expected.len() >= 4);
+    assert_eq!(rows.len(), expected.len());
+    for (row, (ch, visitors)) in rows.iter().zip(&expected) {
+        assert_eq!(row[..3], [json!(ch.0), json!(ch.1), json!(ch.2)]);
+        check_counts(row, visitors, &buyers);
+    }
+    // The channels partition the visitors.
+    let total: u64 = rows.iter().map(|r| r[3].as_u64().unwrap()).sum();
+    let shop = run(&db, &reports::visit_to_order(&ctx, &march().0).unwrap());
+    assert_eq!(json!(total), shop[0][0]);
+}
+
+#[test]
+fn by_product_and_category_match_rust() {
+    let (db, schema, events) = setup("visit_to_order_by_item");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let want = Reference::new(&events);
+    for (by, limit) in [(VisitBreakdown::Product, 4), (VisitBreakdown::Category, 20)] {
+        let rows = run(&db, &build(&ctx, by, limit));
+        let key = |it: &(&str, &str, &str)| {
+            if by == VisitBreakdown::Product {
+                it.0
+            } else {
+                it.2
+            }
+            .to_string()
+        };
+        let mut expected: Vec<_> = want
+            .by_item(key)
+            .into_iter()
+            .filter(|(_, (viewers, _))| !viewers.is_empty())
+            .collect();
+        expected.sort_by(|(k1, v1), (k2, v2)| v2.0.len().cmp(&v1.0.len()).then(k1.cmp(k2)));
+        expected.truncate(limit as usize);
+        assert_eq!(rows.len(), expected.len(), "{by:?}");
+        for (row, (k, (viewers, buyers))) in rows.iter().zip(&expected) {
+            assert_eq!(row[0], json!(k));
+            if by == VisitBreakdown::Product {
+                assert_eq!(row[1], json!(want.name(k)), "{k}");
+            }
+            // Someone bought without viewing: not a purchaser of the product's visitors.
+            check_counts(row, viewers, buyers);
+        }
+    }
+    assert!(reports::visit_to_order_by(&ctx, &march().0, VisitBreakdown::Product, 101).is_err());
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    common::assert_no_unreferenced_snapshots(
+        "visits",
+        &[
+            "visit_to_order.none",
+            "visit_to_order.channel",
+            "visit_to_order_by_product.product",
+            "visit_to_order_by_category.category",
+        ]
+        .map(String::from),
+    );
+}
