@@ -284,7 +284,7 @@ fn main() {
                 runs.push((name.to_string(), time_ms(&r.statement()), floor_of(&r)));
             }
             // Variants: the funnel's other rules (on its default steps), lifetime value by
-            // acquisition channel, money in the base currency, and a typical user's journey
+            // acquisition channel, visit-to-order's breakdowns, money in the base currency, and a typical user's journey
             // beside the busiest user's (u1, in most granules).
             for (name, param, value) in [
                 ("funnel", "mode", "strict"),
@@ -292,6 +292,9 @@ fn main() {
                 ("funnel", "exclude", "remove_from_cart:1:2"),
                 ("funnel", "breakdown", "country"),
                 ("lifetime-value", "breakdown", "channel"),
+                ("visit-to-order", "breakdown", "channel"),
+                ("visit-to-order", "breakdown", "product"),
+                ("visit-to-order", "breakdown", "category"),
                 ("overview", "currency", "base"),
                 ("revenue-timeseries", "currency", "base"),
                 ("lifetime-value", "currency", "base"),

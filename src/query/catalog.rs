@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 
 use super::Report;
 use super::attribution::{self, Model};
+use super::categories;
 use super::cohorts::{self, CohortMode, Retention};
 use super::context::{Context, DateRange};
 use super::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
@@ -45,6 +46,7 @@ pub const REPORTS: &[(&str, &[&str])] = &[
     ("revenue-by-device", &["days", "start", "end", "currency"]),
     ("revenue-by-platform", &["days", "start", "end", "currency"]),
     ("revenue-by-country", &["days", "start", "end", "currency"]),
+    ("revenue-by-category", &["days", "start", "end", "currency"]),
     ("cart-abandonment", &["days", "start", "end", "currency"]),
     (
         "attribution",
@@ -286,6 +288,7 @@ pub fn build(
         "revenue-by-device" => reports::revenue_by(ctx, &p.range()?, Breakdown::DeviceType),
         "revenue-by-platform" => reports::revenue_by(ctx, &p.range()?, Breakdown::Platform),
         "revenue-by-country" => reports::revenue_by(ctx, &p.range()?, Breakdown::Country),
+        "revenue-by-category" => categories::revenue_by_category(ctx, &p.range()?),
         "cart-abandonment" => reports::cart_abandonment(ctx, &p.range()?),
         "attribution" => {
             let half_life: u64 = p.number("half_life_days", 7, "a whole number of days")?;

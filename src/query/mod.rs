@@ -12,6 +12,7 @@
 pub mod ast;
 pub mod attribution;
 pub mod catalog;
+pub mod categories;
 pub mod cohorts;
 mod context;
 pub mod floor;

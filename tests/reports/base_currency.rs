@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::shop::*;
 use super::{
-    check_cart_abandonment, check_overview, check_revenue_by_channel, ctx, run, want_breakdown,
-    want_timeseries, want_top_products,
+    check_cart_abandonment, check_overview, check_revenue_by_category, check_revenue_by_channel,
+    ctx, run, want_breakdown, want_timeseries, want_top_products,
 };
 
 /// (day, currency, rate, loaded_at) as inserted.
@@ -146,6 +146,13 @@ fn base_currency_reports_match_rust() {
     check_revenue_by_channel(
         &events,
         &run(&f, &reports::revenue_by_channel(&base, &range).unwrap()),
+    );
+    check_revenue_by_category(
+        &events,
+        &run(
+            &f,
+            &chx::query::categories::revenue_by_category(&base, &range).unwrap(),
+        ),
     );
     // Without a yen rate, a yen amount fails the report instead of counting as zero; per
     // currency, nothing needs a rate.

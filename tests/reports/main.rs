@@ -11,6 +11,7 @@ mod shop;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chx::query::categories;
 use chx::query::reports::{self, Breakdown, Granularity};
 use chx::query::{Context, DateRange, Report};
 use serde_json::{Value, json};
@@ -33,7 +34,8 @@ fn snapshot(r: &Report, variant: &str) {
     common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
 }
 
-const SNAPSHOTS: [&str; 11] = [
+const SNAPSHOTS: [&str; 12] = [
+    "revenue_by_category.default",
     "cart_abandonment.default",
     "user_journey.default",
     "revenue_by_channel.default",
@@ -459,6 +461,63 @@ fn check_revenue_by_channel(events: &[Ev], rows: &[Vec<Value>]) {
             (g[6].as_f64().unwrap() - rate).abs() < 1e-9,
             "{ch:?}: {} vs {rate}",
             g[6]
+        );
+    }
+}
+
+#[test]
+fn revenue_by_category_matches_rust() {
+    let f = load("revenue_by_category");
+    let (range, _, _) = range();
+    let r = categories::revenue_by_category(&ctx(&f), &range).unwrap();
+    snapshot(&r, "default");
+    check_revenue_by_category(&f.events, &run(&f, &r));
+}
+
+/// Revenue by category's rows against its numbers computed from `events`: an order counts
+/// once under each category it contains, with its whole revenue.
+fn check_revenue_by_category(events: &[Ev], rows: &[Vec<Value>]) {
+    let (_, from, to) = range();
+    let mut all: BTreeMap<&str, i64> = BTreeMap::new();
+    /// orders, revenue, category revenue, quantity
+    type CategoryTotals = (i64, i64, i64, i64);
+    let mut agg: BTreeMap<(&str, &str), CategoryTotals> = BTreeMap::new();
+    for e in counted(events, "purchase", from, to) {
+        *all.entry(e.currency).or_default() += 1;
+        let categories: BTreeSet<&str> = e.items.iter().map(|it| category_of(&it.id)).collect();
+        for c in categories {
+            let a = agg.entry((c, e.currency)).or_default();
+            a.0 += 1;
+            a.1 += e.revenue;
+        }
+        for it in &e.items {
+            let a = agg.entry((category_of(&it.id), e.currency)).or_default();
+            a.2 += it.amount();
+            a.3 += it.qty;
+        }
+    }
+    let mut want: Vec<_> = agg.into_iter().collect();
+    want.sort_by(|((c1, k1), a1), ((c2, k2), a2)| {
+        k1.cmp(k2)
+            .then(a2.1.cmp(&a1.1))
+            .then(a2.2.cmp(&a1.2))
+            .then(c1.cmp(c2))
+    });
+    // Every category shows up, the uncategorised one included.
+    let categories: BTreeSet<&str> = want.iter().map(|((c, _), _)| *c).collect();
+    assert_eq!(categories.len(), 3);
+    assert_eq!(rows.len(), want.len());
+    for (g, ((cat, cur), (orders, revenue, lines, qty))) in rows.iter().zip(&want) {
+        assert_eq!(
+            g[..4],
+            [json!(cat), json!(cur), json!(orders), json!(revenue)]
+        );
+        assert_eq!(g[6..], [json!(lines), json!(qty)]);
+        let close = |v: &Value, want: f64| (v.as_f64().unwrap() - want).abs() < 1e-9;
+        assert!(close(&g[4], *revenue as f64 / *orders as f64), "{g:?}");
+        assert!(
+            close(&g[5], 100.0 * *orders as f64 / all[cur] as f64),
+            "{g:?}"
         );
     }
 }

@@ -234,6 +234,15 @@ pub(crate) fn fixture() -> Vec<Ev> {
     out
 }
 
+/// A product's category: two share one, one has its own, one has none.
+pub(crate) fn category_of(id: &str) -> &'static str {
+    match id {
+        "sku_1" | "sku_2" => "Apparel",
+        "sku_3" => "Accessories",
+        _ => "",
+    }
+}
+
 pub(crate) fn to_row(e: &Ev) -> Value {
     let t = DateTime::<Utc>::from_timestamp_millis(e.ms)
         .unwrap()
@@ -244,7 +253,7 @@ pub(crate) fn to_row(e: &Ev) -> Value {
         "discount": e.discount, "currency": e.currency, "user_id": e.person, "device_type": e.device,
         "country": e.country, "coupon_code": e.coupon, "cart_id": e.cart,
         "utm_campaign": e.channel.0, "utm_source": e.channel.1, "utm_medium": e.channel.2,
-        "items": e.items.iter().map(|it| json!({"item_id": it.id, "item_name": it.name, "price": it.price, "quantity": it.qty})).collect::<Vec<_>>(),
+        "items": e.items.iter().map(|it| json!({"item_id": it.id, "item_name": it.name, "item_category": category_of(&it.id), "price": it.price, "quantity": it.qty})).collect::<Vec<_>>(),
     })
 }
 

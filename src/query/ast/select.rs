@@ -161,6 +161,8 @@ pub enum JoinKind {
     /// `RIGHT JOIN`: ClickHouse builds its hash table from the right side, so the small side
     /// goes there while every row of it is kept.
     Right,
+    /// `FULL JOIN`: rows of both sides; a side without a match gives its columns' defaults.
+    Full,
     /// `LEFT ANY JOIN`: at most one right row per left row.
     LeftAny,
     /// `ASOF LEFT JOIN`: the closest right row by the last ON condition.
@@ -181,6 +183,7 @@ impl Join {
             JoinKind::Inner => "INNER JOIN ",
             JoinKind::Left => "LEFT JOIN ",
             JoinKind::Right => "RIGHT JOIN ",
+            JoinKind::Full => "FULL JOIN ",
             JoinKind::LeftAny => "LEFT ANY JOIN ",
             JoinKind::AsofLeft => "ASOF LEFT JOIN ",
         });

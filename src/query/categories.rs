@@ -1,0 +1,151 @@
+//! Revenue by product category: the metrics list's AOV "broken down by the types of product in
+//! a cart", and which product mix drives high-value orders.
+
+use super::Report;
+use super::ast::*;
+use super::context::{Context, DateRange};
+use super::orders::{Transactions, counted_rows};
+use crate::error::Error;
+
+/// Per product category and currency, over the counted purchases in the range:
+///
+/// - `orders`: orders with at least one line of the category; `revenue`: those orders' whole
+///   revenue; `avg_order_value` = revenue / orders (the AOV of orders containing it);
+///   `order_share`: % of all the currency's orders that contain it;
+/// - `category_revenue`: price × quantity of the category's own lines; `quantity`: its units.
+///
+/// An order counts under every category it contains, so rows do not add up to the shop's
+/// orders. An order's numbers are in its currency and a line's in its own (items may carry
+/// their own): a row's order numbers and line numbers share the currency code, and a line in
+/// another currency than its order appears under that currency. Orders without items appear
+/// under no category; items without one under `''`.
+pub fn revenue_by_category(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
+    const NAME: &str = "revenue_by_category";
+    let (params, _, _) = ctx.range_params(range)?;
+    let orders = counted_rows(
+        ctx,
+        NAME,
+        &["purchase"],
+        &["event_id", "currency", "revenue"],
+        Vec::new(),
+        Transactions::InRange,
+        true,
+    )?;
+    // The orders' lines, each once (an event stored twice is one order until merged).
+    let mut lines = Select::new()
+        .item(col("event_id"))
+        .item(col("item_category").alias("category"))
+        .item(col("currency"))
+        .item((func("toInt64", [col("price")]) * col("quantity")).alias("line"))
+        .item(col("quantity"))
+        .from(ctx.table("event_items")?)
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .filter(ctx.in_range(col("timestamp")))
+        .filter(
+            col("event_id").in_(Expr::Subquery(Box::new(
+                Select::new()
+                    .item(col("event_id"))
+                    .from(TableRef::cte("orders")),
+            ))),
+        )
+        .limit_by(int(1), vec![col("event_id"), col("item_index")]);
+    if ctx.converts() {
+        // Each line converted at its day's rate, as top-products does.
+        let names: Vec<Name> = ["event_id", "category", "currency", "line", "quantity"]
+            .map(Name::from)
+            .to_vec();
+        lines = super::money::converted(
+            ctx,
+            lines.item(ctx.rate_day(col("timestamp"))),
+            &names,
+            &["line"],
+        )?;
+    }
+    let order_categories = Select::new()
+        .distinct()
+        .item(col("event_id"))
+        .item(col("category"))
+        .from(TableRef::cte("lines"));
+    let by_order = Select::new()
+        .item(path(["c", "category"]).alias("category"))
+        .item(path(["o", "currency"]).alias("currency"))
+        .item(func("count", []).alias("orders"))
+        .item(func("sum", [path(["o", "revenue"])]).alias("revenue"))
+        .from(TableRef::cte("order_categories").aliased("c"))
+        .join(
+            JoinKind::Inner,
+            TableRef::cte("orders").aliased("o"),
+            path(["c", "event_id"]).eq(path(["o", "event_id"])),
+        )
+        .group_by([col("category"), col("currency")]);
+    let by_line = Select::new()
+        .item(col("category"))
+        .item(col("currency"))
+        .item(func("sum", [col("line")]).alias("category_revenue"))
+        .item(func("sum", [col("quantity")]).alias("quantity"))
+        .from(TableRef::cte("lines"))
+        .group_by([col("category"), col("currency")]);
+    let totals = Select::new()
+        .item(col("currency"))
+        .item(func("count", []).alias("all_orders"))
+        .from(TableRef::cte("orders"))
+        .group_by([col("currency")]);
+    let query = Select::new()
+        // Read three times (the lines' filter, the join, the totals): computed once.
+        .with_once_as(
+            once_names!("orders"),
+            &["event_id", "currency", "revenue"],
+            orders,
+        )
+        .with("lines", lines)
+        .with("order_categories", order_categories)
+        .with("by_order", by_order)
+        .with("by_line", by_line)
+        .with("totals", totals)
+        .item(col("category"))
+        .item(col("currency"))
+        .item(func("toUInt64", [col("orders")]).alias("orders"))
+        .item(func("toInt64", [col("revenue")]).alias("revenue"))
+        .item(
+            func(
+                "if",
+                [
+                    col("orders").eq(int(0)),
+                    Expr::Float(0.0),
+                    col("revenue") / col("orders"),
+                ],
+            )
+            .alias("avg_order_value"),
+        )
+        .item(
+            func(
+                "if",
+                [
+                    col("all_orders").eq(int(0)),
+                    Expr::Float(0.0),
+                    Expr::Float(100.0) * col("orders") / col("all_orders"),
+                ],
+            )
+            .alias("order_share"),
+        )
+        .item(func("toInt64", [col("category_revenue")]).alias("category_revenue"))
+        .item(func("toUInt64", [col("quantity")]).alias("quantity"))
+        .from(TableRef::cte("by_order"))
+        .join_using(
+            JoinKind::Full,
+            TableRef::cte("by_line"),
+            &["category", "currency"],
+        )
+        .join_using(JoinKind::Left, TableRef::cte("totals"), &["currency"])
+        .order_by([
+            asc(col("currency")),
+            desc(col("revenue")),
+            desc(col("category_revenue")),
+            asc(col("category")),
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
