@@ -292,6 +292,7 @@ fn main() {
                 ("funnel", "exclude", "remove_from_cart:1:2"),
                 ("funnel", "breakdown", "country"),
                 ("lifetime-value", "breakdown", "channel"),
+                ("lifetime-value", "breakdown", "category"),
                 ("visit-to-order", "breakdown", "channel"),
                 ("visit-to-order", "breakdown", "product"),
                 ("visit-to-order", "breakdown", "category"),

@@ -63,6 +63,27 @@ fn every_catalogue_report_runs_on_the_engine() {
             assert_eq!(row[currency.unwrap()], "USD", "{name}");
         }
     }
+    // The breakdowns too, in the base currency where they have money.
+    for (name, extra) in [
+        (
+            "lifetime-value",
+            &[("breakdown", "channel"), ("currency", "base")][..],
+        ),
+        (
+            "lifetime-value",
+            &[("breakdown", "category"), ("currency", "base")],
+        ),
+        ("visit-to-order", &[("breakdown", "channel")]),
+        ("visit-to-order", &[("breakdown", "product")]),
+        ("visit-to-order", &[("breakdown", "category")]),
+    ] {
+        let mut p = common::catalogue_params(name, "2026-01-01", "2026-02-28");
+        p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let r = catalog::build(&ctx, name, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        db.engine
+            .run(r.statement())
+            .unwrap_or_else(|e| panic!("{name} {extra:?}: {e}\n{}", r.sql()));
+    }
     // Some real numbers through the catalogue: the sample has 4 orders (one retry ignored).
     let overview = db
         .engine
@@ -138,6 +159,12 @@ fn parameters_are_checked() {
         err("top-products", &[("limit", "500")]),
         "limit must be between 1 and 100, got 500"
     );
+    catalog::build(
+        &ctx,
+        "lifetime-value",
+        &params(&[("breakdown", "category"), ("currency", "base")]),
+    )
+    .unwrap();
     for v in ["channel", "product", "category"] {
         let r = catalog::build(&ctx, "visit-to-order", &params(&[("breakdown", v)]))
             .unwrap_or_else(|e| panic!("{v}: {e}"));

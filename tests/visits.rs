@@ -1,5 +1,5 @@
-//! Visit-to-order rate, for the shop and by channel, product and category, against a plain
-//! Rust computation over the same events: anonymous visitors who log in later (one person),
+//! Visit-to-order rate, for the shop and by channel, product and category, and lifetime value
+//! by the first order's categories, against a plain Rust computation over the same events: anonymous visitors who log in later (one person),
 //! guest checkouts stitched by a later login, a shared device (its anonymous history belongs to
 //! the latest user), an order retried within 24 h, an order counted just before the range whose
 //! retry falls inside it (not a purchase in the range), events outside the range, touches on
@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chx::query::categories;
 use chx::query::reports::{self, VisitBreakdown};
 use chx::query::{Context, DateRange, Report};
 use serde_json::{Value, json};
@@ -168,6 +169,17 @@ fn fixture() -> Vec<Ev> {
             items,
         });
     }
+    // An order without items: its buyer's first order has no category.
+    out.push(Ev {
+        id: ids.next_id(),
+        user: "plain".into(),
+        anon: "plain_anon".into(),
+        kind: "purchase",
+        ms: common::utc_ms(2026, 3, 12),
+        tx: "no_items".into(),
+        channel: NONE,
+        items: Vec::new(),
+    });
     // A name changed during the range: the latest one is the product's name.
     let mut renamed = out
         .iter()
@@ -190,13 +202,28 @@ fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>) {
         events.iter().map(|e| {
             json!({"event_id": e.id, "event_type": e.kind, "timestamp": common::ts_text(e.ms),
                    "user_id": e.user, "anonymous_id": e.anon, "transaction_id": e.tx,
-                   "revenue": 1000, "currency": "USD", "utm_campaign": e.channel.0,
+                   "revenue": revenue(e), "currency": currency(e), "utm_campaign": e.channel.0,
                    "utm_source": e.channel.1, "utm_medium": e.channel.2,
                    "items": e.items.iter().map(|(id, name, cat)| json!({"item_id": id, "item_name": name,
                             "item_category": cat, "price": 1000, "quantity": 1})).collect::<Vec<_>>()})
         }),
     );
     (db, schema, events)
+}
+
+/// An order's currency: every third person pays in euros; others pay some orders in pounds,
+/// so their first order's currency is not that of all their orders.
+fn currency(e: &Ev) -> &'static str {
+    match e.anon.trim_start_matches('a').parse::<u32>() {
+        Ok(n) if n % 3 == 0 => "EUR",
+        _ if e.tx.ends_with('7') || e.tx.ends_with('2') => "GBP",
+        _ => "USD",
+    }
+}
+
+/// An order's revenue, different from order to order.
+fn revenue(e: &Ev) -> i64 {
+    100 + (e.ms / 1000) % 5000 + 1000 * e.items.len() as i64
 }
 
 /// The event's user, else the user its anonymous id was last seen signed in as, else the id.
@@ -453,6 +480,79 @@ fn by_product_and_category_match_rust() {
 }
 
 #[test]
+fn lifetime_value_by_first_category_matches_rust() {
+    let (db, schema, events) = setup("lifetime_value_by_first_category");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let r = categories::lifetime_value_by_first_category(&ctx).unwrap();
+    common::snapshots("visits")
+        .bind(|| insta::assert_snapshot!("lifetime_value_by_first_category", r.to_sql_file()));
+    let rows = run(&db, &r);
+    // Every counted order of all history, by stitched person.
+    let purchases: Vec<&Ev> = events.iter().filter(|e| e.kind == "purchase").collect();
+    let orders = common::counted_within_24h(purchases.iter().copied(), |e| &e.tx, |e| e.ms);
+    let mut first: BTreeMap<String, &Ev> = BTreeMap::new();
+    let mut per_person: BTreeMap<(String, &str), (i64, i64)> = BTreeMap::new();
+    for e in &orders {
+        let p = person(e, &events);
+        let f = first.entry(p.clone()).or_insert(e);
+        if e.ms < f.ms {
+            *f = e;
+        }
+        let a = per_person.entry((p, currency(e))).or_default();
+        a.0 += revenue(e);
+        a.1 += 1;
+    }
+    // (category, currency) -> (users, revenue, repeaters, orders)
+    let mut agg: BTreeMap<(&str, &str), (i64, i64, i64, i64)> = BTreeMap::new();
+    for ((p, cur), (rev, n)) in &per_person {
+        let mut cats: BTreeSet<&str> = first[p].items.iter().map(|it| it.2).collect();
+        if cats.is_empty() {
+            cats.insert("");
+        }
+        for c in cats {
+            let a = agg.entry((c, cur)).or_default();
+            a.0 += 1;
+            a.1 += rev;
+            a.2 += (*n >= 2) as i64;
+            a.3 += n;
+        }
+    }
+    let mut want: Vec<_> = agg.into_iter().collect();
+    want.sort_by(|((c1, k1), a1), ((c2, k2), a2)| {
+        k1.cmp(k2).then(a2.1.cmp(&a1.1)).then(c1.cmp(c2))
+    });
+    assert!(want.len() >= 6, "{want:?}");
+    assert_eq!(rows.len(), want.len());
+    let close = |v: &Value, want: f64| (v.as_f64().unwrap() - want).abs() < 1e-9;
+    for (g, ((cat, cur), (users, rev, repeaters, n))) in rows.iter().zip(&want) {
+        assert_eq!(
+            g[..4],
+            [json!(cat), json!(cur), json!(users), json!(rev)],
+            "{g:?}"
+        );
+        assert!(close(&g[4], *rev as f64 / *users as f64), "{g:?}");
+        assert!(
+            close(&g[5], 100.0 * *repeaters as f64 / *users as f64),
+            "{g:?}"
+        );
+        assert!(close(&g[6], *n as f64 / *users as f64), "{g:?}");
+    }
+    // Some person's later orders add categories their first order did not have, and some
+    // stitched person's first order was a guest checkout.
+    assert!(orders.iter().any(|e| {
+        let p = person(e, &events);
+        e.items
+            .iter()
+            .any(|it| !first[&p].items.iter().any(|f| f.2 == it.2))
+    }));
+    assert!(
+        first
+            .values()
+            .any(|e| e.user.is_empty() && person(e, &events) != e.anon)
+    );
+}
+
+#[test]
 fn no_unreferenced_snapshots() {
     common::assert_no_unreferenced_snapshots(
         "visits",
@@ -461,6 +561,7 @@ fn no_unreferenced_snapshots() {
             "visit_to_order.channel",
             "visit_to_order_by_product.product",
             "visit_to_order_by_category.category",
+            "lifetime_value_by_first_category",
         ]
         .map(String::from),
     );

@@ -320,11 +320,12 @@ pub fn build(
         "lifetime-value" => match p.get("breakdown") {
             None => cohorts::lifetime_value(ctx),
             Some("channel") => cohorts::lifetime_value_by_channel(ctx),
+            Some("category") => categories::lifetime_value_by_first_category(ctx),
             Some(v) => Err(bad(
                 name,
                 "breakdown",
                 v,
-                "channel (the first touch's campaign, source and medium)",
+                "channel (the first touch's campaign, source and medium) or category (the first order's)",
             )),
         },
         "retention" => {

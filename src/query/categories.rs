@@ -149,3 +149,121 @@ pub fn revenue_by_category(ctx: &Context, range: &DateRange) -> Result<Report, E
         params,
     })
 }
+
+/// Lifetime value by the categories of each person's first order (the metrics list's "what
+/// products drive repeat purchases"): per category and currency, the persons whose first
+/// counted order ever (stitched across login; ties by event_id) contained the category, with
+/// [`lifetime_value`](super::cohorts::lifetime_value)'s numbers over their orders in that
+/// currency. A person counts under every category of their first order, so rows do not add up
+/// to the shop; a first order without items, or items without a category, counts under `''`.
+/// Reads the events (a rollup of sums per day does not know which order came first).
+pub fn lifetime_value_by_first_category(ctx: &Context) -> Result<Report, Error> {
+    const NAME: &str = "lifetime_value_by_first_category";
+    let counted = counted_rows(
+        ctx,
+        NAME,
+        &["purchase"],
+        &[
+            "event_id",
+            "user_id",
+            "anonymous_id",
+            "timestamp",
+            "currency",
+            "revenue",
+        ],
+        Vec::new(),
+        Transactions::All,
+        false,
+    )?;
+    let purchases = Select::new()
+        .item(ctx.person("e", "i").alias("person"))
+        .item(path(["e", "event_id"]).alias("event_id"))
+        .item(
+            super::orders::time_order_key(path(["e", "timestamp"]), path(["e", "event_id"]))
+                .alias("key"),
+        )
+        .item(path(["e", "currency"]).alias("currency"))
+        .item(path(["e", "revenue"]).alias("revenue"))
+        .from(TableRef::cte("counted").aliased("e"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("identity").aliased("i"),
+            ctx.identity_join("e", "i"),
+        );
+    // Per person and currency, with the currency's first order; the person's first order is
+    // the earliest of those (a window over the person's few rows), so the counted purchases
+    // are computed once.
+    let per_currency = Select::new()
+        .item(col("person"))
+        .item(col("currency"))
+        .item(func("sum", [col("revenue")]).alias("person_revenue"))
+        .item(func("count", []).alias("person_orders"))
+        .item(func("argMin", [col("event_id"), col("key")]).alias("first_id"))
+        .item(func("min", [col("key")]).alias("first_key"))
+        .from(TableRef::cte("purchases"))
+        .group_by([col("person"), col("currency")]);
+    let first_order =
+        func("argMin", [col("first_id"), col("first_key")]).over(vec![col("person")], Vec::new());
+    // Every order's categories: a scan of the purchases' item lines, cheaper than building
+    // the set of first orders again to narrow it.
+    let order_categories = Select::new()
+        .item(col("event_id"))
+        .item(func("groupUniqArray", [col("item_category")]).alias("categories"))
+        .from(ctx.table("event_items")?)
+        .filter(ctx.is_role(NAME, "purchase")?)
+        .group_by([col("event_id")]);
+    let with_first = Select::new()
+        .item(col("person"))
+        .item(col("currency"))
+        .item(col("person_revenue"))
+        .item(col("person_orders"))
+        .item(first_order.alias("first_order"))
+        .from(TableRef::cte("per_currency"));
+    let per_person = Select::new()
+        .item(path(["p", "person"]).alias("person"))
+        .item(path(["p", "currency"]).alias("currency"))
+        .item(path(["p", "person_revenue"]).alias("person_revenue"))
+        .item(path(["p", "person_orders"]).alias("person_orders"))
+        .from(TableRef::cte("with_first").aliased("p"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("order_categories").aliased("c"),
+            path(["p", "first_order"]).eq(path(["c", "event_id"])),
+        )
+        .array_join(
+            func(
+                "if",
+                [
+                    func("empty", [path(["c", "categories"])]),
+                    Expr::Array(vec![str_lit("")]),
+                    path(["c", "categories"]),
+                ],
+            )
+            .alias("category"),
+        );
+    let query = Select::new()
+        .with("counted", counted)
+        .with(
+            "identity",
+            ctx.identity_cte_for(ctx.is_role(NAME, "purchase")?)?,
+        )
+        .with("purchases", purchases)
+        .with("per_currency", per_currency)
+        .with("with_first", with_first)
+        .with("order_categories", order_categories)
+        .with("per_person", per_person.item(col("category")))
+        .item(col("category"))
+        .item(col("currency"));
+    let query = super::cohorts::lifetime_measures(query)
+        .group_by([col("category"), col("currency")])
+        .order_by([
+            asc(col("currency")),
+            desc(col("total_revenue")),
+            asc(col("category")),
+        ]);
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params: Vec::new(),
+    })
+}

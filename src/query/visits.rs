@@ -7,7 +7,7 @@ use super::Report;
 use super::ast::*;
 use super::attribution::{NO_CHANNEL, SEPARATOR, channel_key, channel_part};
 use super::context::{Context, DateRange};
-use super::orders::counted_events;
+use super::orders::{counted_events, time_order_key};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
 
@@ -119,24 +119,8 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
             tagged.push(col(d).ne(str_lit("")));
         }
         let tagged = tagged.into_iter().reduce(Expr::or).expect("three columns");
-        // The first touch: (ms, event_id) packed in one number (a tuple compared as one is
-        // slow; see lifetime value by channel); an untagged row sorts after every touch.
-        let key = func(
-            "bitOr",
-            [
-                func(
-                    "bitShiftLeft",
-                    [
-                        func("toUInt256", [func("toUnixTimestamp64Milli", [ts.clone()])]),
-                        int(128),
-                    ],
-                ),
-                func(
-                    "toUInt256",
-                    [func("toUInt128", [ctx.column(NAME, "event_id")?])],
-                ),
-            ],
-        );
+        // The first touch by `time_order_key`; an untagged row sorts after every touch.
+        let key = time_order_key(ts.clone(), ctx.column(NAME, "event_id")?);
         let none = str_lit(NO_CHANNEL);
         visits = visits
             .item(func("if", [tagged.clone(), key, untouched()]).alias("touch"))
