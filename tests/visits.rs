@@ -104,6 +104,12 @@ fn fixture() -> Vec<Ev> {
                 }
                 viewed.push(product);
                 out.push(view);
+                // Half the views lead to the cart.
+                if rng.below(2) == 0 {
+                    let mut add = ev("add_to_cart", tick(&mut rng), ids.next_id());
+                    add.items.push(product);
+                    out.push(add);
+                }
             }
             if rng.below(3) == 0 {
                 // A guest checkout when not signed in; one in four lines is a product the
@@ -169,6 +175,17 @@ fn fixture() -> Vec<Ev> {
             items,
         });
     }
+    // Adding to a cart straight from a list, without viewing the product.
+    out.push(Ev {
+        id: ids.next_id(),
+        user: "u1".into(),
+        anon: "a1".into(),
+        kind: "add_to_cart",
+        ms: common::utc_ms(2026, 3, 11),
+        tx: String::new(),
+        channel: NONE,
+        items: vec![PRODUCTS[3]],
+    });
     // An order without items: its buyer's first order has no category.
     out.push(Ev {
         id: ids.next_id(),
@@ -242,6 +259,7 @@ struct Reference<'a> {
     /// March's page views, views of items and counted purchases.
     visits: Vec<&'a Ev>,
     views: Vec<&'a Ev>,
+    adds: Vec<&'a Ev>,
     orders: Vec<&'a Ev>,
     from: i64,
     to: i64,
@@ -267,6 +285,7 @@ impl<'a> Reference<'a> {
             events,
             visits: of("page_view"),
             views: of("view_item"),
+            adds: of("add_to_cart"),
             orders,
             from,
             to,
@@ -303,20 +322,20 @@ impl<'a> Reference<'a> {
         out
     }
 
-    /// (viewers, buyers) per product or category (`key` picks it from an item).
+    /// (viewers, adders, buyers) per product or category (`key` picks it from an item).
     fn by_item(
         &self,
         key: impl Fn(&(&str, &str, &str)) -> String,
-    ) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
-        let mut out: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
-        for e in &self.views {
-            for it in &e.items {
-                out.entry(key(it)).or_default().0.insert(self.person(e));
-            }
-        }
-        for e in &self.orders {
-            for it in &e.items {
-                out.entry(key(it)).or_default().1.insert(self.person(e));
+    ) -> BTreeMap<String, [BTreeSet<String>; 3]> {
+        let mut out: BTreeMap<String, [BTreeSet<String>; 3]> = BTreeMap::new();
+        for (i, events) in [&self.views, &self.adds, &self.orders]
+            .into_iter()
+            .enumerate()
+        {
+            for e in events {
+                for it in &e.items {
+                    out.entry(key(it)).or_default()[i].insert(self.person(e));
+                }
             }
         }
         out
@@ -404,6 +423,10 @@ fn the_fixture_has_its_traps() {
     assert!(!want.buyers().contains("late_buyer") && visitors.contains("late_buyer"));
     assert!(want.buyers().contains("ua") && !visitors.contains("ua") && visitors.contains("ub"));
     assert_eq!(want.name("sku_1"), "Tee");
+    // Someone added a product to a cart without viewing it, and someone bought one so.
+    let items = want.by_item(|it| it.0.to_string());
+    assert!(items.values().any(|[v, a, _]| !a.is_subset(v)));
+    assert!(items.values().any(|[v, _, b]| !b.is_subset(v)));
 }
 
 #[test]
@@ -462,18 +485,26 @@ fn by_product_and_category_match_rust() {
         let mut expected: Vec<_> = want
             .by_item(key)
             .into_iter()
-            .filter(|(_, (viewers, _))| !viewers.is_empty())
+            .filter(|(_, [viewers, _, _])| !viewers.is_empty())
             .collect();
-        expected.sort_by(|(k1, v1), (k2, v2)| v2.0.len().cmp(&v1.0.len()).then(k1.cmp(k2)));
+        expected.sort_by(|(k1, v1), (k2, v2)| v2[0].len().cmp(&v1[0].len()).then(k1.cmp(k2)));
         expected.truncate(limit as usize);
         assert_eq!(rows.len(), expected.len(), "{by:?}");
-        for (row, (k, (viewers, buyers))) in rows.iter().zip(&expected) {
+        for (row, (k, [viewers, adders, buyers])) in rows.iter().zip(&expected) {
             assert_eq!(row[0], json!(k));
             if by == VisitBreakdown::Product {
                 assert_eq!(row[1], json!(want.name(k)), "{k}");
             }
-            // Someone bought without viewing: not a purchaser of the product's visitors.
-            check_counts(row, viewers, buyers);
+            // Someone added or bought without viewing: not one of the product's visitors.
+            let n = row.len();
+            assert_eq!(
+                row[n - 3],
+                json!(viewers.intersection(adders).count()),
+                "{row:?}"
+            );
+            let mut counts = row.clone();
+            counts.remove(n - 3);
+            check_counts(&counts, viewers, buyers);
         }
     }
     assert!(reports::visit_to_order_by(&ctx, &march().0, VisitBreakdown::Product, 101).is_err());

@@ -19,8 +19,10 @@ pub enum VisitBreakdown {
     /// Per visitor's channel in the range: the campaign, source and medium of their first
     /// event in the range carrying any (empty = none: direct). Rows partition the visitors.
     Channel,
-    /// Per product: persons who viewed it (`view_item`) in the range, and those of them who
-    /// bought it in a counted purchase in the range. A person counts under every product.
+    /// Per product: persons who viewed it (`view_item`) in the range, those of them who added
+    /// it to a cart in the range, and those of them who bought it in a counted purchase in the
+    /// range (the metrics stack's product view → add → purchase). A person counts under every
+    /// product.
     Product,
     /// As `Product`, per `item_category`.
     Category,
@@ -213,8 +215,8 @@ fn untouched() -> Expr {
     func("bitShiftLeft", [func("toUInt256", [int(1)]), int(255)])
 }
 
-/// Per product or category: item rows of the range's views and counted purchases, grouped by
-/// item and stored person, then stitched and grouped by item and person.
+/// Per product or category: item rows of the range's views, add-to-carts and counted
+/// purchases, grouped by item and stored person, then stitched and grouped by item and person.
 fn per_item(
     ctx: &Context,
     range: &DateRange,
@@ -241,17 +243,20 @@ fn per_item(
     let items = ctx.table("event_items")?;
     let viewed = ctx.is_role(name, "view_item")?;
     let purchased = ctx.is_role(name, "purchase")?;
+    let added = ctx.is_role(name, "add_to_cart")?;
     let named = item == "item_id";
     let mut stored = Select::new()
         .item(col(item).alias("item"))
         .item(col("person_id").alias("stored"))
         .item(col("user_id").eq(str_lit("")).alias("anonymous"))
         .item(func("max", [viewed.clone()]).alias("visited"))
+        .item(func("max", [added.clone()]).alias("added"))
         .item(func("max", [purchased.clone()]).alias("bought"));
     let mut persons = Select::new()
         .item(path(["s", "item"]).alias("item"))
         .item(stitched().alias("person"))
         .item(func("max", [path(["s", "visited"])]).alias("visited"))
+        .item(func("max", [path(["s", "added"])]).alias("added"))
         .item(func("max", [path(["s", "bought"])]).alias("bought"));
     let mut query = Select::new()
         .with(
@@ -278,7 +283,11 @@ fn per_item(
     let stored = stored
         .from(items)
         .filter(ctx.in_range(col("timestamp")))
-        .filter(viewed.or(purchased.and(col("event_id").in_(col("counted")))))
+        .filter(
+            viewed
+                .or(added)
+                .or(purchased.and(col("event_id").in_(col("counted")))),
+        )
         .group_by([col(item), col("stored"), col("anonymous")]);
     let persons = joined_to_identity(persons).group_by([col("item"), col("person")]);
     query = query
@@ -290,6 +299,7 @@ fn per_item(
     }
     let query = query
         .item(func("countIf", [col("visited")]).alias("visitors"))
+        .item(func("countIf", [col("visited").and(col("added"))]).alias("added_to_cart"))
         .item(func("countIf", [col("visited").and(col("bought"))]).alias("purchasers"))
         .item(rate().alias("visit_to_order_rate"))
         .from(TableRef::cte("persons"))
