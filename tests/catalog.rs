@@ -171,6 +171,13 @@ fn parameters_are_checked() {
         assert!(r.sql().contains("visitors"), "{v}");
     }
     assert_eq!(
+        err(
+            "visit-to-order",
+            &[("breakdown", "channel"), ("limit", "5")]
+        ),
+        "report `visit-to-order`: `limit` applies only to breakdown=product or breakdown=category"
+    );
+    assert_eq!(
         err("visit-to-order", &[("breakdown", "device")]),
         "report `visit-to-order`: parameter `breakdown` = `device` is not valid"
     );

@@ -365,6 +365,14 @@ pub fn build(
                     ));
                 }
             };
+            if p.get("limit").is_some()
+                && !matches!(by, VisitBreakdown::Product | VisitBreakdown::Category)
+            {
+                return Err(Error::Report {
+                    message: "report `visit-to-order`: `limit` applies only to breakdown=product or breakdown=category".into(),
+                    help: "drop `limit`, or add --param breakdown=product".into(),
+                });
+            }
             reports::visit_to_order_by(ctx, &p.range()?, by, p.number("limit", 20, "1 to 100")?)
         }
         "user-journey" => match p.get("user_id") {
