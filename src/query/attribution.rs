@@ -469,14 +469,28 @@ pub(super) fn channel_key(values: [Expr; 3]) -> Expr {
 }
 
 /// Between a [`channel_key`]'s values; never inside one.
-pub(super) const SEPARATOR: &str = "\0\0";
+const SEPARATOR: &str = "\0\0";
 /// A NUL inside a value.
 const ESCAPED_NUL: &str = "\0\u{1}";
 /// The key of an order without touches: three empty values.
 pub(super) const NO_CHANNEL: &str = "\0\0\0\0";
 
+/// `q` with the `channel` key's three values as `campaign`, `source` and `medium`.
+pub(super) fn channel_columns(q: Select) -> Select {
+    q.with_expr(
+        "parts",
+        func("splitByString", [str_lit(SEPARATOR), col("channel")]),
+    )
+    .items(
+        ["campaign", "source", "medium"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| channel_part(i as i64 + 1).alias(name)),
+    )
+}
+
 /// Value `i` (1-based) of the key split into `parts`.
-pub(super) fn channel_part(i: i64) -> Expr {
+fn channel_part(i: i64) -> Expr {
     func(
         "replaceAll",
         [

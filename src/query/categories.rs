@@ -159,37 +159,7 @@ pub fn revenue_by_category(ctx: &Context, range: &DateRange) -> Result<Report, E
 /// Reads the events (a rollup of sums per day does not know which order came first).
 pub fn lifetime_value_by_first_category(ctx: &Context) -> Result<Report, Error> {
     const NAME: &str = "lifetime_value_by_first_category";
-    let counted = counted_rows(
-        ctx,
-        NAME,
-        &["purchase"],
-        &[
-            "event_id",
-            "user_id",
-            "anonymous_id",
-            "timestamp",
-            "currency",
-            "revenue",
-        ],
-        Vec::new(),
-        Transactions::All,
-        false,
-    )?;
-    let purchases = Select::new()
-        .item(ctx.person("e", "i").alias("person"))
-        .item(path(["e", "event_id"]).alias("event_id"))
-        .item(
-            super::orders::time_order_key(path(["e", "timestamp"]), path(["e", "event_id"]))
-                .alias("key"),
-        )
-        .item(path(["e", "currency"]).alias("currency"))
-        .item(path(["e", "revenue"]).alias("revenue"))
-        .from(TableRef::cte("counted").aliased("e"))
-        .join(
-            JoinKind::LeftAny,
-            TableRef::cte("identity").aliased("i"),
-            ctx.identity_join("e", "i"),
-        );
+    let history = super::cohorts::history_purchases(ctx, NAME, super::cohorts::OrderIds::Yes)?;
     // Per person and currency, with the currency's first order; the person's first order is
     // the earliest of those (a window over the person's few rows), so the counted purchases
     // are computed once.
@@ -241,13 +211,7 @@ pub fn lifetime_value_by_first_category(ctx: &Context) -> Result<Report, Error> 
             )
             .alias("category"),
         );
-    let query = Select::new()
-        .with("counted", counted)
-        .with(
-            "identity",
-            ctx.identity_cte_for(ctx.is_role(NAME, "purchase")?)?,
-        )
-        .with("purchases", purchases)
+    let query = history
         .with("per_currency", per_currency)
         .with("with_first", with_first)
         .with("order_categories", order_categories)

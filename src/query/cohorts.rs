@@ -269,7 +269,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
     };
     let (params, _, _) = ctx.range_params(&range)?;
     let tz = ctx.tz_name();
-    let query = history_purchases(ctx, NAME)?;
+    let query = history_purchases(ctx, NAME, OrderIds::No)?;
     // One group per person: the cohort (month of the first purchase) and the purchases as an
     // array, unrolled into the cells; `n = 1` marks one row per person, so summing it per month
     // gives the cohort's size. `purchases` (the identity join, the dedupe) is read once. Window
@@ -382,7 +382,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
 /// `purchase_frequency` (orders per person).
 pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
     const NAME: &str = "lifetime_value";
-    let history = history_purchases(ctx, NAME)?;
+    let history = history_purchases(ctx, NAME, OrderIds::No)?;
     let per_person = Select::new()
         .item(col("person"))
         .item(col("currency"))
@@ -406,9 +406,9 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
 /// empty for persons never touched (direct). Per channel and currency, the same numbers as
 /// [`lifetime_value`]. Reads every campaign-tagged event, so no rollup serves it.
 pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
-    use super::attribution::{SEPARATOR, channel_key, channel_part};
+    use super::attribution::{channel_columns, channel_key};
     const NAME: &str = "lifetime_value_by_channel";
-    let history = history_purchases(ctx, NAME)?;
+    let history = history_purchases(ctx, NAME, OrderIds::No)?;
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
     let mut tagged = Vec::with_capacity(3);
     for d in dims {
@@ -481,15 +481,8 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
         .with("touch_identity", ctx.identity_cte()?)
         .with("stored_touch", stored)
         .with("first_touch", first_touch)
-        .with("per_person", per_person)
-        .with_expr(
-            "parts",
-            func("splitByString", [str_lit(SEPARATOR), col("channel")]),
-        )
-        .item(channel_part(1).alias("campaign"))
-        .item(channel_part(2).alias("source"))
-        .item(channel_part(3).alias("medium"))
-        .item(col("currency"));
+        .with("per_person", per_person);
+    let query = channel_columns(query).item(col("currency"));
     let query = lifetime_measures(query)
         .group_by([col("channel"), col("currency")])
         .order_by([
@@ -521,52 +514,81 @@ pub(super) fn lifetime_measures(q: Select) -> Select {
         .from(TableRef::cte("per_person"))
 }
 
+/// Whether [`history_purchases`] gives each order's id (and so reads the events).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum OrderIds {
+    No,
+    Yes,
+}
+
 /// A query holding the CTEs of cohort and lifetime reports for every counted purchase of all
 /// history with its
 /// stitched person: `counted` (the purchases, deduplicated, with their columns), `identity`
 /// (the links of the anonymous purchases' ids only) and `purchases` (person, ts, currency,
 /// revenue, orders). Under `--use-rollups`, a per-buyer daily rollup gives `counted` (one row
 /// per buyer and day, `orders` in it) and its anonymous ids narrow `identity`: no event is read.
-fn history_purchases(ctx: &Context, report: &str) -> Result<Select, Error> {
-    let (counted, identity, orders) =
-        match super::rollups::history_purchases_from_rollup(ctx, report)? {
-            Some((rows, anonymous_ids)) => (
-                rows,
-                ctx.identity_cte_among(anonymous_ids)?,
-                path(["e", "orders"]),
-            ),
-            None => (
+/// With [`OrderIds::Yes`], each purchase also has its `event_id` and `key` (`time_order_key`),
+/// read from the events (a rollup has no orders, only days).
+pub(super) fn history_purchases(
+    ctx: &Context,
+    report: &str,
+    ids: OrderIds,
+) -> Result<Select, Error> {
+    let rollup = match ids {
+        OrderIds::No => super::rollups::history_purchases_from_rollup(ctx, report)?,
+        OrderIds::Yes => None,
+    };
+    let (counted, identity, orders) = match rollup {
+        Some((rows, anonymous_ids)) => (
+            rows,
+            ctx.identity_cte_among(anonymous_ids)?,
+            path(["e", "orders"]),
+        ),
+        None => {
+            let mut columns = vec![
+                "user_id",
+                "anonymous_id",
+                "timestamp",
+                "currency",
+                "revenue",
+            ];
+            if ids == OrderIds::Yes {
+                columns.push("event_id");
+            }
+            (
                 counted_rows(
                     ctx,
                     report,
                     &["purchase"],
-                    &[
-                        "user_id",
-                        "anonymous_id",
-                        "timestamp",
-                        "currency",
-                        "revenue",
-                    ],
+                    &columns,
                     Vec::new(),
                     Transactions::All,
                     false,
                 )?,
                 ctx.identity_cte_for(ctx.is_role(report, "purchase")?)?,
                 int(1),
-            ),
-        };
-    let purchases = Select::new()
+            )
+        }
+    };
+    let mut purchases = Select::new()
         .item(ctx.person("e", "i").alias("person"))
         .item(path(["e", "timestamp"]).alias("ts"))
         .item(path(["e", "currency"]).alias("currency"))
         .item(path(["e", "revenue"]).alias("revenue"))
-        .item(orders.alias("orders"))
-        .from(TableRef::cte("counted").aliased("e"))
-        .join(
-            JoinKind::LeftAny,
-            TableRef::cte("identity").aliased("i"),
-            ctx.identity_join("e", "i"),
-        );
+        .item(orders.alias("orders"));
+    if ids == OrderIds::Yes {
+        purchases = purchases
+            .item(path(["e", "event_id"]).alias("event_id"))
+            .item(
+                super::orders::time_order_key(path(["e", "timestamp"]), path(["e", "event_id"]))
+                    .alias("key"),
+            );
+    }
+    let purchases = purchases.from(TableRef::cte("counted").aliased("e")).join(
+        JoinKind::LeftAny,
+        TableRef::cte("identity").aliased("i"),
+        ctx.identity_join("e", "i"),
+    );
     Ok(Select::new()
         .with("counted", counted)
         .with("identity", identity)

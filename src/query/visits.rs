@@ -5,7 +5,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::attribution::{NO_CHANNEL, SEPARATOR, channel_key, channel_part};
+use super::attribution::{NO_CHANNEL, channel_columns, channel_key};
 use super::context::{Context, DateRange};
 use super::orders::{counted_events, time_order_key};
 use crate::error::Error;
@@ -180,14 +180,7 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
         .with("stored", stored)
         .with("persons", persons);
     if channels {
-        query = query
-            .with_expr(
-                "parts",
-                func("splitByString", [str_lit(SEPARATOR), col("channel")]),
-            )
-            .item(channel_part(1).alias("campaign"))
-            .item(channel_part(2).alias("source"))
-            .item(channel_part(3).alias("medium"));
+        query = channel_columns(query);
     }
     query = query
         .item(func("count", []).alias("visitors"))
