@@ -438,14 +438,11 @@ pub fn attribution(
         )
         .item(func("toBool", [path(["a", "attributed"])]).alias("attributed"))
         .from(TableRef::cte("channel_rows").aliased("a"))
-        .order_by([
+        .order_by(then_by_channel([
             asc(col("currency")),
             desc(col("attributed")),
             desc(col("revenue")),
-            asc(col("campaign")),
-            asc(col("source")),
-            asc(col("medium")),
-        ]);
+        ]));
     Ok(Report {
         name: NAME.into(),
         query,
@@ -474,6 +471,14 @@ const SEPARATOR: &str = "\0\0";
 const ESCAPED_NUL: &str = "\0\u{1}";
 /// The key of an order without touches: three empty values.
 pub(super) const NO_CHANNEL: &str = "\0\0\0\0";
+
+/// `leading` sort keys, then a channel's campaign, source and medium (a stable order for ties).
+pub(super) fn then_by_channel<const N: usize>(leading: [OrderItem; N]) -> Vec<OrderItem> {
+    leading
+        .into_iter()
+        .chain(["campaign", "source", "medium"].map(|c| asc(col(c))))
+        .collect()
+}
 
 /// `q` with the `channel` key's three values as `campaign`, `source` and `medium`.
 pub(super) fn channel_columns(q: Select) -> Select {

@@ -32,7 +32,7 @@ pub fn revenue_by_category(ctx: &Context, range: &DateRange) -> Result<Report, E
         true,
     )?;
     // The orders' lines, each once (an event stored twice is one order until merged).
-    let mut lines = Select::new()
+    let lines = Select::new()
         .item(col("event_id"))
         .item(col("item_category").alias("category"))
         .item(col("currency"))
@@ -49,18 +49,14 @@ pub fn revenue_by_category(ctx: &Context, range: &DateRange) -> Result<Report, E
             ))),
         )
         .limit_by(int(1), vec![col("event_id"), col("item_index")]);
-    if ctx.converts() {
-        // Each line converted at its day's rate, as top-products does.
-        let names: Vec<Name> = ["event_id", "category", "currency", "line", "quantity"]
-            .map(Name::from)
-            .to_vec();
-        lines = super::money::converted(
-            ctx,
-            lines.item(ctx.rate_day(col("timestamp"))),
-            &names,
-            &["line"],
-        )?;
-    }
+    // Each line converted at its day's rate when asked, as top-products does.
+    let lines = super::money::lines_in_currency(
+        ctx,
+        lines,
+        &["event_id", "category", "currency", "line", "quantity"],
+        &["line"],
+        col("timestamp"),
+    )?;
     let order_categories = Select::new()
         .distinct()
         .item(col("event_id"))

@@ -406,7 +406,7 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
 /// empty for persons never touched (direct). Per channel and currency, the same numbers as
 /// [`lifetime_value`]. Reads every campaign-tagged event, so no rollup serves it.
 pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
-    use super::attribution::{channel_columns, channel_key};
+    use super::attribution::{channel_columns, channel_key, then_by_channel};
     const NAME: &str = "lifetime_value_by_channel";
     let history = history_purchases(ctx, NAME, OrderIds::No)?;
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
@@ -485,13 +485,10 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
     let query = channel_columns(query).item(col("currency"));
     let query = lifetime_measures(query)
         .group_by([col("channel"), col("currency")])
-        .order_by([
+        .order_by(then_by_channel([
             asc(col("currency")),
             desc(col("total_revenue")),
-            asc(col("campaign")),
-            asc(col("source")),
-            asc(col("medium")),
-        ]);
+        ]));
     Ok(Report {
         name: NAME.into(),
         query,

@@ -114,6 +114,22 @@ fn power_of_ten(shift: i32) -> String {
     }
 }
 
+/// Item lines (`rows`, giving `columns`, each with its `ts`) with their `money` columns
+/// converted at the rate of `ts`'s day when the report converts; as they are otherwise.
+pub(crate) fn lines_in_currency(
+    ctx: &Context,
+    rows: Select,
+    columns: &[&'static str],
+    money: &[&'static str],
+    ts: Expr,
+) -> Result<Select, Error> {
+    if !ctx.converts() {
+        return Ok(rows);
+    }
+    let names: Vec<Name> = columns.iter().map(|c| Name::from(*c)).collect();
+    converted(ctx, rows.item(ctx.rate_day(ts)), &names, money)
+}
+
 /// `rows` with every column of `money` converted into the base currency and `currency` set to
 /// it; the other `columns` (rows' output, in order) pass through and [`RATE_DAY`], which rows
 /// must give, is dropped.

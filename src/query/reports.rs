@@ -121,8 +121,9 @@ pub(super) fn by_currency_then_date(fill: Fill) -> [OrderItem; 2] {
     ]
 }
 
-/// The event_items columns top-products reads.
-const ITEM_COLUMNS: [&str; 9] = [
+/// Top-products' item lines: the first nine columns read from event_items, then each line's
+/// amount.
+const ITEM_COLUMNS: [&str; 10] = [
     "event_id",
     "item_index",
     "timestamp",
@@ -132,6 +133,7 @@ const ITEM_COLUMNS: [&str; 9] = [
     "currency",
     "price",
     "quantity",
+    "line",
 ];
 
 /// Best-selling products per currency: revenue (price × quantity, minor units), quantity and
@@ -151,29 +153,18 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
         ParamValue::UInt(limit as u64),
     ));
     let is_purchase = ctx.is_role(NAME, "purchase")?;
+    // Each line's amount (price × quantity, minor units); converted into the base currency
+    // line by line when asked.
     let items = Select::new()
-        .items(ITEM_COLUMNS.map(|c| SelectItem::from(col(c))))
+        .items(ITEM_COLUMNS[..9].iter().map(|c| SelectItem::from(col(*c))))
+        .item((func("toInt64", [col("price")]) * col("quantity")).alias("line"))
         .from(ctx.table("event_items")?)
         .filter(is_purchase)
         .filter(ctx.in_range(col("timestamp")))
         .filter(col("event_id").in_(col("counted")))
         .limit_by(int(1), vec![col("event_id"), col("item_index")]);
-    // Each line's amount (price × quantity, minor units); converted into the base currency
-    // line by line when asked.
-    let line = func("toInt64", [path(["items", "price"])]) * path(["items", "quantity"]);
-    let (items, line) = if ctx.converts() {
-        let mut names: Vec<Name> = ITEM_COLUMNS.iter().map(|c| Name::from(*c)).collect();
-        names.push("line".into());
-        let lines = items
-            .item((func("toInt64", [col("price")]) * col("quantity")).alias("line"))
-            .item(ctx.rate_day(col("timestamp")));
-        (
-            super::money::converted(ctx, lines, &names, &["line"])?,
-            path(["items", "line"]),
-        )
-    } else {
-        (items, line)
-    };
+    let items =
+        super::money::lines_in_currency(ctx, items, &ITEM_COLUMNS, &["line"], col("timestamp"))?;
     let query = Select::new()
         .with(
             "counted",
@@ -190,7 +181,7 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
             .alias("item_name"),
         )
         .item(col("currency"))
-        .item(func("sum", [line]).alias("revenue"))
+        .item(func("sum", [path(["items", "line"])]).alias("revenue"))
         .item(func("sum", [path(["items", "quantity"])]).alias("quantity"))
         .item(func("uniqExact", [path(["items", "transaction_id"])]).alias("orders"))
         .from(TableRef::Subquery {
@@ -371,13 +362,10 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .item((path(["b", "revenue"]) / path(["b", "orders"])).alias("avg_order_value"))
         .from(TableRef::cte("by_channel").aliased("b"))
         .join_using(JoinKind::Left, TableRef::cte("touched").aliased("t"), &dims)
-        .order_by([
+        .order_by(super::attribution::then_by_channel([
             asc(col("currency")),
             desc(col("revenue")),
-            asc(col("campaign")),
-            asc(col("source")),
-            asc(col("medium")),
-        ]);
+        ]));
     Ok(Report {
         name: NAME.into(),
         query,

@@ -5,7 +5,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::attribution::{NO_CHANNEL, channel_columns, channel_key};
+use super::attribution::{NO_CHANNEL, channel_columns, channel_key, then_by_channel};
 use super::context::{Context, DateRange};
 use super::orders::{counted_events, time_order_key};
 use crate::error::Error;
@@ -189,12 +189,9 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
         .from(TableRef::cte("persons"))
         .filter(col("visited"));
     if channels {
-        query = query.group_by([col("channel")]).order_by([
-            desc(col("visitors")),
-            asc(col("campaign")),
-            asc(col("source")),
-            asc(col("medium")),
-        ]);
+        query = query
+            .group_by([col("channel")])
+            .order_by(then_by_channel([desc(col("visitors"))]));
     }
     Ok(Report {
         name: NAME.into(),
