@@ -102,28 +102,8 @@ pub fn revenue_by_category(ctx: &Context, range: &DateRange) -> Result<Report, E
         .item(col("currency"))
         .item(func("toUInt64", [col("orders")]).alias("orders"))
         .item(func("toInt64", [col("revenue")]).alias("revenue"))
-        .item(
-            func(
-                "if",
-                [
-                    col("orders").eq(int(0)),
-                    Expr::Float(0.0),
-                    col("revenue") / col("orders"),
-                ],
-            )
-            .alias("avg_order_value"),
-        )
-        .item(
-            func(
-                "if",
-                [
-                    col("all_orders").eq(int(0)),
-                    Expr::Float(0.0),
-                    Expr::Float(100.0) * col("orders") / col("all_orders"),
-                ],
-            )
-            .alias("order_share"),
-        )
+        .item(ratio(col("revenue"), col("orders")).alias("avg_order_value"))
+        .item(percent(col("orders"), col("all_orders")).alias("order_share"))
         .item(func("toInt64", [col("category_revenue")]).alias("category_revenue"))
         .item(func("toUInt64", [col("quantity")]).alias("quantity"))
         .from(TableRef::cte("by_order"))

@@ -138,16 +138,7 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
             alias: Name::concat(from, "_totals"),
         }
     };
-    let rate = |num: &'static str, den: &'static str| {
-        func(
-            "if",
-            [
-                col(den).eq(int(0)),
-                Expr::Float(0.0),
-                Expr::Float(100.0) * col(num) / col(den),
-            ],
-        )
-    };
+    let rate = |num: &'static str, den: &'static str| percent(col(num), col(den));
     let revenue = func("toInt64", [col("total_revenue")]);
     let query = Select::new()
         // Read three times below (totals, currencies, refunds of these orders): computed once,
@@ -177,17 +168,7 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
         .item(func("toUInt64", [col("total_orders")]).alias("total_orders"))
         .item(func("toUInt64", [col("total_refunds")]).alias("total_refunds"))
         .item(func("toInt64", [col("refund_amount")]).alias("refund_amount"))
-        .item(
-            func(
-                "if",
-                [
-                    col("total_orders").eq(int(0)),
-                    Expr::Float(0.0),
-                    revenue / col("total_orders"),
-                ],
-            )
-            .alias("avg_order_value"),
-        )
+        .item(ratio(revenue, col("total_orders")).alias("avg_order_value"))
         .item(func("toUInt64", [col("items_sold")]).alias("total_items_sold"))
         .item(rate("abandoned", "carts").alias("cart_abandonment_rate"))
         .item(rate("adders", "viewers").alias("add_to_cart_rate"))
@@ -327,13 +308,9 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
         .item(func("count", []).alias("total_carts"))
         .item(func("countIf", [col("cart_id").in_(col("completed"))]).alias("completed_carts"))
         .from(TableRef::cte("carts"));
-    let rate = func(
-        "if",
-        [
-            col("total_carts").eq(int(0)),
-            Expr::Float(0.0),
-            Expr::Float(100.0) * (col("total_carts") - col("completed_carts")) / col("total_carts"),
-        ],
+    let rate = percent(
+        col("total_carts") - col("completed_carts"),
+        col("total_carts"),
     );
     let query = Select::new()
         // Read three times (completed, abandoned_items, cart_counts): computed once, 280-310 ->

@@ -121,6 +121,27 @@ pub(super) fn by_currency_then_date(fill: Fill) -> [OrderItem; 2] {
     ]
 }
 
+/// The most rows a product list gives (the seed API's cap on top-products).
+pub const MAX_LIMIT: u32 = 100;
+
+/// A product list's `limit` (1 to [`MAX_LIMIT`]) as its `{limit:UInt32}` placeholder and
+/// parameter.
+pub(super) fn list_limit(limit: u32) -> Result<(Expr, Param), Error> {
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::Report {
+            message: format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
+            help: format!("the seed API caps product lists at {MAX_LIMIT}"),
+        });
+    }
+    Ok((
+        Expr::Param {
+            name: "limit".into(),
+            ty: "UInt32".into(),
+        },
+        Param::new("limit", "UInt32", ParamValue::UInt(limit as u64)),
+    ))
+}
+
 /// Top-products' item lines: the first nine columns read from event_items, then each line's
 /// amount.
 const ITEM_COLUMNS: [&str; 10] = [
@@ -140,18 +161,9 @@ const ITEM_COLUMNS: [&str; 10] = [
 /// orders of counted purchases; `limit` per currency, at most 100 (the seed API's maximum).
 pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Report, Error> {
     const NAME: &str = "top_products";
-    if !(1..=100).contains(&limit) {
-        return Err(Error::Report {
-            message: format!("limit must be between 1 and 100, got {limit}"),
-            help: "the seed API caps top-products at 100".into(),
-        });
-    }
+    let (limit, limit_param) = list_limit(limit)?;
     let (mut params, _, _) = ctx.range_params(range)?;
-    params.push(Param::new(
-        "limit",
-        "UInt32",
-        ParamValue::UInt(limit as u64),
-    ));
+    params.push(limit_param);
     let is_purchase = ctx.is_role(NAME, "purchase")?;
     // Each line's amount (price × quantity, minor units); converted into the base currency
     // line by line when asked.
@@ -194,13 +206,7 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
             desc(col("revenue")),
             asc(col("item_id")),
         ])
-        .limit_by(
-            Expr::Param {
-                name: "limit".into(),
-                ty: "UInt32".into(),
-            },
-            vec![col("currency")],
-        );
+        .limit_by(limit, vec![col("currency")]);
     Ok(Report {
         name: NAME.into(),
         query,
@@ -348,17 +354,7 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         .item(path(["b", "currency"]).alias("currency"))
         .item(path(["b", "revenue"]).alias("revenue"))
         .item(path(["b", "orders"]).alias("orders"))
-        .item(
-            func(
-                "if",
-                [
-                    path(["t", "persons"]).eq(int(0)),
-                    Expr::Float(0.0),
-                    Expr::Float(100.0) * path(["b", "purchasers"]) / path(["t", "persons"]),
-                ],
-            )
-            .alias("conversion_rate"),
-        )
+        .item(percent(path(["b", "purchasers"]), path(["t", "persons"])).alias("conversion_rate"))
         .item((path(["b", "revenue"]) / path(["b", "orders"])).alias("avg_order_value"))
         .from(TableRef::cte("by_channel").aliased("b"))
         .join_using(JoinKind::Left, TableRef::cte("touched").aliased("t"), &dims)

@@ -9,7 +9,6 @@ use super::attribution::{NO_CHANNEL, channel_columns, channel_key, then_by_chann
 use super::context::{Context, DateRange};
 use super::orders::{counted_events, time_order_key};
 use crate::error::Error;
-use crate::sql::{Param, ParamValue};
 
 /// What to break the visit-to-order rate down by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,13 +27,10 @@ pub enum VisitBreakdown {
     Category,
 }
 
-/// The largest product or category breakdown (the seed API's cap on product lists).
-pub const MAX_ROWS: u32 = 100;
-
 /// `visitors` (persons with a page view in the range), `purchasers` (those of them with a
 /// counted purchase in the range) and `visit_to_order_rate` (%), for the shop.
 pub fn visit_to_order(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
-    visit_to_order_by(ctx, range, VisitBreakdown::None, MAX_ROWS)
+    visit_to_order_by(ctx, range, VisitBreakdown::None, super::reports::MAX_LIMIT)
 }
 
 /// Visit-to-order rate broken down by `by`; product and category rows are the `limit` with
@@ -81,14 +77,7 @@ fn joined_to_identity(select: Select) -> Select {
 }
 
 fn rate() -> Expr {
-    func(
-        "if",
-        [
-            col("visitors").eq(int(0)),
-            Expr::Float(0.0),
-            Expr::Float(100.0) * col("purchasers") / col("visitors"),
-        ],
-    )
+    percent(col("purchasers"), col("visitors"))
 }
 
 /// The shop's rate, or per channel: one scan of the range's page views (and campaign-tagged
@@ -218,18 +207,9 @@ fn per_item(
     } else {
         "visit_to_order_by_category"
     };
-    if !(1..=MAX_ROWS).contains(&limit) {
-        return Err(Error::Report {
-            message: format!("limit must be between 1 and {MAX_ROWS}, got {limit}"),
-            help: "the seed API caps product lists at 100".into(),
-        });
-    }
+    let (limit, limit_param) = super::reports::list_limit(limit)?;
     let (mut params, _, _) = ctx.range_params(range)?;
-    params.push(Param::new(
-        "limit",
-        "UInt32",
-        ParamValue::UInt(limit as u64),
-    ));
+    params.push(limit_param);
     let items = ctx.table("event_items")?;
     let viewed = ctx.is_role(name, "view_item")?;
     let purchased = ctx.is_role(name, "purchase")?;
@@ -296,10 +276,7 @@ fn per_item(
         .group_by([col("item")])
         .having(col("visitors").gt(int(0)))
         .order_by([desc(col("visitors")), asc(col(item))])
-        .limit(Expr::Param {
-            name: "limit".into(),
-            ty: "UInt32".into(),
-        });
+        .limit(limit);
     Ok(Report {
         name: name.into(),
         query,

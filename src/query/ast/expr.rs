@@ -140,6 +140,23 @@ pub enum Parts {
     More(Vec<Name>),
 }
 
+/// `num / den`, or 0.0 where `den` is 0 (ClickHouse would give nan or inf): averages.
+pub fn ratio(num: Expr, den: Expr) -> Expr {
+    func("if", [den.clone().eq(int(0)), Expr::Float(0.0), num / den])
+}
+
+/// `100 × num / den`, or 0.0 where `den` is 0: rates in percent.
+pub fn percent(num: Expr, den: Expr) -> Expr {
+    func(
+        "if",
+        [
+            den.clone().eq(int(0)),
+            Expr::Float(0.0),
+            Expr::Float(100.0) * num / den,
+        ],
+    )
+}
+
 impl std::ops::Deref for Parts {
     type Target = [Name];
     fn deref(&self) -> &[Name] {
