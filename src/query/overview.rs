@@ -371,7 +371,7 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
     ctx.column(NAME, "anonymous_id")?;
     let candidates = Select::new().item(user.clone()).union_all(
         Select::new()
-            .item(col("anonymous_id"))
+            .item(col("device"))
             .from(TableRef::cte("identity"))
             .filter(col("linked_user").eq(user.clone())),
     );
@@ -400,14 +400,18 @@ pub fn user_journey(ctx: &Context, user_id: &str) -> Result<Report, Error> {
     // Only the anonymous ids ever linked to this user can stitch to them: their identities
     // alone (the table's key starts with anonymous_id), not every link in the shop — about a
     // fifth off a journey at 10M events.
-    let identity = ctx.identity_cte()?.filter(
-        col("anonymous_id").in_(Expr::Subquery(Box::new(
-            Select::new()
-                .item(col("anonymous_id"))
-                .from(ctx.table("identities")?)
-                .filter(col("user_id").eq(user.clone())),
-        ))),
-    );
+    // The map is keyed by the ids' hashes; the candidates need the ids themselves.
+    let identity = ctx
+        .identity_cte()?
+        .item(func("any", [col("anonymous_id")]).alias("device"))
+        .filter(
+            col("anonymous_id").in_(Expr::Subquery(Box::new(
+                Select::new()
+                    .item(col("anonymous_id"))
+                    .from(ctx.table("identities")?)
+                    .filter(col("user_id").eq(user.clone())),
+            ))),
+        );
     let query = Select::new()
         .with("identity", identity)
         .item(ctx.event_column().alias("event_type"))

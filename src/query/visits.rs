@@ -6,7 +6,7 @@
 use super::Report;
 use super::ast::*;
 use super::attribution::{NO_CHANNEL, channel_columns, channel_key, then_by_channel};
-use super::context::{Context, DateRange};
+use super::context::{Context, DateRange, stitched_stored, stored_identity_join};
 use super::orders::{counted_events, time_order_key};
 use crate::error::Error;
 
@@ -48,19 +48,6 @@ pub fn visit_to_order_by(
     }
 }
 
-/// The stitched person of a row with `stored` (its person_id) and `anonymous` (no user_id),
-/// joined to the identity map as `i`.
-fn stitched() -> Expr {
-    func(
-        "if",
-        [
-            path(["s", "anonymous"]).and(path(["i", "linked_user"]).ne(str_lit(""))),
-            path(["i", "linked_user"]),
-            path(["s", "stored"]),
-        ],
-    )
-}
-
 /// Rows of `stored` (one per stored person, or per group and stored person) joined to the
 /// identity map: each stored person's row finds its user, where one join per event would probe
 /// the map once per page view.
@@ -68,11 +55,7 @@ fn joined_to_identity(select: Select) -> Select {
     select.from(TableRef::cte("stored").aliased("s")).join(
         JoinKind::LeftAny,
         TableRef::cte("identity").aliased("i"),
-        func(
-            "if",
-            [path(["s", "anonymous"]), path(["s", "stored"]), str_lit("")],
-        )
-        .eq(path(["i", "anonymous_id"])),
+        stored_identity_join("s", "i"),
     )
 }
 
@@ -138,7 +121,7 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
         .item(func("max", [col("visited")]).alias("visited"))
         .item(func("max", [col("bought")]).alias("bought"));
     let mut persons = Select::new()
-        .item(stitched().alias("person"))
+        .item(stitched_stored("s", "i").alias("person"))
         .item(func("max", [path(["s", "visited"])]).alias("visited"))
         .item(func("max", [path(["s", "bought"])]).alias("bought"));
     if channels {
@@ -224,7 +207,7 @@ fn per_item(
         .item(func("max", [purchased.clone()]).alias("bought"));
     let mut persons = Select::new()
         .item(path(["s", "item"]).alias("item"))
-        .item(stitched().alias("person"))
+        .item(stitched_stored("s", "i").alias("person"))
         .item(func("max", [path(["s", "visited"])]).alias("visited"))
         .item(func("max", [path(["s", "added"])]).alias("added"))
         .item(func("max", [path(["s", "bought"])]).alias("bought"));

@@ -485,7 +485,7 @@ impl Funnel {
             ),
         };
         let mut steps = Select::new()
-            .item(ctx.person("e", "i").alias("person"))
+            .item(ctx.person_key("e", "i").alias("person"))
             .item(func("toUnixTimestamp64Milli", [ts.clone()]).alias("ms"));
         // The mask column feeds the breakdown's pick, and the sort when names do not decide it.
         if class_masks.is_none() || self.breakdown.is_some() {
