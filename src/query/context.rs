@@ -60,6 +60,18 @@ pub(crate) fn person_hash(id: Expr) -> Expr {
     func("xxh3_128", [id])
 }
 
+/// `uniqExact` of string ids over their [`person_hash`]: the same 128-bit keys `uniqExact`
+/// makes of strings itself (SipHash), from a faster hash (10M: revenue-by-channel's persons
+/// touched 221 -> 155 ms, the overview's carts 186 -> 170 ms).
+pub(crate) fn count_distinct(id: Expr) -> Expr {
+    func("uniqExact", [person_hash(id)])
+}
+
+/// [`count_distinct`] of the ids where `cond` holds.
+pub(crate) fn count_distinct_if(id: Expr, cond: Expr) -> Expr {
+    func("uniqExactIf", [person_hash(id), cond])
+}
+
 /// The key of no person: no id hashes to 0 (odds 2^-128), so it marks "no linked user" and
 /// the probe key of signed-in rows.
 pub(crate) fn no_person() -> Expr {

@@ -2,7 +2,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange};
+use super::context::{Context, DateRange, count_distinct, count_distinct_if};
 use super::orders::{Transactions, counted_events, counted_rows};
 use crate::error::Error;
 use crate::sql::{Param, ParamValue};
@@ -62,20 +62,17 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
     let person = ctx.column(NAME, "person_id")?;
     let ts = ctx.column(NAME, "timestamp")?;
     let carts = Select::new()
-        .item(func("uniqExact", [cart.clone()]).alias("carts"))
+        .item(count_distinct(cart.clone()).alias("carts"))
         .item(
-            func(
-                "uniqExactIf",
-                [
-                    cart.clone(),
-                    cart.clone().not_in(Expr::Subquery(Box::new(
-                        Select::new()
-                            .item(cart.clone())
-                            .from(ctx.events()?)
-                            .filter(ctx.is_role(NAME, "purchase")?)
-                            .filter(cart.clone().ne(str_lit(""))),
-                    ))),
-                ],
+            count_distinct_if(
+                cart.clone(),
+                cart.clone().not_in(Expr::Subquery(Box::new(
+                    Select::new()
+                        .item(cart.clone())
+                        .from(ctx.events()?)
+                        .filter(ctx.is_role(NAME, "purchase")?)
+                        .filter(cart.clone().ne(str_lit(""))),
+                ))),
             )
             .alias("abandoned"),
         )

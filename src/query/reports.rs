@@ -3,7 +3,7 @@
 
 use super::Report;
 use super::ast::*;
-use super::context::{Context, DateRange, range_param};
+use super::context::{Context, DateRange, count_distinct, range_param};
 use super::orders::counted_events;
 use super::rollups::{
     breakdown_from_rollup, channel_revenue_from_rollup, timeseries_from_rollup, touched_from_rollup,
@@ -195,7 +195,7 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
         .item(col("currency"))
         .item(func("sum", [path(["items", "line"])]).alias("revenue"))
         .item(func("sum", [path(["items", "quantity"])]).alias("quantity"))
-        .item(func("uniqExact", [path(["items", "transaction_id"])]).alias("orders"))
+        .item(count_distinct(path(["items", "transaction_id"])).alias("orders"))
         .from(TableRef::Subquery {
             query: Box::new(items),
             alias: "items".into(),
@@ -309,7 +309,7 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
         Some(q) => q,
         None => Select::new()
             .items(dims.map(|d| SelectItem::from(col(d))))
-            .item(func("uniqExact", [col("person_id")]).alias("persons"))
+            .item(count_distinct(col("person_id")).alias("persons"))
             .from(ctx.events()?)
             .filter(ctx.in_range(ctx.column(NAME, "timestamp")?))
             .filter(tagged)
@@ -340,7 +340,7 @@ pub fn revenue_by_channel(ctx: &Context, range: &DateRange) -> Result<Report, Er
                 .item(col("currency"))
                 .item(func("sum", [col("revenue")]).alias("revenue"))
                 .item(func("count", []).alias("orders"))
-                .item(func("uniqExact", [col("person_id")]).alias("purchasers"))
+                .item(count_distinct(col("person_id")).alias("purchasers"))
                 .from(TableRef::cte("orders"))
                 .group_by(dims.map(col).into_iter().chain([col("currency")]))
         }
