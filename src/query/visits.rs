@@ -48,15 +48,22 @@ pub fn visit_to_order_by(
     }
 }
 
-/// Rows of `stored` (one per stored person, or per group and stored person) joined to the
-/// identity map: each stored person's row finds its user, where one join per event would probe
-/// the map once per page view.
-fn joined_to_identity(select: Select) -> Select {
-    select.from(TableRef::cte("stored").aliased("s")).join(
+/// `select` over `rows` (aliased `s`: `stored`, a person_id, and `anonymous`) joined to the
+/// identity map, so `stitched_stored("s", "i")` is each row's person.
+fn joined_to_identity(select: Select, rows: TableRef) -> Select {
+    select.from(rows.aliased("s")).join(
         JoinKind::LeftAny,
         TableRef::cte("identity").aliased("i"),
         stored_identity_join("s", "i"),
     )
+}
+
+/// A query as a table to read from.
+fn subquery(query: Select) -> TableRef {
+    TableRef::Subquery {
+        query: Box::new(query),
+        alias: "s".into(),
+    }
 }
 
 fn rate() -> Expr {
@@ -64,7 +71,10 @@ fn rate() -> Expr {
 }
 
 /// The shop's rate, or per channel: one scan of the range's page views (and campaign-tagged
-/// events for channels) and counted purchases, grouped by stored person, then stitched.
+/// events for channels) and counted purchases, each row stitched and grouped by person. Per
+/// channel the rows are grouped by stored person first, so each row's channel string passes
+/// the join once per stored person (10M: 302 ms against 318 with a join per row); without
+/// channels a join per row beats grouping twice (164 -> 143 ms).
 fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, Error> {
     const NAME: &str = "visit_to_order";
     let (params, _, _) = ctx.range_params(range)?;
@@ -115,29 +125,10 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
         .filter(ctx.in_range(ts))
         .filter(wanted)
         .union_all(bought.from(TableRef::cte("buyers")));
-    let mut stored = Select::new()
-        .item(col("stored"))
-        .item(col("anonymous"))
-        .item(func("max", [col("visited")]).alias("visited"))
-        .item(func("max", [col("bought")]).alias("bought"));
     let mut persons = Select::new()
         .item(stitched_stored("s", "i").alias("person"))
         .item(func("max", [path(["s", "visited"])]).alias("visited"))
         .item(func("max", [path(["s", "bought"])]).alias("bought"));
-    if channels {
-        stored = stored
-            .item(func("argMin", [col("channel"), col("touch")]).alias("channel"))
-            .item(func("min", [col("touch")]).alias("first"));
-        persons = persons
-            .item(func("argMin", [path(["s", "channel"]), path(["s", "first"])]).alias("channel"));
-    }
-    let stored = stored
-        .from(TableRef::Subquery {
-            query: Box::new(visits),
-            alias: "v".into(),
-        })
-        .group_by([col("stored"), col("anonymous")]);
-    let persons = joined_to_identity(persons).group_by([col("person")]);
     let mut query = Select::new()
         .with(
             "buyers",
@@ -148,9 +139,29 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
                 &["event_id", "person_id", "user_id"],
             )?,
         )
-        .with("identity", ctx.identity_cte()?)
-        .with("stored", stored)
-        .with("persons", persons);
+        .with("identity", ctx.identity_cte()?);
+    let rows = if channels {
+        let stored = Select::new()
+            .item(col("stored"))
+            .item(col("anonymous"))
+            .item(func("max", [col("visited")]).alias("visited"))
+            .item(func("max", [col("bought")]).alias("bought"))
+            .item(func("argMin", [col("channel"), col("touch")]).alias("channel"))
+            .item(func("min", [col("touch")]).alias("first"))
+            .from(TableRef::Subquery {
+                query: Box::new(visits),
+                alias: "v".into(),
+            })
+            .group_by([col("stored"), col("anonymous")]);
+        persons = persons
+            .item(func("argMin", [path(["s", "channel"]), path(["s", "first"])]).alias("channel"));
+        query = query.with("stored", stored);
+        TableRef::cte("stored")
+    } else {
+        subquery(visits)
+    };
+    let persons = joined_to_identity(persons, rows).group_by([col("person")]);
+    let mut query = query.with("persons", persons);
     if channels {
         query = channel_columns(query);
     }
@@ -178,7 +189,8 @@ fn untouched() -> Expr {
 }
 
 /// Per product or category: item rows of the range's views, add-to-carts and counted
-/// purchases, grouped by item and stored person, then stitched and grouped by item and person.
+/// purchases, each stitched and grouped by item and person (10M, per product: 361 -> 277 ms
+/// against grouping by item and stored person first and then again by person).
 fn per_item(
     ctx: &Context,
     range: &DateRange,
@@ -198,13 +210,13 @@ fn per_item(
     let purchased = ctx.is_role(name, "purchase")?;
     let added = ctx.is_role(name, "add_to_cart")?;
     let named = item == "item_id";
-    let mut stored = Select::new()
+    let mut rows = Select::new()
         .item(col(item).alias("item"))
         .item(col("person_id").alias("stored"))
         .item(col("user_id").eq(str_lit("")).alias("anonymous"))
-        .item(func("max", [viewed.clone()]).alias("visited"))
-        .item(func("max", [added.clone()]).alias("added"))
-        .item(func("max", [purchased.clone()]).alias("bought"));
+        .item(viewed.clone().alias("visited"))
+        .item(added.clone().alias("added"))
+        .item(purchased.clone().alias("bought"));
     let mut persons = Select::new()
         .item(path(["s", "item"]).alias("item"))
         .item(stitched_stored("s", "i").alias("person"))
@@ -218,35 +230,34 @@ fn per_item(
         )
         .with("identity", ctx.identity_cte()?);
     if named {
-        // The product's latest non-empty name, carried up with its time.
-        let has_name = col("item_name").ne(str_lit(""));
-        stored = stored
+        // The product's latest non-empty name, with its time, per person and then per item.
+        rows = rows.item(col("item_name")).item(col("timestamp"));
+        let has_name = path(["s", "item_name"]).ne(str_lit(""));
+        persons = persons
             .item(
                 func(
                     "argMaxIf",
-                    [col("item_name"), col("timestamp"), has_name.clone()],
+                    [
+                        path(["s", "item_name"]),
+                        path(["s", "timestamp"]),
+                        has_name.clone(),
+                    ],
                 )
                 .alias("name"),
             )
-            .item(func("maxIf", [col("timestamp"), has_name]).alias("named_at"));
-        persons = persons
-            .item(func("argMax", [path(["s", "name"]), path(["s", "named_at"])]).alias("name"))
-            .item(func("max", [path(["s", "named_at"])]).alias("named_at"));
+            .item(func("maxIf", [path(["s", "timestamp"]), has_name]).alias("named_at"));
     }
-    let stored = stored
+    let rows = rows
         .from(items)
         .filter(ctx.in_range(col("timestamp")))
         .filter(
             viewed
                 .or(added)
                 .or(purchased.and(col("event_id").in_(col("counted")))),
-        )
-        .group_by([col(item), col("stored"), col("anonymous")]);
-    let persons = joined_to_identity(persons).group_by([col("item"), col("person")]);
-    query = query
-        .with("stored", stored)
-        .with("persons", persons)
-        .item(col("item").alias(item));
+        );
+    let persons =
+        joined_to_identity(persons, subquery(rows)).group_by([col("item"), col("person")]);
+    query = query.with("persons", persons).item(col("item").alias(item));
     if named {
         query = query.item(func("argMax", [col("name"), col("named_at")]).alias("item_name"));
     }
