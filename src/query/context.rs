@@ -82,9 +82,9 @@ pub(crate) fn no_person() -> Expr {
     func("toUInt128", [int(0)])
 }
 
-/// The stitched person of a row of stored persons `s` (`stored`: its person_id, `anonymous`: no
-/// user_id) joined to the identity map `i` by [`stored_identity_join`]: for reports that group
-/// events per stored person first, so the map is probed once per person, not per event.
+/// The stitched person of a row `s` with `stored` (its person_id) and `anonymous` (no user_id):
+/// an event, or a group of events of one stored person (so the map is probed once per stored
+/// person), joined to the identity map `i` by [`stored_identity_join`].
 pub(crate) fn stitched_stored(s: &'static str, i: &'static str) -> Expr {
     func(
         "if",
@@ -96,7 +96,7 @@ pub(crate) fn stitched_stored(s: &'static str, i: &'static str) -> Expr {
     )
 }
 
-/// The join of stored persons `s` to the identity map `i` (see [`stitched_stored`]).
+/// The join of rows `s` to the identity map `i` (see [`stitched_stored`]).
 pub(crate) fn stored_identity_join(s: &'static str, i: &'static str) -> Expr {
     func(
         "if",
