@@ -350,6 +350,10 @@ fn main() {
                     "lifetime-value",
                     "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
                 ),
+                (
+                    "new-vs-returning",
+                    "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
+                ),
             ]
             .into_iter()
             .map(|(name, table)| {

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chx::query::cohorts::{self, CohortMode, Retention};
+use chx::query::customers;
 use chx::query::funnel::StepEvent;
 use chx::query::money::Currency;
 use chx::query::reports::Granularity;
@@ -337,6 +338,12 @@ fn revenue_cohorts_and_ltv_in_the_base_currency() {
         .collect();
     let r = cohorts::revenue_cohorts(&ctx, 6).unwrap();
     assert_eq!(db.report_rows(&r), want_revenue_cohorts(&converted));
+    let (range, from, to) = quarter();
+    let r = customers::new_vs_returning(&ctx, &range, Granularity::Month).unwrap();
+    check_new_vs_returning(
+        &db.report_rows(&r),
+        &want_new_vs_returning(&converted, from, to, Granularity::Month),
+    );
     let ltv = cohorts::lifetime_value(&ctx).unwrap();
     let rows = db.report_rows(&ltv);
     assert_eq!(rows.len(), 1);
@@ -348,6 +355,135 @@ fn revenue_cohorts_and_ltv_in_the_base_currency() {
         rows[0][1].as_i64().unwrap() < users,
         "a person who paid in two currencies counts once"
     );
+}
+
+/// New and returning customers by week and by month over a quarter whose purchasers include
+/// persons first seen months before it, anonymous first orders linked later, retries to
+/// ignore, and persons who switch currency after their first order (new in one currency's
+/// row, and then returning in another's).
+#[test]
+fn new_vs_returning_matches_rust() {
+    let (db, schema, events) = setup("new_vs_returning");
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let (range, from, to) = quarter();
+    for (g, variant) in [(Granularity::Week, "week"), (Granularity::Month, "month")] {
+        let r = customers::new_vs_returning(&ctx, &range, g).unwrap();
+        common::snapshots("cohorts").bind(|| {
+            insta::assert_snapshot!(format!("new_vs_returning.{variant}"), r.to_sql_file())
+        });
+        let want = want_new_vs_returning(&events, from, to, g);
+        check_new_vs_returning(&db.report_rows(&r), &want);
+        let total = |i: usize| want.iter().map(|w| w[i].as_i64().unwrap()).sum::<i64>();
+        assert!(
+            total(2) > 5 && total(3) > 5,
+            "{variant}: new and returning customers"
+        );
+        let empty = want
+            .iter()
+            .any(|w| w[2].as_i64() == Some(0) && w[3].as_i64() == Some(0));
+        assert!(
+            empty || variant == "month",
+            "weeks without a customer are filled"
+        );
+        assert!(
+            total(5) + total(6) > total(2) + total(3),
+            "{variant}: someone ordered twice in one period"
+        );
+    }
+}
+
+/// 2026-01-01 to 2026-03-31, as the report's range and as dates.
+fn quarter() -> (DateRange, NaiveDate, NaiveDate) {
+    let (from, to): (NaiveDate, NaiveDate) =
+        ("2026-01-01".parse().unwrap(), "2026-03-31".parse().unwrap());
+    (
+        DateRange::Between {
+            start: from,
+            end: to,
+        },
+        from,
+        to,
+    )
+}
+
+/// Per currency and period of `from..=to`: date, currency, new and returning customers, the
+/// returning rate, and each group's orders and revenue, every period filled. A customer is new
+/// in the period of their first counted purchase ever, in any currency.
+fn want_new_vs_returning(
+    events: &[P],
+    from: NaiveDate,
+    to: NaiveDate,
+    g: Granularity,
+) -> Vec<Vec<Value>> {
+    let bucket = |d: NaiveDate| match g {
+        Granularity::Week => monday(d),
+        Granularity::Month => d.with_day(1).unwrap(),
+        _ => unreachable!("weeks and months are checked"),
+    };
+    let next = |d: NaiveDate| match g {
+        Granularity::Week => d + Duration::days(7),
+        _ => d.checked_add_months(chrono::Months::new(1)).unwrap(),
+    };
+    let orders = counted(events);
+    let mut first: BTreeMap<String, NaiveDate> = BTreeMap::new();
+    for e in &orders {
+        let f = first.entry(person(e, events)).or_insert(day(e.ms));
+        *f = (*f).min(day(e.ms));
+    }
+    // (currency, period) -> person -> (orders, revenue)
+    type Customers = BTreeMap<String, (i64, i64)>;
+    let mut cells: BTreeMap<(&str, NaiveDate), Customers> = BTreeMap::new();
+    for e in orders.iter().filter(|e| (from..=to).contains(&day(e.ms))) {
+        let c = cells
+            .entry((e.currency, bucket(day(e.ms))))
+            .or_default()
+            .entry(person(e, events))
+            .or_default();
+        c.0 += 1;
+        c.1 += e.revenue;
+    }
+    let currencies: BTreeSet<&str> = cells.keys().map(|(c, _)| *c).collect();
+    let mut want = Vec::new();
+    for c in currencies {
+        let mut d = bucket(from);
+        while d <= bucket(to) {
+            let (mut n, mut orders_n, mut revenue) = ([0i64; 2], [0i64; 2], [0i64; 2]);
+            for (p, (o, r)) in cells.get(&(c, d)).into_iter().flatten() {
+                let i = usize::from(bucket(first[p]) != d);
+                n[i] += 1;
+                orders_n[i] += o;
+                revenue[i] += r;
+            }
+            let rate = if n[0] + n[1] == 0 {
+                0.0
+            } else {
+                100.0 * n[1] as f64 / (n[0] + n[1]) as f64
+            };
+            want.push(vec![
+                json!(d.to_string()),
+                json!(c),
+                json!(n[0]),
+                json!(n[1]),
+                json!(rate),
+                json!(orders_n[0]),
+                json!(orders_n[1]),
+                json!(revenue[0]),
+                json!(revenue[1]),
+            ]);
+            d = next(d);
+        }
+    }
+    want
+}
+
+/// The report's rows against the reference's, the rate within float rounding.
+fn check_new_vs_returning(got: &[Vec<Value>], want: &[Vec<Value>]) {
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g[..4], w[..4]);
+        assert_eq!(g[5..], w[5..], "{g:?}");
+        assert!((g[4].as_f64().unwrap() - w[4].as_f64().unwrap()).abs() < 1e-9);
+    }
 }
 
 /// Revenue cohorts (six months to 2026-04) computed from the events.
@@ -433,6 +569,8 @@ fn no_unreferenced_snapshots() {
         "retention.view_to_purchase_monthly",
         "revenue_cohorts.6_months",
         "lifetime_value.default",
+        "new_vs_returning.week",
+        "new_vs_returning.month",
     ];
     common::assert_no_unreferenced_snapshots("cohorts", &names.map(String::from));
 }

@@ -4,9 +4,9 @@
 
 mod common;
 
-use chx::query::cohorts;
 use chx::query::reports::{self, Breakdown, Granularity};
 use chx::query::{Context, DateRange};
+use chx::query::{cohorts, customers};
 use serde_json::json;
 
 #[test]
@@ -316,6 +316,16 @@ fn revenue_cohorts_and_lifetime_value_from_the_rollup_equal_the_raw_versions() {
     let (a, b) = rows_of_both(&db, &raw, &rolled, rollup);
     assert_eq!(a.len(), 3, "{a:?}");
     assert_eq!(a, b);
+    // New and returning customers by week: a buyer's first day comes from the rollup's days.
+    let spring = DateRange::Between {
+        start: "2026-02-01".parse().unwrap(),
+        end: "2026-05-31".parse().unwrap(),
+    };
+    let raw = customers::new_vs_returning(&raw_ctx, &spring, Granularity::Week).unwrap();
+    let rolled = customers::new_vs_returning(&rollup_ctx, &spring, Granularity::Week).unwrap();
+    let (a, b) = rows_of_both(&db, &raw, &rolled, rollup);
+    assert!(a.len() >= 40, "{a:?}");
+    assert_eq!(a, b);
     let shop = Context::new(&schema, Some("shop"))
         .unwrap()
         .with_rollups(true);
@@ -327,6 +337,10 @@ fn revenue_cohorts_and_lifetime_value_from_the_rollup_equal_the_raw_versions() {
         (
             "lifetime_value.rollup",
             cohorts::lifetime_value(&shop).unwrap(),
+        ),
+        (
+            "new_vs_returning.rollup",
+            customers::new_vs_returning(&shop, &DateRange::default(), Granularity::Day).unwrap(),
         ),
     ] {
         common::snapshots("rollups").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
@@ -346,6 +360,7 @@ fn no_unreferenced_snapshots() {
             "revenue_by_coupon.rollup".to_string(),
             "revenue_cohorts.rollup".to_string(),
             "lifetime_value.rollup".to_string(),
+            "new_vs_returning.rollup".to_string(),
         ],
     );
 }

@@ -117,7 +117,7 @@ pub(crate) fn goals(
     // Why a rollup read stays above 10 ms: what it must still do at 10M events.
     let why = |name: &str| match name {
         "revenue-by-channel" => "merging per-day exact sets of persons touched",
-        "cohorts" | "lifetime-value" => {
+        "cohorts" | "lifetime-value" | "new-vs-returning" => {
             "one row per buyer and day of all history, stitched and then grouped per person"
         }
         _ => "",

@@ -10,6 +10,7 @@ use super::attribution::{self, Model};
 use super::categories;
 use super::cohorts::{self, CohortMode, Retention};
 use super::context::{Context, DateRange};
+use super::customers;
 use super::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
 use super::money::Currency;
 use super::reports::{self, Breakdown, Granularity, VisitBreakdown};
@@ -62,6 +63,10 @@ pub const REPORTS: &[(&str, &[&str])] = &[
     ),
     ("cohorts", &["months", "currency"]),
     ("lifetime-value", &["currency", "breakdown"]),
+    (
+        "new-vs-returning",
+        &["days", "start", "end", "granularity", "currency"],
+    ),
     (
         "retention",
         &[
@@ -328,6 +333,11 @@ pub fn build(
                 "channel (the first touch's campaign, source and medium) or category (the first order's)",
             )),
         },
+        "new-vs-returning" => customers::new_vs_returning(
+            ctx,
+            &p.range()?,
+            p.granularity("granularity", Granularity::Day)?,
+        ),
         "retention" => {
             let mut r = Retention::default()
                 .range(p.range()?)

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod categories;
 pub mod cohorts;
 mod context;
+pub mod customers;
 pub mod floor;
 pub mod funnel;
 pub mod money;
