@@ -144,9 +144,15 @@ fn parameters_are_checked() {
         "report `overview`: give either `days` or both `start` and `end`"
     );
     assert_eq!(
-        err("revenue-timeseries", &[("granularity", "hour")]),
-        "report `revenue-timeseries`: parameter `granularity` = `hour` is not valid"
+        err("revenue-timeseries", &[("granularity", "minute")]),
+        "report `revenue-timeseries`: parameter `granularity` = `minute` is not valid"
     );
+    match catalog::build(&ctx, "retention", &params(&[("period", "year")])) {
+        Err(chx::Error::Report { help, .. }) => {
+            assert_eq!(help, "expected hour, day, week, week_sunday or month")
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         err("attribution", &[("model", "magic")]),
         "report `attribution`: parameter `model` = `magic` is not valid"

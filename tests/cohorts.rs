@@ -357,6 +357,87 @@ fn revenue_cohorts_and_ltv_in_the_base_currency() {
     );
 }
 
+/// Hourly retention over one day, by hand: hours are the periods (offsets in hours, the cohort
+/// a DateTime), an anonymous first purchase joins its user through a later login, and a
+/// purchase the day before makes its buyer a returning one (first-time cohorts leave them out).
+#[test]
+fn hourly_retention_by_hand() {
+    let (db, schema) = common::shop_db("retention_hourly");
+    let rows = [
+        ("a", "", "purchase", "2026-03-02T10:15:00Z"),
+        ("a", "", "purchase", "2026-03-02T10:50:00Z"),
+        ("a", "", "purchase", "2026-03-02T12:05:00Z"),
+        ("b", "", "purchase", "2026-03-02T11:59:59.999Z"),
+        ("b", "", "purchase", "2026-03-02T12:00:00Z"),
+        ("c", "", "purchase", "2026-03-01T09:00:00Z"),
+        ("c", "", "purchase", "2026-03-02T10:30:00Z"),
+        ("", "dev_d", "purchase", "2026-03-02T10:05:00Z"),
+        ("d", "dev_d", "page_view", "2026-03-02T13:00:00Z"),
+        ("d", "", "purchase", "2026-03-02T13:10:00Z"),
+    ];
+    let body: String = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (user, anon, kind, ts))| {
+            json!({"event_type": kind, "timestamp": ts, "user_id": user, "anonymous_id": anon,
+                   "transaction_id": if *kind == "purchase" { format!("t{i}") } else { String::new() },
+                   "revenue": 100, "currency": "USD"})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    db.engine
+        .insert_json_rows(&format!("{}.events", db.name), &body)
+        .unwrap();
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let day: NaiveDate = "2026-03-02".parse().unwrap();
+    // (cohort hour, offset) -> users, for the cells that hold someone.
+    for (mode, sizes, cells) in [
+        (
+            CohortMode::Recurring,
+            vec![(10, 3), (11, 1), (12, 2), (13, 1)],
+            vec![(10, 2, 1), (10, 3, 1), (11, 1, 1)],
+        ),
+        (
+            CohortMode::FirstTime,
+            vec![(10, 2), (11, 1)],
+            vec![(10, 2, 1), (10, 3, 1), (11, 1, 1)],
+        ),
+    ] {
+        let r = Retention::default()
+            .mode(mode)
+            .period(Granularity::Hour)
+            .range(DateRange::Between {
+                start: day,
+                end: day,
+            })
+            .compile(&ctx)
+            .unwrap();
+        let got = db.report_rows(&r);
+        let mut want = Vec::new();
+        for (hour, size) in &sizes {
+            for offset in 0..=(23 - hour) {
+                let users = if offset == 0 {
+                    *size
+                } else {
+                    cells
+                        .iter()
+                        .find(|(h, o, _)| h == hour && *o == offset)
+                        .map_or(0, |c| c.2)
+                };
+                want.push(vec![
+                    json!(format!("2026-03-02 {hour:02}:00:00")),
+                    json!(offset),
+                    json!(users),
+                    json!(size),
+                    json!(100.0 * users as f64 / *size as f64),
+                ]);
+            }
+        }
+        assert_eq!(got, want, "{mode:?}");
+    }
+}
+
 /// New and returning customers by week and by month over a quarter whose purchasers include
 /// persons first seen months before it, anonymous first orders linked later, retries to
 /// ignore, and persons who switch currency after their first order (new in one currency's

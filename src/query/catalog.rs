@@ -146,11 +146,19 @@ impl Params<'_> {
     fn granularity(&self, key: &str, default: Granularity) -> Result<Granularity, Error> {
         Ok(match self.get(key) {
             None => default,
+            Some("hour") => Granularity::Hour,
             Some("day") => Granularity::Day,
             Some("week") => Granularity::Week,
             Some("week_sunday") => Granularity::WeekSunday,
             Some("month") => Granularity::Month,
-            Some(v) => return Err(bad(self.report, key, v, "day, week, week_sunday or month")),
+            Some(v) => {
+                return Err(bad(
+                    self.report,
+                    key,
+                    v,
+                    "hour, day, week, week_sunday or month",
+                ));
+            }
         })
     }
 

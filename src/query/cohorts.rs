@@ -114,6 +114,7 @@ impl Retention {
         };
         let bucket = |e: Expr| self.period.bucket(e, tz);
         let offset = |from: Expr, to: Expr| match self.period {
+            Granularity::Hour => func("dateDiff", [str_lit("hour"), from, to]),
             Granularity::Day => func("dateDiff", [str_lit("day"), from, to]),
             Granularity::Week | Granularity::WeekSunday => func(
                 "intDiv",
@@ -137,7 +138,8 @@ impl Retention {
                 [
                     func("countIf", [col("is_start")]).gt(int(0)),
                     Expr::Array(vec![bucket(func("minIf", [col("ts"), col("is_start")]))]),
-                    func("emptyArrayDate", []),
+                    // Typed by the other branch: Date periods, or DateTime hours.
+                    Expr::Array(vec![]),
                 ],
             ),
         };

@@ -27,6 +27,14 @@ pub fn new_vs_returning(
     const NAME: &str = "new_vs_returning";
     let (params, _, _) = ctx.range_params(range)?;
     let tz = ctx.tz_name();
+    // By the hour, the purchases' own times: the per-buyer rollup keeps only their days.
+    let events_only;
+    let ctx = if granularity == Granularity::Hour && ctx.rollups {
+        events_only = ctx.clone().with_rollups(false);
+        &events_only
+    } else {
+        ctx
+    };
     let history = history_purchases(ctx, NAME, OrderIds::No)?;
     let in_range = col("ts")
         .ge(range_param("range_start"))

@@ -17,6 +17,9 @@ pub use super::visits::{VisitBreakdown, visit_to_order, visit_to_order_by};
 /// Time buckets for time series and cohorts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Granularity {
+    /// Hours in the report's time zone; reports read the events for them (the rollups are
+    /// daily).
+    Hour,
     Day,
     /// Weeks start on Monday (ClickHouse `toMonday`).
     Week,
@@ -26,10 +29,12 @@ pub enum Granularity {
 }
 
 impl Granularity {
-    /// The bucket an instant falls in, as a Date in the report's time zone.
+    /// The bucket an instant falls in, as a Date in the report's time zone (a DateTime for
+    /// hours).
     pub(crate) fn bucket(self, ts: Expr, tz: &Name) -> Expr {
         let tz = Expr::Str(tz.clone());
         match self {
+            Granularity::Hour => func("toStartOfHour", [ts, tz]),
             Granularity::Day => func("toDate", [ts, tz]),
             Granularity::Week => func("toMonday", [ts, tz]),
             Granularity::WeekSunday => func("toStartOfWeek", [ts, int(0), tz]),
@@ -39,6 +44,10 @@ impl Granularity {
 
     pub(super) fn step(self) -> Expr {
         match self {
+            Granularity::Hour => Expr::Interval {
+                n: Box::new(int(1)),
+                unit: "HOUR",
+            },
             Granularity::Day => Expr::Interval {
                 n: Box::new(int(1)),
                 unit: "DAY",

@@ -177,12 +177,16 @@ pub(super) fn timeseries_from_rollup(
     granularity: Granularity,
 ) -> Result<Option<Select>, Error> {
     const NAME: &str = "revenue_timeseries";
+    // A daily rollup cannot say which hour a sale was in.
+    if granularity == Granularity::Hour {
+        return Ok(None);
+    }
     let Some(r) = find_revenue_rollup(ctx, NAME, &[], Needs::default())? else {
         return Ok(None);
     };
     let day = col(r.day.to_string());
     let bucket = |e: Expr| match granularity {
-        Granularity::Day => e,
+        Granularity::Hour | Granularity::Day => e,
         Granularity::Week => func("toMonday", [e]),
         Granularity::WeekSunday => func("toStartOfWeek", [e, int(0)]),
         Granularity::Month => func("toStartOfMonth", [e]),

@@ -34,8 +34,9 @@ fn snapshot(r: &Report, variant: &str) {
     common::snapshots("reports").bind(|| insta::assert_snapshot!(name, r.to_sql_file()));
 }
 
-const SNAPSHOTS: [&str; 12] = [
+const SNAPSHOTS: [&str; 13] = [
     "revenue_by_category.default",
+    "revenue_timeseries.hour",
     "cart_abandonment.default",
     "user_journey.default",
     "revenue_by_channel.default",
@@ -82,6 +83,7 @@ fn bucket(ms: i64, g: Granularity) -> NaiveDate {
         Granularity::Week => d - Duration::days(d.weekday().num_days_from_monday() as i64),
         Granularity::WeekSunday => d - Duration::days(d.weekday().num_days_from_sunday() as i64),
         Granularity::Month => d.with_day(1).unwrap(),
+        Granularity::Hour => unreachable!("hours have their own test"),
     }
 }
 
@@ -90,6 +92,7 @@ fn next(d: NaiveDate, g: Granularity) -> NaiveDate {
         Granularity::Day => d + Duration::days(1),
         Granularity::Week | Granularity::WeekSunday => d + Duration::days(7),
         Granularity::Month => d.checked_add_months(chrono::Months::new(1)).unwrap(),
+        Granularity::Hour => unreachable!("hours have their own test"),
     }
 }
 
@@ -106,6 +109,41 @@ fn revenue_timeseries_matches_rust() {
         snapshot(&r, variant);
         assert_eq!(run(&f, &r), want_timeseries(&f.events, g), "{variant}");
     }
+}
+
+/// By the hour: the events' own times (no rollup knows hours), every hour of the range present
+/// per currency that sold anything.
+#[test]
+fn hourly_revenue_timeseries_matches_rust() {
+    let f = load("revenue_timeseries_hourly");
+    let (range, from, to) = range();
+    let r = reports::revenue_timeseries(&ctx(&f), &range, Granularity::Hour).unwrap();
+    snapshot(&r, "hour");
+    let hour = |ms: i64| ms - ms.rem_euclid(3_600_000);
+    let mut sums: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
+    let orders = counted(&f.events, "purchase", from, to);
+    for e in &orders {
+        let s = sums.entry((e.currency, hour(e.ms))).or_default();
+        s.0 += e.revenue;
+        s.1 += 1;
+    }
+    let currencies: BTreeSet<&str> = orders.iter().map(|e| e.currency).collect();
+    let mut want = Vec::new();
+    for c in currencies {
+        for h in (from..to).step_by(3_600_000) {
+            let (rev, n) = sums.get(&(c, h)).copied().unwrap_or_default();
+            let text = DateTime::<Utc>::from_timestamp_millis(h)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            want.push(vec![json!(text), json!(c), json!(rev), json!(n)]);
+        }
+    }
+    assert!(sums.values().any(|s| s.1 >= 2), "two orders in one hour");
+    assert_eq!(run(&f, &r), want);
+    let rolled = ctx(&f).with_rollups(true);
+    let r = reports::revenue_timeseries(&rolled, &range, Granularity::Hour).unwrap();
+    assert!(!r.sql().contains("revenue_daily"), "{}", r.sql());
 }
 
 /// Revenue and orders per currency and period of the range, every period filled.
