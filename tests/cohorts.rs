@@ -375,20 +375,19 @@ fn hourly_retention_by_hand() {
         ("d", "dev_d", "page_view", "2026-03-02T13:00:00Z"),
         ("d", "", "purchase", "2026-03-02T13:10:00Z"),
     ];
-    let body: String = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (user, anon, kind, ts))| {
+    common::insert(
+        &db,
+        "events",
+        rows.iter().enumerate().map(|(i, (user, anon, kind, ts))| {
+            let tx = if *kind == "purchase" {
+                format!("t{i}")
+            } else {
+                String::new()
+            };
             json!({"event_type": kind, "timestamp": ts, "user_id": user, "anonymous_id": anon,
-                   "transaction_id": if *kind == "purchase" { format!("t{i}") } else { String::new() },
-                   "revenue": 100, "currency": "USD"})
-            .to_string()
-                + "\n"
-        })
-        .collect();
-    db.engine
-        .insert_json_rows(&format!("{}.events", db.name), &body)
-        .unwrap();
+                   "transaction_id": tx, "revenue": 100, "currency": "USD"})
+        }),
+    );
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();
     let day: NaiveDate = "2026-03-02".parse().unwrap();
     // (cohort hour, offset) -> users, for the cells that hold someone.

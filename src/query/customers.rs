@@ -84,18 +84,6 @@ pub fn new_vs_returning(
         .array_join(col("buys").alias("b"))
         .group_by([col("date"), col("currency"), col("person"), col("is_new")]);
     let returning = Expr::Not(Box::new(col("is_new")));
-    let fill = Fill {
-        from: granularity.bucket(range_param("range_start"), &tz),
-        to: granularity.bucket(
-            range_param("range_end")
-                - Expr::Interval {
-                    n: Box::new(int(1)),
-                    unit: "SECOND",
-                },
-            &tz,
-        ) + granularity.step(),
-        step: granularity.step(),
-    };
     let query = history
         .with("customers", customers)
         .item(col("date"))
@@ -111,7 +99,7 @@ pub fn new_vs_returning(
         .item(func("sumIf", [col("revenue"), returning]).alias("returning_revenue"))
         .from(TableRef::cte("customers"))
         .group_by([col("date"), col("currency")])
-        .order_by(by_currency_then_date(fill));
+        .order_by(by_currency_then_date(granularity.range_fill(&tz)));
     Ok(Report {
         name: NAME.into(),
         query,

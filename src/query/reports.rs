@@ -42,6 +42,22 @@ impl Granularity {
         }
     }
 
+    /// WITH FILL over every period of the report's range (`range_start`, `range_end`).
+    pub(super) fn range_fill(self, tz: &Name) -> Fill {
+        Fill {
+            from: self.bucket(range_param("range_start"), tz),
+            to: self.bucket(
+                range_param("range_end")
+                    - Expr::Interval {
+                        n: Box::new(int(1)),
+                        unit: "SECOND",
+                    },
+                tz,
+            ) + self.step(),
+            step: self.step(),
+        }
+    }
+
     pub(super) fn step(self) -> Expr {
         match self {
             Granularity::Hour => Expr::Interval {
@@ -88,18 +104,7 @@ pub fn revenue_timeseries(
         &["event_id", "timestamp", "currency", "revenue"],
     )?;
     let bucket = granularity.bucket(col("timestamp"), tz);
-    let fill = Fill {
-        from: granularity.bucket(range_param("range_start"), tz),
-        to: granularity.bucket(
-            range_param("range_end")
-                - Expr::Interval {
-                    n: Box::new(int(1)),
-                    unit: "SECOND",
-                },
-            tz,
-        ) + granularity.step(),
-        step: granularity.step(),
-    };
+    let fill = granularity.range_fill(tz);
     let query = Select::new()
         .item(bucket.alias("date"))
         .item(col("currency"))
