@@ -509,3 +509,21 @@ fn report_list_names_every_report_its_parameters_and_the_named_queries() {
     let none = chx(&["report"]);
     assert!(!none.status.success());
 }
+
+/// `chx report --help` names every report of the catalogue (its list is written by hand).
+#[test]
+fn report_help_lists_every_report() {
+    let out = chx(&["report", "--help"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let listed = help
+        .split("Reports: ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default()
+        .replace('\n', " ");
+    let listed: Vec<&str> = listed.split(',').map(str::trim).collect();
+    for (name, _) in chx::query::catalog::REPORTS {
+        assert!(listed.contains(name), "`{name}` missing from: {listed:?}");
+    }
+}
