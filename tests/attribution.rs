@@ -136,15 +136,12 @@ fn setup(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>) {
     (db, schema, events)
 }
 
-/// The event's user, else the user its anonymous id was last seen signed in as.
 fn person(e: &Ev, all: &[Ev]) -> String {
-    if !e.user.is_empty() {
-        return e.user.clone();
-    }
-    all.iter()
-        .filter(|x| !x.user.is_empty() && x.anon == e.anon)
-        .max_by_key(|x| x.ms)
-        .map_or(e.anon.clone(), |x| x.user.clone())
+    common::stitched_person(
+        &e.user,
+        &e.anon,
+        all.iter().map(|x| (x.user.as_str(), x.anon.as_str(), x.ms)),
+    )
 }
 
 type Channel = (&'static str, &'static str, &'static str);

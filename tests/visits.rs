@@ -243,15 +243,12 @@ fn revenue(e: &Ev) -> i64 {
     100 + (e.ms / 1000) % 5000 + 1000 * e.items.len() as i64
 }
 
-/// The event's user, else the user its anonymous id was last seen signed in as, else the id.
 fn person(e: &Ev, all: &[Ev]) -> String {
-    if !e.user.is_empty() {
-        return e.user.clone();
-    }
-    all.iter()
-        .filter(|x| !x.user.is_empty() && x.anon == e.anon)
-        .max_by_key(|x| x.ms)
-        .map_or(e.anon.clone(), |x| x.user.clone())
+    common::stitched_person(
+        &e.user,
+        &e.anon,
+        all.iter().map(|x| (x.user.as_str(), x.anon.as_str(), x.ms)),
+    )
 }
 
 struct Reference<'a> {

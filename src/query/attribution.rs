@@ -348,17 +348,11 @@ pub fn attribution(
         .from(TableRef::cte("per_order"));
     let totalled = passing(&["event_id", "currency", "revenue", "ts", "n", "w"])
         .item(func("arraySum", [col("w")]).alias("w_total"))
-        .from(TableRef::Subquery {
-            query: Box::new(weighted),
-            alias: "weighted".into(),
-        });
+        .from(TableRef::subquery(weighted, "weighted"));
     let credited = passing(&["event_id", "currency", "revenue", "ts", "w", "w_total"])
         .items(split(col("revenue"), "credits", "c0"))
         .items(split(int(ORDER_SHARE), "shares", "s0"))
-        .from(TableRef::Subquery {
-            query: Box::new(totalled),
-            alias: "totalled".into(),
-        });
+        .from(TableRef::subquery(totalled, "totalled"));
     let attributed = Select::new()
         .item(func("splitByString", [str_lit(SEPARATOR), col("channel")]).alias("parts"))
         .items(

@@ -175,10 +175,7 @@ impl Retention {
                 )
                 .alias("offsets"),
             )
-            .from(TableRef::Subquery {
-                query: Box::new(per_person),
-                alias: "pp".into(),
-            })
+            .from(TableRef::subquery(per_person, "pp"))
             .array_join(col("cohorts").alias("cohort"))
             .filter(col("cohort").ge(bucket(range_start.clone())));
         let last_period = bucket(
@@ -236,10 +233,7 @@ impl Retention {
                     .alias("cohort_size"),
             )
             .item((Expr::Float(100.0) * col("users") / col("cohort_size")).alias("percentage"))
-            .from(TableRef::Subquery {
-                query: Box::new(cells),
-                alias: "cells".into(),
-            })
+            .from(TableRef::subquery(cells, "cells"))
             .filter(col("period_offset").le(offset(col("cohort"), last_period)))
             .order_by([asc(col("cohort")), asc(col("period_offset"))]);
         Ok(Report {
@@ -319,10 +313,7 @@ pub fn revenue_cohorts(ctx: &Context, months: u32) -> Result<Report, Error> {
         .item(buy(2).alias("currency"))
         .item(func("countIf", [col("n").eq(int(1))]).alias("firsts"))
         .item(func("sum", [buy(3)]).alias("revenue"))
-        .from(TableRef::Subquery {
-            query: Box::new(per_person),
-            alias: "p".into(),
-        })
+        .from(TableRef::subquery(per_person, "p"))
         .array_join(col("buys").alias("b"))
         .array_join(func("arrayEnumerate", [col("buys")]).alias("n"))
         .group_by([col("month"), col("months_since"), col("currency")]);

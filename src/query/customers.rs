@@ -77,10 +77,7 @@ pub fn new_vs_returning(
         )
         .item(func("sum", [buy(3)]).alias("revenue"))
         .item(func("sum", [buy(4)]).alias("orders"))
-        .from(TableRef::Subquery {
-            query: Box::new(per_person),
-            alias: "p".into(),
-        })
+        .from(TableRef::subquery(per_person, "p"))
         .array_join(col("buys").alias("b"))
         .group_by([col("date"), col("currency"), col("person"), col("is_new")]);
     let returning = Expr::Not(Box::new(col("is_new")));

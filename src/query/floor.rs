@@ -26,10 +26,7 @@ pub fn floor(report: &Report, ctx: &Context) -> Option<Report> {
         name: format!("{}.floor", report.name),
         query: Select::new()
             .item(func("sum", [col("rows")]).alias("rows"))
-            .from(TableRef::Subquery {
-                query: Box::new(union),
-                alias: "scans".into(),
-            }),
+            .from(TableRef::subquery(union, "scans")),
         params: report.params.clone(),
     })
 }

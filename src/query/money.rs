@@ -171,16 +171,9 @@ pub(crate) fn converted(
         };
         q = q.item(item);
     }
-    Ok(q.from(TableRef::Subquery {
-        query: Box::new(rows),
-        alias: "o".into(),
-    })
-    .join(
+    Ok(q.from(TableRef::subquery(rows, "o")).join(
         JoinKind::AsofLeft,
-        TableRef::Subquery {
-            query: Box::new(rates(ctx)?),
-            alias: "r".into(),
-        },
+        TableRef::subquery(rates(ctx)?, "r"),
         o(&currency)
             .eq(path(["r", "currency"]))
             .and(o(&Name::from(RATE_DAY)).ge(path(["r", "day"]))),

@@ -173,10 +173,9 @@ pub(crate) fn counted_rows(
     } else {
         folded.group_by([tx])
     };
-    let q = Select::new().items(out).from(TableRef::Subquery {
-        query: Box::new(folded),
-        alias: "folded".into(),
-    });
+    let q = Select::new()
+        .items(out)
+        .from(TableRef::subquery(folded, "folded"));
     let q = if only_in_range {
         q.filter(ctx.in_range(func("tupleElement", [col("ev"), int(3)])))
     } else {

@@ -95,10 +95,7 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
     let persons = Select::new()
         .item(func("countIf", [col("viewed")]).alias("viewers"))
         .item(func("countIf", [col("viewed").and(col("added"))]).alias("adders"))
-        .from(TableRef::Subquery {
-            query: Box::new(per_person),
-            alias: "p".into(),
-        });
+        .from(TableRef::subquery(per_person, "p"));
     let currencies = Select::new()
         .item(
             func(
@@ -117,23 +114,21 @@ pub fn overview(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
             )
             .alias("currency"),
         )
-        .from(TableRef::Subquery {
-            query: Box::new(
-                Select::new()
-                    .item(col("currency"))
-                    .from(TableRef::cte("orders")),
-            ),
-            alias: "o".into(),
-        });
+        .from(TableRef::subquery(
+            Select::new()
+                .item(col("currency"))
+                .from(TableRef::cte("orders")),
+            "o",
+        ));
     let sum_by_currency = |from: &'static str, items: Vec<SelectItem>| -> TableRef {
         let mut q = Select::new().item(col("currency"));
         for i in items {
             q = q.item(i);
         }
-        TableRef::Subquery {
-            query: Box::new(q.from(TableRef::cte(from)).group_by([col("currency")])),
-            alias: Name::concat(from, "_totals"),
-        }
+        TableRef::subquery(
+            q.from(TableRef::cte(from)).group_by([col("currency")]),
+            Name::concat(from, "_totals"),
+        )
     };
     let rate = |num: &'static str, den: &'static str| percent(col(num), col(den));
     let revenue = func("toInt64", [col("total_revenue")]);
@@ -273,10 +268,7 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
     }
     let lines = Select::new()
         .item(currency.alias("currency"))
-        .from(TableRef::Subquery {
-            query: Box::new(cart_events),
-            alias: "cart_events".into(),
-        })
+        .from(TableRef::subquery(cart_events, "cart_events"))
         .array_join(col("prices").alias("price"))
         .array_join(col("quantities").alias("quantity"))
         .array_join(col("currencies").alias("item_currency"));
@@ -288,15 +280,10 @@ pub fn cart_abandonment(ctx: &Context, range: &DateRange) -> Result<Report, Erro
         Select::new()
             .item(col("currency"))
             .item(func("sum", [col("line")]).alias("abandoned_revenue"))
-            .from(TableRef::Subquery {
-                query: Box::new(super::money::converted(
-                    ctx,
-                    each,
-                    &["currency".into(), "line".into()],
-                    &["line"],
-                )?),
-                alias: "lines".into(),
-            })
+            .from(TableRef::subquery(
+                super::money::converted(ctx, each, &["currency".into(), "line".into()], &["line"])?,
+                "lines",
+            ))
     } else {
         lines.item(func("sum", [line]).alias("abandoned_revenue"))
     }

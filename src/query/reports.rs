@@ -110,10 +110,7 @@ pub fn revenue_timeseries(
         .item(col("currency"))
         .item(func("sum", [col("revenue")]).alias("revenue"))
         .item(func("count", []).alias("orders"))
-        .from(TableRef::Subquery {
-            query: Box::new(orders),
-            alias: "orders".into(),
-        })
+        .from(TableRef::subquery(orders, "orders"))
         .group_by([col("date"), col("currency")])
         .order_by(by_currency_then_date(fill));
     Ok(Report {
@@ -210,10 +207,7 @@ pub fn top_products(ctx: &Context, range: &DateRange, limit: u32) -> Result<Repo
         .item(func("sum", [path(["items", "line"])]).alias("revenue"))
         .item(func("sum", [path(["items", "quantity"])]).alias("quantity"))
         .item(count_distinct(path(["items", "transaction_id"])).alias("orders"))
-        .from(TableRef::Subquery {
-            query: Box::new(items),
-            alias: "items".into(),
-        })
+        .from(TableRef::subquery(items, "items"))
         .group_by([col("item_id"), col("currency")])
         .order_by([
             asc(col("currency")),
@@ -293,10 +287,7 @@ pub fn revenue_by(ctx: &Context, range: &DateRange, by: Breakdown) -> Result<Rep
         (func("sum", [path(["orders", "revenue"])]) / func("count", [])).alias("avg_order_value"),
     );
     let query = query
-        .from(TableRef::Subquery {
-            query: Box::new(orders),
-            alias: "orders".into(),
-        })
+        .from(TableRef::subquery(orders, "orders"))
         .group_by([col(dim), col("currency")])
         .order_by([asc(col("currency")), desc(col("revenue")), asc(col(dim))]);
     Ok(Report {

@@ -58,14 +58,6 @@ fn joined_to_identity(select: Select, rows: TableRef) -> Select {
     )
 }
 
-/// A query as a table to read from.
-fn subquery(query: Select) -> TableRef {
-    TableRef::Subquery {
-        query: Box::new(query),
-        alias: "s".into(),
-    }
-}
-
 fn rate() -> Expr {
     percent(col("purchasers"), col("visitors"))
 }
@@ -86,7 +78,7 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
     let channels = by == VisitBreakdown::Channel;
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
     let mut visits = Select::new()
-        .item(person.clone().alias("stored"))
+        .item(person.alias("stored"))
         .item(col("user_id").eq(str_lit("")).alias("anonymous"))
         .item(viewed.clone().alias("visited"))
         .item(int(0).alias("bought"));
@@ -148,17 +140,14 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
             .item(func("max", [col("bought")]).alias("bought"))
             .item(func("argMin", [col("channel"), col("touch")]).alias("channel"))
             .item(func("min", [col("touch")]).alias("first"))
-            .from(TableRef::Subquery {
-                query: Box::new(visits),
-                alias: "v".into(),
-            })
+            .from(TableRef::subquery(visits, "v"))
             .group_by([col("stored"), col("anonymous")]);
         persons = persons
             .item(func("argMin", [path(["s", "channel"]), path(["s", "first"])]).alias("channel"));
         query = query.with("stored", stored);
         TableRef::cte("stored")
     } else {
-        subquery(visits)
+        TableRef::subquery(visits, "s")
     };
     let persons = joined_to_identity(persons, rows).group_by([col("person")]);
     let mut query = query.with("persons", persons);
@@ -255,8 +244,8 @@ fn per_item(
                 .or(added)
                 .or(purchased.and(col("event_id").in_(col("counted")))),
         );
-    let persons =
-        joined_to_identity(persons, subquery(rows)).group_by([col("item"), col("person")]);
+    let persons = joined_to_identity(persons, TableRef::subquery(rows, "s"))
+        .group_by([col("item"), col("person")]);
     query = query.with("persons", persons).item(col("item").alias(item));
     if named {
         query = query.item(func("argMax", [col("name"), col("named_at")]).alias("item_name"));

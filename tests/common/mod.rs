@@ -242,6 +242,23 @@ pub fn counted_within_24h<'a, T>(
     out
 }
 
+/// The identity rule, written plainly as the reference for chx's stitching: an event's
+/// person is its user, else the user its anonymous id was last seen signed in as (the latest
+/// link wins), else the anonymous id. `all` gives every event as (user, anonymous id, ms).
+pub fn stitched_person<'a>(
+    user: &str,
+    anon: &str,
+    all: impl IntoIterator<Item = (&'a str, &'a str, i64)>,
+) -> String {
+    if !user.is_empty() {
+        return user.to_string();
+    }
+    all.into_iter()
+        .filter(|(u, a, _)| !u.is_empty() && *a == anon)
+        .max_by_key(|(_, _, ms)| *ms)
+        .map_or(anon.to_string(), |(u, _, _)| u.to_string())
+}
+
 /// Epoch milliseconds of midnight UTC on a date, for fixtures.
 pub fn utc_ms(y: i32, m: u32, d: u32) -> i64 {
     use chrono::TimeZone;

@@ -99,6 +99,13 @@ impl TableRef {
             final_: false,
         }
     }
+    /// `(query) AS alias`.
+    pub fn subquery(query: Select, alias: impl Into<Name>) -> TableRef {
+        TableRef::Subquery {
+            query: Box::new(query),
+            alias: alias.into(),
+        }
+    }
     pub fn cte(name: impl Into<Name>) -> TableRef {
         TableRef::Table {
             database: None,

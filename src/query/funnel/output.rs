@@ -103,10 +103,7 @@ fn breakdown_output(query: Select, n: i64, names: Vec<Expr>, timed: bool, limit:
             );
     }
     let buckets = buckets
-        .from(TableRef::Subquery {
-            query: Box::new(ranked),
-            alias: "ranked".into(),
-        })
+        .from(TableRef::subquery(ranked, "ranked"))
         .group_by([col("breakdown")]);
     let at_step = |array: &'static str, index: Expr| func("arrayElement", [col(array), index]);
     let previous = func(
@@ -241,10 +238,7 @@ fn totals_output(query: Select, n: i64, names: Vec<Expr>, timed: bool) -> Select
         .item(pct(col(nth(&COUNT, 0))).alias("pct_of_first"))
         .item(avg.alias("avg_seconds_from_previous"))
         .item(median.alias("median_seconds_from_previous"))
-        .from(TableRef::Subquery {
-            query: Box::new(totals),
-            alias: "totals".into(),
-        })
+        .from(TableRef::subquery(totals, "totals"))
         .array_join(func("range", [int(1), int(n + 1)]).alias("step"))
         .order_by([asc(col("step"))])
 }
