@@ -94,6 +94,31 @@ fn results_render_like_clickhouse() {
 }
 
 #[test]
+fn wide_integers_render_in_decimal() {
+    let e = common::engine();
+    let rows = e
+        .run(
+            "SELECT toUInt128(1), toUInt128('340282366920938463463374607431768211455'), toInt128(-5), \
+             toInt128('-170141183460469231731687303715884105728'), toUInt256('115792089237316195423570985008687907853269984665640564039457584007913129639935'), \
+             toInt256(-1), toInt256(0), [toUInt128(18446744073709551616)]",
+        )
+        .unwrap();
+    assert_eq!(
+        rows.rows[0],
+        vec![
+            json!("1"),
+            json!("340282366920938463463374607431768211455"),
+            json!("-5"),
+            json!("-170141183460469231731687303715884105728"),
+            json!("115792089237316195423570985008687907853269984665640564039457584007913129639935"),
+            json!("-1"),
+            json!("0"),
+            json!(["18446744073709551616"]),
+        ]
+    );
+}
+
+#[test]
 fn server_errors_carry_code_and_name() {
     let e = common::engine();
     let err = e.run("SELECT * FROM no_such_db.no_such_table").unwrap_err();

@@ -226,6 +226,11 @@ pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> V
             let ip = std::net::Ipv4Addr::from(n.as_u64().unwrap_or_default() as u32);
             Value::String(ip.to_string())
         }
+        (T::UInt(bits @ (128 | 256)) | T::Int(bits @ (128 | 256)), Value::String(hex))
+            if hex.len() == *bits as usize / 4 =>
+        {
+            wide_int(&hex, matches!(ty, T::Int(_))).map_or(Value::String(hex), Value::String)
+        }
         (T::Uuid, Value::String(hex)) if hex.len() == 32 => Value::String(format!(
             "{}-{}-{}-{}-{}",
             &hex[0..8],
@@ -261,6 +266,44 @@ pub(crate) fn refine(v: Value, ty: &crate::schema::ChType, server_tz: &str) -> V
         ),
         (_, v) => v,
     }
+}
+
+/// A 128- or 256-bit integer, which Arrow carries as little-endian bytes (rendered as hex), in
+/// decimal as ClickHouse prints it (a string in JSON, as ClickHouse quotes them).
+fn wide_int(hex: &str, signed: bool) -> Option<String> {
+    let mut bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    bytes.reverse(); // most significant first
+    let negative = signed && bytes.first().is_some_and(|b| b & 0x80 != 0);
+    if negative {
+        // Two's complement: invert and add one.
+        let mut carry = true;
+        for b in bytes.iter_mut().rev() {
+            let (v, c) = (!*b).overflowing_add(u8::from(carry));
+            *b = v;
+            carry = c;
+        }
+    }
+    let mut digits = Vec::new();
+    while bytes.iter().any(|&b| b != 0) {
+        let mut rem = 0u32;
+        for b in bytes.iter_mut() {
+            let cur = (rem << 8) | u32::from(*b);
+            *b = (cur / 10) as u8;
+            rem = cur % 10;
+        }
+        digits.push(b'0' + rem as u8);
+    }
+    if digits.is_empty() {
+        digits.push(b'0');
+    }
+    if negative {
+        digits.push(b'-');
+    }
+    digits.reverse();
+    String::from_utf8(digits).ok()
 }
 
 /// A batch as JSONEachRow text (for backends without Arrow ingest).
