@@ -411,7 +411,7 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
     // First touch per stored person (user_id, else anonymous_id), then per stitched person:
     // the join to the identity map runs on one row per stored person instead of one per
     // touch, and the order key is one number (`time_order_key`). Ties at one millisecond go
-    // to the lower event_id.
+    // to the event_id that ends lower (see `time_order_key`).
     let order_key = super::orders::time_order_key(
         ctx.column(NAME, "timestamp")?,
         ctx.column(NAME, "event_id")?,

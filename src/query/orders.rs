@@ -23,10 +23,13 @@ pub(crate) enum Transactions {
     All,
 }
 
-/// An event's place in time as one number: its epoch milliseconds shifted above its event_id
-/// (UInt256), so ties at one millisecond go to the lower event_id. `min`/`argMin` over it
-/// beat the same over a (time, event_id) tuple, which is compared as a tuple (lifetime value by
-/// channel at 10M events: 2.3 s -> 0.98 s, same rows).
+/// An event's place in time as one number: its epoch milliseconds shifted above the low 64
+/// bits of its event_id (UInt128), so ties at one millisecond go to the event whose id ends
+/// lower (ids are unique and their low 64 bits random in v4 and v7 UUIDs; ids that differ only
+/// there, like sequential ones, order as wholes). `min`/`argMin` over it beat the same over a
+/// (time, event_id) tuple, which is compared as a tuple (lifetime value by channel at 10M
+/// events: 2.3 s -> 0.98 s, same rows), and over a UInt256 of the whole id (first touches
+/// per stored person: 589 -> 507 ms).
 pub(super) fn time_order_key(ts: Expr, event_id: Expr) -> Expr {
     func(
         "bitOr",
@@ -34,11 +37,14 @@ pub(super) fn time_order_key(ts: Expr, event_id: Expr) -> Expr {
             func(
                 "bitShiftLeft",
                 [
-                    func("toUInt256", [func("toUnixTimestamp64Milli", [ts])]),
-                    int(128),
+                    func("toUInt128", [func("toUnixTimestamp64Milli", [ts])]),
+                    int(64),
                 ],
             ),
-            func("toUInt256", [func("toUInt128", [event_id])]),
+            func(
+                "toUInt128",
+                [func("toUInt64", [func("toUInt128", [event_id])])],
+            ),
         ],
     )
 }

@@ -172,9 +172,9 @@ fn site(ctx: &Context, range: &DateRange, by: VisitBreakdown) -> Result<Report, 
     })
 }
 
-/// The key of a row that is not a touch: 2^255, after every (ms, event_id) (ms < 2^64).
+/// The key of a row that is not a touch: 2^127, after every `time_order_key` (ms < 2^63).
 fn untouched() -> Expr {
-    func("bitShiftLeft", [func("toUInt256", [int(1)]), int(255)])
+    func("bitShiftLeft", [func("toUInt128", [int(1)]), int(127)])
 }
 
 /// Per product or category: item rows of the range's views, add-to-carts and counted
