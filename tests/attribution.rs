@@ -299,15 +299,7 @@ fn lifetime_value_by_first_touch_channel_matches_rust() {
     let r = chx::query::cohorts::lifetime_value_by_channel(&ctx).unwrap();
     common::snapshots("attribution")
         .bind(|| insta::assert_snapshot!("lifetime_value.by_channel", r.to_sql_file()));
-    let mut first: BTreeMap<String, (i64, &str, Channel)> = BTreeMap::new();
-    for t in events.iter().filter(|t| t.channel != ("", "", "")) {
-        let f = first
-            .entry(person(t, &events))
-            .or_insert((t.ms, &t.id, t.channel));
-        if (t.ms, t.id.as_str()) < (f.0, f.1) {
-            *f = (t.ms, &t.id, t.channel);
-        }
-    }
+    let first = first_touches(&events);
     let purchases = events.iter().filter(|e| e.kind == "purchase");
     let orders = common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms);
     /// Each person's (revenue, orders) per (channel, currency).
@@ -315,7 +307,7 @@ fn lifetime_value_by_first_touch_channel_matches_rust() {
     let mut per: PerChannel = BTreeMap::new();
     for o in orders {
         let who = person(o, &events);
-        let channel = first.get(&who).map_or(("", "", ""), |f| f.2);
+        let channel = first.get(&who).copied().unwrap_or(("", "", ""));
         let p = per
             .entry((channel, o.currency))
             .or_default()
@@ -355,6 +347,267 @@ fn lifetime_value_by_first_touch_channel_matches_rust() {
         assert!((row[7].as_f64().unwrap() - 100.0 * repeat / n).abs() < 1e-9);
         assert!((row[8].as_f64().unwrap() - *orders as f64 / n).abs() < 1e-9);
     }
+}
+
+/// Each stitched person's acquisition channel: their first touch ever, ties by event_id.
+fn first_touches(events: &[Ev]) -> BTreeMap<String, Channel> {
+    let mut first: BTreeMap<String, (i64, &str, Channel)> = BTreeMap::new();
+    for t in events.iter().filter(|t| t.channel != ("", "", "")) {
+        let f = first
+            .entry(person(t, events))
+            .or_insert((t.ms, &t.id, t.channel));
+        if (t.ms, t.id.as_str()) < (f.0, f.1) {
+            *f = (t.ms, &t.id, t.channel);
+        }
+    }
+    first.into_iter().map(|(p, f)| (p, f.2)).collect()
+}
+
+/// A day's spend on a channel as an ad platform reports it (loaded at `loaded`: a restated day
+/// is loaded again later).
+#[derive(Clone, Debug)]
+struct Spend {
+    day: u32,
+    channel: Channel,
+    currency: &'static str,
+    spend: i64,
+    impressions: u64,
+    clicks: u64,
+    loaded: u32,
+}
+
+/// Spend from Feb 26 to Apr 3 (days of March and beyond, as day-of-year offsets from Mar 1)
+/// on the paid channels, one of them with NULs in its values, and a channel that acquires
+/// no one; a quarter of the days restated by a later load.
+fn spend_fixture() -> Vec<Spend> {
+    let mut rng = common::Rng(0x5EED_5BE0_u64);
+    let paid = [
+        (CHANNELS[0], "USD"),
+        (CHANNELS[1], "USD"),
+        (CHANNELS[2], "EUR"),
+        (CHANNELS[4], "USD"),
+        (("ghost", "bing", "cpc"), "USD"),
+    ];
+    let mut out = Vec::new();
+    for day in 0..37u32 {
+        for (channel, currency) in paid {
+            let mut row = Spend {
+                day,
+                channel,
+                currency,
+                spend: 100 + rng.below(90_000) as i64,
+                impressions: rng.below(50_000),
+                clicks: rng.below(900),
+                loaded: 0,
+            };
+            if rng.below(4) == 0 {
+                out.push(row.clone());
+                row.spend = 100 + rng.below(90_000) as i64;
+                row.clicks = rng.below(900);
+                row.loaded = 1;
+            }
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// Spend rows' date: day 0 is Feb 26.
+fn spend_day(day: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 2, 26).unwrap() + chrono::Duration::days(day as i64)
+}
+
+/// (spend, impressions, clicks, new customers, their range revenue, their lifetime revenue)
+type Acquisition = (i64, u64, u64, i64, i64, i64);
+
+/// Acquisition cost's rows over the days `first_day` to `last_day` (UTC) by (channel,
+/// currency).
+fn want_acquisition<'a>(
+    events: &'a [Ev],
+    spend: &[Spend],
+    (first_day, last_day): (chrono::NaiveDate, chrono::NaiveDate),
+) -> BTreeMap<(Channel, &'a str), Acquisition> {
+    let mut want: BTreeMap<(Channel, &str), Acquisition> = BTreeMap::new();
+    let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis();
+    let (from, to) = (ms(first_day), ms(last_day) + 86_400_000);
+    for s in spend {
+        let d = spend_day(s.day);
+        let restated = spend
+            .iter()
+            .any(|t| t.day == s.day && t.channel == s.channel && t.loaded > s.loaded);
+        if d < first_day || d > last_day || restated {
+            continue;
+        }
+        // Spend rows are in USD or EUR, which the fixture's events also use.
+        let currency = *["USD", "EUR"].iter().find(|c| **c == s.currency).unwrap();
+        let w = want.entry((s.channel, currency)).or_default();
+        w.0 += s.spend;
+        w.1 += s.impressions;
+        w.2 += s.clicks;
+    }
+    let touch = first_touches(events);
+    let purchases = events.iter().filter(|e| e.kind == "purchase");
+    let orders = common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms);
+    let mut per: BTreeMap<String, Vec<&Ev>> = BTreeMap::new();
+    for o in orders {
+        per.entry(person(o, events)).or_default().push(o);
+    }
+    for (who, orders) in per {
+        let first = orders.iter().map(|o| o.ms).min().unwrap();
+        if first < from || first >= to {
+            continue;
+        }
+        let channel = touch.get(&who).copied().unwrap_or(("", "", ""));
+        let mut by_currency: BTreeMap<&str, (bool, i64, i64)> = BTreeMap::new();
+        for o in orders {
+            let c = by_currency.entry(o.currency).or_default();
+            let inside = o.ms >= from && o.ms < to;
+            c.0 |= inside;
+            c.1 += if inside { o.revenue } else { 0 };
+            c.2 += o.revenue;
+        }
+        for (currency, (bought, revenue, lifetime)) in by_currency {
+            if bought {
+                let w = want.entry((channel, currency)).or_default();
+                w.3 += 1;
+                w.4 += revenue;
+                w.5 += lifetime;
+            }
+        }
+    }
+    want
+}
+
+/// The report's rows against [`want_acquisition`]: every number, the ratios, NULL where a
+/// ratio has no denominator, and the order (currency, spend desc, new customers desc).
+fn check_acquisition(
+    rows: &[Vec<serde_json::Value>],
+    want: &BTreeMap<(Channel, &str), Acquisition>,
+) {
+    assert_eq!(rows.len(), want.len(), "{rows:?}");
+    let mut keys = Vec::new();
+    for row in rows {
+        let ch = (
+            row[0].as_str().unwrap(),
+            row[1].as_str().unwrap(),
+            row[2].as_str().unwrap(),
+        );
+        let cur = row[3].as_str().unwrap();
+        let (&(channel, currency), w) = want
+            .iter()
+            .find(|((c, k), _)| *c == ch && *k == cur)
+            .unwrap_or_else(|| panic!("unexpected row {row:?}"));
+        let (spend, impressions, clicks, customers, revenue, lifetime) = *w;
+        assert_eq!(
+            row[4..8],
+            [
+                json!(spend),
+                json!(impressions),
+                json!(clicks),
+                json!(customers)
+            ],
+            "{channel:?} {currency}"
+        );
+        assert_eq!(row[9], json!(revenue), "{channel:?} {currency}");
+        assert_eq!(row[11], json!(lifetime), "{channel:?} {currency}");
+        let ratio = |v: &serde_json::Value, num: i64, den: i64| match den {
+            0 => assert!(v.is_null(), "{channel:?} {currency}: {v}"),
+            _ => assert!((v.as_f64().unwrap() - num as f64 / den as f64).abs() < 1e-9),
+        };
+        ratio(&row[8], spend, customers);
+        ratio(&row[10], revenue, spend);
+        ratio(&row[12], lifetime, spend);
+        keys.push((currency, -spend, -customers, channel));
+    }
+    assert!(keys.is_sorted(), "{keys:?}");
+}
+
+/// Each load in its own insert (one insert's rows are merged as they are written).
+fn insert_spend(db: &common::TestDb, spend: &[Spend]) {
+    for load in [0, 1] {
+        common::insert(
+        db,
+        "ad_spend",
+        spend.iter().filter(|s| s.loaded == load).map(|s| {
+            json!({"day": spend_day(s.day).to_string(), "utm_campaign": s.channel.0, "utm_source": s.channel.1,
+                   "utm_medium": s.channel.2, "currency": s.currency, "spend": s.spend, "impressions": s.impressions,
+                   "clicks": s.clicks, "loaded_at": format!("2026-04-0{} 00:00:00.000", 5 + s.loaded)})
+        }),
+    );
+    }
+}
+
+/// Acquisition cost (CAC, ROAS) per channel: spend of the range's days (restated days once,
+/// at their latest load), new customers (first counted purchase ever in the range, stitched)
+/// by their first touch ever, their revenue in the range and ever; per currency, and in the
+/// base currency.
+#[test]
+fn acquisition_cost_matches_rust() {
+    use chx::query::acquisition::acquisition_cost;
+    let (db, schema, events) = setup("acquisition_cost");
+    let spend = spend_fixture();
+    insert_spend(&db, &spend);
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    // Mid-March: some first orders fall before the range (not new), some customers' later
+    // orders after it (lifetime revenue, not the range's).
+    let days = (
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 25).unwrap(),
+    );
+    let range = DateRange::Between {
+        start: days.0,
+        end: days.1,
+    };
+    let r = acquisition_cost(&ctx, &range).unwrap();
+    common::snapshots("attribution")
+        .bind(|| insta::assert_snapshot!("acquisition_cost", r.to_sql_file()));
+    let want = want_acquisition(&events, &spend, days);
+    // The fixture has what the numbers must handle: spend without customers, customers without
+    // spend (direct, and untagged channels), customers who bought again after the range.
+    assert!(
+        want.values().any(|w| w.0 > 0 && w.3 == 0) && want.values().any(|w| w.0 == 0 && w.3 > 0)
+    );
+    assert!(want.values().any(|w| w.5 > w.4));
+    assert!(want.keys().any(|(c, _)| *c == ("", "", "")));
+    check_acquisition(&db.report_rows(&r), &want);
+
+    common::insert(
+        &db,
+        "currency_rates",
+        [("EUR", "1.0834"), ("JPY", "0.0067")].map(
+            |(currency, rate)| json!({"day": "2026-01-01", "currency": currency, "rate": rate}),
+        ),
+    );
+    let base = ctx.clone().in_currency(Currency::Base);
+    let r = acquisition_cost(&base, &range).unwrap();
+    common::snapshots("attribution")
+        .bind(|| insta::assert_snapshot!("acquisition_cost.base", r.to_sql_file()));
+    let usd = |currency: &str, amount: i64| {
+        let (num, den) = match currency {
+            "EUR" => (10_834, 10_000),
+            "JPY" => (67, 100),
+            _ => (1, 1),
+        };
+        (2 * amount * num + den) / (2 * den)
+    };
+    let converted: Vec<Ev> = events
+        .iter()
+        .map(|e| Ev {
+            revenue: usd(e.currency, e.revenue),
+            currency: "USD",
+            ..e.clone()
+        })
+        .collect();
+    let spend_usd: Vec<Spend> = spend
+        .iter()
+        .map(|s| Spend {
+            spend: usd(s.currency, s.spend),
+            currency: "USD",
+            ..s.clone()
+        })
+        .collect();
+    let want = want_acquisition(&converted, &spend_usd, days);
+    check_acquisition(&db.report_rows(&r), &want);
 }
 
 const MODELS: [Model; 5] = [
@@ -432,5 +685,7 @@ fn no_unreferenced_snapshots() {
     .map(|m| format!("attribution.{m}"));
     let mut names = names.to_vec();
     names.push("lifetime_value.by_channel".to_string());
+    names.push("acquisition_cost".to_string());
+    names.push("acquisition_cost.base".to_string());
     common::assert_no_unreferenced_snapshots("attribution", &names);
 }

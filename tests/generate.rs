@@ -32,8 +32,16 @@ fn generated_events_land_with_the_numbers_of_the_stream() {
     let mut g = Generator::new(opts(n));
     let mut per_currency: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut items = 0i64;
+    // Paid channels' sessions per day: the clicks of the spend the generator loads.
+    let mut sessions: BTreeMap<(i64, &str), std::collections::BTreeSet<String>> = BTreeMap::new();
     while g.next_session(&mut |e| {
         items += e.items.len() as i64;
+        if ["cpc", "social", "newsletter"].contains(&e.utm.2) {
+            sessions
+                .entry((e.ms.div_euclid(86_400_000), e.utm.1))
+                .or_default()
+                .insert(e.session_id.to_string());
+        }
         if e.event_type == "purchase" {
             let c = per_currency.entry(e.currency.to_string()).or_default();
             c.0 += e.revenue;
@@ -49,6 +57,26 @@ fn generated_events_land_with_the_numbers_of_the_stream() {
         .collect();
     assert_eq!(rows, want);
     assert!(want.len() >= 5, "several currencies: {want:?}");
+    // Ad spend: one row per paid channel and day, clicks = its sessions, spend in the
+    // channel's billing currency at 80-120 % of its cost per click.
+    let spend = db.engine.run("SELECT toInt64(toUnixTimestamp(toDateTime(day, 'UTC')) / 86400), utm_source, currency, spend, clicks FROM ad_spend ORDER BY 1, 2").unwrap().rows;
+    assert_eq!(spend.len(), sessions.len());
+    for (row, ((day, source), ids)) in spend.iter().zip(&sessions) {
+        assert_eq!(row[..2], [json!(day), json!(source)]);
+        let clicks = ids.len() as i64;
+        assert_eq!(row[4], json!(clicks));
+        let (currency, cpc) = match *source {
+            "google" => ("USD", 85),
+            "instagram" => ("EUR", 60),
+            _ => ("USD", 4),
+        };
+        assert_eq!(row[2], json!(currency));
+        let cost = row[3].as_i64().unwrap();
+        assert!(
+            cost * 100 >= clicks * cpc * 80 - 100 && cost * 100 <= clicks * cpc * 120 + 100,
+            "{row:?}"
+        );
+    }
 }
 
 #[test]

@@ -168,6 +168,7 @@ pub fn load(
     inserted?;
     let emitted = generated?;
     load_rates(engine, schema, database, opts)?;
+    load_spend(engine, schema, database)?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     Ok(LoadReport {
@@ -175,6 +176,49 @@ pub fn load(
         seconds,
         events_per_second: emitted as f64 / seconds.max(1e-9),
     })
+}
+
+/// Whether the database has the schema's table `name` (a database migrated to an earlier
+/// version of the schema may not).
+fn has_table(engine: &Engine, schema: &Schema, database: &str, name: &str) -> Result<bool, Error> {
+    use crate::sql::Statement;
+    let exists = Statement::new(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND name = {table:String}",
+    )
+    .param("db", "String", database)
+    .param("table", "String", name);
+    Ok(schema.table(name).is_some() && !engine.run(exists)?.rows.is_empty())
+}
+
+/// Daily ad spend of the generated paid channels (search ads in USD, social ads billed in EUR,
+/// the newsletter's sending cost), where the schema has the spend table: clicks are the
+/// channel's sessions of the day, impressions 20-39 per click, and the cost per click varies
+/// by ±20 % around the channel's own (a hash of the day and channel: deterministic for the
+/// events). One statement over the loaded events.
+fn load_spend(engine: &Engine, schema: &Schema, database: &str) -> Result<(), Error> {
+    use crate::query::acquisition::SPEND_TABLE;
+    use crate::sql::{Statement, quote::ident};
+    if !has_table(engine, schema, database, SPEND_TABLE)? {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO {db}.{spend} (day, utm_campaign, utm_source, utm_medium, currency, spend, impressions, clicks) \
+         SELECT day, utm_campaign, utm_source, utm_medium, if(utm_medium = 'social', 'EUR', 'USD') AS currency, \
+         toInt64(round(clicks * multiIf(utm_medium = 'cpc', 85, utm_medium = 'social', 60, 4) * (80 + cityHash64(day, utm_campaign, utm_source) % 41) / 100)) AS spend, \
+         clicks * (20 + cityHash64(utm_campaign, day) % 20) AS impressions, clicks \
+         FROM (SELECT toDate(timestamp) AS day, utm_campaign, utm_source, utm_medium, uniqExact(session_id) AS clicks \
+         FROM {db}.{events} WHERE utm_medium IN ('cpc', 'social', 'newsletter') GROUP BY day, utm_campaign, utm_source, utm_medium)",
+        db = ident(database),
+        spend = ident(SPEND_TABLE),
+        events = ident(
+            schema
+                .taxonomy
+                .as_ref()
+                .map_or("events", |t| t.table.as_str())
+        ),
+    );
+    engine.run(Statement::new(sql))?;
+    Ok(())
 }
 
 /// The generated currencies' daily rates into the schema's base currency, where the schema has
@@ -188,14 +232,7 @@ fn load_rates(
 ) -> Result<(), Error> {
     use crate::query::money::RATES_TABLE;
     use crate::sql::{ParamValue, Statement, quote::ident};
-    // The schema's table, where the database has it (a database migrated to an earlier
-    // version of the schema may not).
-    let exists = Statement::new(
-        "SELECT name FROM system.tables WHERE database = {db:String} AND name = {table:String}",
-    )
-    .param("db", "String", database)
-    .param("table", "String", RATES_TABLE);
-    if schema.table(RATES_TABLE).is_none() || engine.run(exists)?.rows.is_empty() {
+    if !has_table(engine, schema, database, RATES_TABLE)? {
         return Ok(());
     }
     let rates = super::rates(opts, &schema.base_currency, |c| schema.currency_exponent(c));

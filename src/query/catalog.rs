@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::Report;
+use super::acquisition;
 use super::attribution::{self, Model};
 use super::categories;
 use super::cohorts::{self, CohortMode, Retention};
@@ -61,6 +62,7 @@ pub const REPORTS: &[(&str, &[&str])] = &[
             "currency",
         ],
     ),
+    ("acquisition-cost", &["days", "start", "end", "currency"]),
     ("cohorts", &["months", "currency"]),
     ("lifetime-value", &["currency", "breakdown"]),
     (
@@ -329,6 +331,7 @@ pub fn build(
                 p.number("window", 30, "7, 14, 30, 60 or 90")?,
             )
         }
+        "acquisition-cost" => acquisition::acquisition_cost(ctx, &p.range()?),
         "cohorts" => cohorts::revenue_cohorts(ctx, p.number("months", 6, "1 to 120")?),
         "lifetime-value" => match p.get("breakdown") {
             None => cohorts::lifetime_value(ctx),

@@ -399,13 +399,57 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
 /// empty for persons never touched (direct). Per channel and currency, the same numbers as
 /// [`lifetime_value`]. Reads every campaign-tagged event, so no rollup serves it.
 pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
-    use super::attribution::{channel_columns, channel_key, then_by_channel};
+    use super::attribution::{channel_columns, then_by_channel};
     const NAME: &str = "lifetime_value_by_channel";
-    let history = history_purchases(ctx, NAME, OrderIds::No)?;
+    let history = with_first_touch(ctx, NAME, history_purchases(ctx, NAME, OrderIds::No)?)?;
+    let per_person = Select::new()
+        .item(path(["p", "person"]).alias("person"))
+        .item(path(["p", "currency"]).alias("currency"))
+        .item(path(["t", "channel"]).alias("channel"))
+        .item(func("sum", [path(["p", "revenue"])]).alias("person_revenue"))
+        .item(func("sum", [path(["p", "orders"])]).alias("person_orders"))
+        .from(TableRef::cte("purchases").aliased("p"))
+        .join(
+            JoinKind::LeftAny,
+            TableRef::cte("first_touch").aliased("t"),
+            path(["p", "person"]).eq(path(["t", "person"])),
+        )
+        .group_by([
+            path(["p", "person"]),
+            path(["p", "currency"]),
+            path(["t", "channel"]),
+        ]);
+    let query = history.with("per_person", per_person);
+    let query = channel_columns(query).item(col("currency"));
+    let query = lifetime_measures(query)
+        .group_by([col("channel"), col("currency")])
+        .order_by(then_by_channel([
+            asc(col("currency")),
+            desc(col("total_revenue")),
+        ]));
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params: Vec::new(),
+    })
+}
+
+/// `query` with each stitched person's acquisition channel: CTEs `touch_identity`,
+/// `stored_touch` and `first_touch` (`person`, `channel`: the [`channel_key`] of the person's
+/// first touch ever, their first event carrying a campaign, source or medium; ties by
+/// event_id). Persons never touched have no row. Reads every campaign-tagged event.
+///
+/// [`channel_key`]: super::attribution::channel_key
+pub(super) fn with_first_touch(
+    ctx: &Context,
+    report: &str,
+    query: Select,
+) -> Result<Select, Error> {
+    use super::attribution::channel_key;
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
     let mut tagged = Vec::with_capacity(3);
     for d in dims {
-        ctx.check_column(NAME, d)?;
+        ctx.check_column(report, d)?;
         tagged.push(col(d).ne(str_lit("")));
     }
     // First touch per stored person (user_id, else anonymous_id), then per stitched person:
@@ -413,11 +457,11 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
     // touch, and the order key is one number (`time_order_key`). Ties at one millisecond go
     // to the event_id that ends lower (see `time_order_key`).
     let order_key = super::orders::time_order_key(
-        ctx.column(NAME, "timestamp")?,
-        ctx.column(NAME, "event_id")?,
+        ctx.column(report, "timestamp")?,
+        ctx.column(report, "event_id")?,
     );
     let stored = Select::new()
-        .item(ctx.column(NAME, "person_id")?.alias("stored"))
+        .item(ctx.column(report, "person_id")?.alias("stored"))
         .item(col("user_id").eq(str_lit("")).alias("anonymous"))
         .item(func("argMin", [channel_key(dims.map(col)), order_key.clone()]).alias("channel"))
         .item(func("min", [order_key]).alias("first"))
@@ -439,40 +483,10 @@ pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
             stored_identity_join("s", "i"),
         )
         .group_by([col("person")]);
-    let per_person = Select::new()
-        .item(path(["p", "person"]).alias("person"))
-        .item(path(["p", "currency"]).alias("currency"))
-        .item(path(["t", "channel"]).alias("channel"))
-        .item(func("sum", [path(["p", "revenue"])]).alias("person_revenue"))
-        .item(func("sum", [path(["p", "orders"])]).alias("person_orders"))
-        .from(TableRef::cte("purchases").aliased("p"))
-        .join(
-            JoinKind::LeftAny,
-            TableRef::cte("first_touch").aliased("t"),
-            path(["p", "person"]).eq(path(["t", "person"])),
-        )
-        .group_by([
-            path(["p", "person"]),
-            path(["p", "currency"]),
-            path(["t", "channel"]),
-        ]);
-    let query = history
+    Ok(query
         .with("touch_identity", ctx.identity_cte()?)
         .with("stored_touch", stored)
-        .with("first_touch", first_touch)
-        .with("per_person", per_person);
-    let query = channel_columns(query).item(col("currency"));
-    let query = lifetime_measures(query)
-        .group_by([col("channel"), col("currency")])
-        .order_by(then_by_channel([
-            asc(col("currency")),
-            desc(col("total_revenue")),
-        ]));
-    Ok(Report {
-        name: NAME.into(),
-        query,
-        params: Vec::new(),
-    })
+        .with("first_touch", first_touch))
 }
 
 /// Lifetime value's numbers over `per_person` (one row per person and group: their revenue and

@@ -9,6 +9,7 @@
 //! asked for the base currency, they convert each amount first (`money.rs`).
 //! Purchases and refunds are counted after the seed API's dedupe rule (see `orders.rs`).
 
+pub mod acquisition;
 pub mod ast;
 pub mod attribution;
 pub mod catalog;
