@@ -87,6 +87,15 @@ fn the_shipped_schema_is_valid() {
     assert_eq!(t.event("Order Completed").unwrap().name, "purchase");
     assert_eq!(t.event("Product Added").unwrap().name, "add_to_cart");
     assert_eq!(t.event("viewed_product").unwrap().name, "view_item");
+    // The journey seed's five: Product Viewed, Product Added, Checkout Started, Checkout Step
+    // Completed (after the payment information), Order Completed.
+    for (name, canonical) in [
+        ("Product Viewed", "view_item"),
+        ("Checkout Started", "begin_checkout"),
+        ("Checkout Step Completed", "add_payment_info"),
+    ] {
+        assert_eq!(t.event(name).unwrap().name, canonical, "{name}");
+    }
 }
 
 #[test]

@@ -75,6 +75,8 @@ pub const PRESETS: &[(&str, &[(&str, &str)])] = &[
             ("Checkout Started", "begin_checkout"),
             ("Coupon Applied", "apply_coupon"),
             ("Payment Info Entered", "add_payment_info"),
+            // The journey seed's step "after the payment information has been entered".
+            ("Checkout Step Completed", "add_payment_info"),
             ("Order Completed", "purchase"),
             ("Order Refunded", "refund"),
             ("Product Shared", "share"),
