@@ -317,50 +317,75 @@ fn main() {
                 .unwrap()
                 .with_rollups(true);
             // Each report a rollup serves: scanning the events, then reading the rollup.
-            let rollup_rows: Vec<(&str, &str, Timing, Timing)> = [
+            let rollup_rows: Vec<(String, &str, Timing, Timing)> = [
                 (
                     "revenue-timeseries",
+                    None,
                     "revenue_daily (sums; 24 h dedupe at ingest)",
                 ),
                 (
                     "revenue-by-channel",
+                    None,
                     "channel_revenue_daily (sums, purchasers; 24 h dedupe at ingest) + channel_persons_daily (persons touched)",
                 ),
                 (
                     "revenue-by-device",
+                    None,
                     "revenue_breakdown_daily (sums; 24 h dedupe at ingest)",
                 ),
                 (
                     "revenue-by-platform",
+                    None,
                     "revenue_breakdown_daily (sums; 24 h dedupe at ingest)",
                 ),
                 (
                     "revenue-by-country",
+                    None,
                     "revenue_breakdown_daily (sums; 24 h dedupe at ingest)",
                 ),
                 (
                     "revenue-by-coupon",
+                    None,
                     "revenue_breakdown_daily (sums; 24 h dedupe at ingest)",
                 ),
                 (
                     "cohorts",
+                    None,
                     "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
                 ),
                 (
                     "lifetime-value",
+                    None,
                     "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
                 ),
                 (
                     "new-vs-returning",
+                    None,
                     "person_revenue_daily (sums per buyer and day; 24 h dedupe at ingest)",
+                ),
+                (
+                    "lifetime-value",
+                    Some(("breakdown", "channel")),
+                    "person_first_touch (first touch per stored person) + person_revenue_daily",
+                ),
+                (
+                    "acquisition-cost",
+                    None,
+                    "person_first_touch (first touch per stored person) + person_revenue_daily",
                 ),
             ]
             .into_iter()
-            .map(|(name, table)| {
-                let raw = catalog::build(&ctx, name, &params(name)).unwrap();
-                let rolled = catalog::build(&rollup_ctx, name, &params(name)).unwrap();
+            .map(|(name, variant, table)| {
+                let mut p = params(name);
+                let mut label = name.to_string();
+                if let Some((k, v)) = variant {
+                    p.insert(k.to_string(), v.to_string());
+                    label = format!("{name} {k}={v}");
+                }
+                let raw = catalog::build(&ctx, name, &p).unwrap();
+                let rolled = catalog::build(&rollup_ctx, name, &p).unwrap();
                 (
-                    name,
+                    label,
                     table,
                     time_ms(&raw.statement()),
                     time_ms(&rolled.statement()),

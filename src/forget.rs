@@ -69,7 +69,9 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
         let ViewKind::Rollup(r) = &v.kind else {
             continue;
         };
-        if !has_person(&v.source) {
+        // Rows keyed by person (the rollup has user_id and anonymous_id dimensions): the
+        // person's rows go in step 2 like any table's, and nothing else changes.
+        if !has_person(&v.source) || has_person(&v.target) {
             continue;
         }
         let day = r

@@ -24,7 +24,7 @@ fn check_accepts_the_shipped_schema() {
     let out = chx(&["check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("ok — 11 tables, 8 materialized views, 14 event types"),
+        text(&out.stdout).contains("ok — 12 tables, 9 materialized views, 14 event types"),
         "{}",
         text(&out.stdout)
     );
@@ -65,7 +65,7 @@ fn compile_writes_one_file_per_statement() {
         .collect();
     files.sort();
     assert_eq!(files.first().map(String::as_str), Some("001_shop.sql"));
-    assert_eq!(files.len(), 1 + 11 + 11 + 8);
+    assert_eq!(files.len(), 1 + 12 + 12 + 9);
     let events = std::fs::read_to_string(dir.join("002_events_local.sql")).unwrap();
     assert!(
         events.contains("ON CLUSTER shop_cluster")
@@ -92,7 +92,7 @@ fn apply_ingest_and_query_through_the_cli() {
     );
     let again = chx(&["--store", s, "apply"]);
     assert!(
-        text(&again.stdout).contains("database `shop` is up to date (20 objects)"),
+        text(&again.stdout).contains("database `shop` is up to date (22 objects)"),
         "{}",
         text(&again.stdout)
     );

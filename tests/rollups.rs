@@ -370,6 +370,8 @@ fn no_unreferenced_snapshots() {
             "revenue_cohorts.rollup".to_string(),
             "lifetime_value.rollup".to_string(),
             "new_vs_returning.rollup".to_string(),
+            // tests/attribution.rs
+            "lifetime_value_by_channel.rollup".to_string(),
         ],
     );
 }

@@ -20,7 +20,7 @@ pub(crate) fn goals(
     events: u64,
     build_us: &[(String, f64)],
     runs: &[(String, Timing, Timing)],
-    rollups: &[(&str, &str, Timing, Timing)],
+    rollups: &[(String, &str, Timing, Timing)],
     compared: &[Comparison],
     ingest: &[(u64, f64)],
 ) {
@@ -120,6 +120,9 @@ pub(crate) fn goals(
         "cohorts" | "lifetime-value" | "new-vs-returning" => {
             "one row per buyer and day of all history, stitched and then grouped per person"
         }
+        "lifetime-value breakdown=channel" | "acquisition-cost" => {
+            "one row per stored person ever touched (their first touch), stitched, beside every buyer's days"
+        }
         _ => "",
     };
     for (name, _, _, rolled) in rollups.iter().filter(|(.., rolled)| rolled.ms > 10.0) {
@@ -133,7 +136,7 @@ pub(crate) fn goals(
     let fast: Vec<(&str, f64)> = rollups
         .iter()
         .filter(|(.., rolled)| rolled.ms <= 10.0)
-        .map(|(name, _, _, rolled)| (*name, rolled.ms))
+        .map(|(name, _, _, rolled)| (name.as_str(), rolled.ms))
         .collect();
     if !fast.is_empty() {
         let slowest = fast.iter().map(|(_, ms)| *ms).fold(0.0, f64::max);

@@ -196,10 +196,11 @@ fn rollup_select(r: &Rollup, source: &str) -> String {
         })
         .collect();
     items.extend(r.measures.iter().map(|m| {
+        let args: Vec<&str> = m.expr.iter().chain(&m.by).map(String::as_str).collect();
         format!(
             "{}State({}) AS {}",
             m.agg,
-            m.expr.as_deref().unwrap_or(""),
+            args.join(", "),
             quote::ident(&m.name)
         )
     }));

@@ -360,3 +360,77 @@ pub(super) fn history_purchases_from_rollup(
         .filter(is_purchase);
     Ok(Some((rows, anonymous_ids)))
 }
+
+/// The rows of [`with_first_touch`]'s `stored_touch` (stored, anonymous, channel, first) from a
+/// rollup of the events table by `user_id` and the anonymous id of anonymous rows only, that
+/// holds exactly the campaign-tagged events (its `where` is `tagged`) with `argMin(channel,
+/// key)` and `min(key)` measures: one row per stored person instead of a scan of every tagged
+/// event. No day to narrow to, so the rollup serves whatever the context's time zone or
+/// currency. Each state is finalized on its own: a person still split over unmerged parts is
+/// several rows, which the per-person `argMin` after it does not mind (as
+/// [`history_purchases_from_rollup`] does for buyers' days).
+///
+/// [`with_first_touch`]: super::cohorts::with_first_touch
+pub(super) fn stored_touch_from_rollup(
+    ctx: &Context,
+    tagged: &Expr,
+    channel: &Expr,
+    key: &Expr,
+) -> Result<Option<Select>, Error> {
+    use crate::schema::ir::ViewKind;
+    if !ctx.rollups {
+        return Ok(None);
+    }
+    let events = ctx
+        .schema
+        .taxonomy
+        .as_ref()
+        .map_or("events", |t| t.table.as_str());
+    let (tagged, channel, key) = (
+        squeezed(&tagged.to_string()),
+        squeezed(&channel.to_string()),
+        squeezed(&key.to_string()),
+    );
+    let same = |text: Option<&String>, want: &str| text.is_some_and(|t| squeezed(t) == want);
+    let found = ctx.schema.views.iter().find_map(|v| {
+        let ViewKind::Rollup(r) = &v.kind else {
+            return None;
+        };
+        if v.source != events || !same(r.filter.as_ref(), &tagged) || r.dimensions.len() != 2 {
+            return None;
+        }
+        rollup_dim(r, "user_id").filter(|n| *n == "user_id")?;
+        let anonymous = rollup_dim(r, "if(user_id = '', anonymous_id, '')")?;
+        let touch = r.measures.iter().find(|m| {
+            m.agg == "argMin" && same(m.expr.as_ref(), &channel) && same(m.by.as_ref(), &key)
+        })?;
+        let first = r
+            .measures
+            .iter()
+            .find(|m| m.agg == "min" && same(m.expr.as_ref(), &key))?;
+        Some((
+            v.target.as_str(),
+            anonymous,
+            touch.name.as_str(),
+            first.name.as_str(),
+        ))
+    });
+    let Some((table, anonymous, touch, first)) = found else {
+        return Ok(None);
+    };
+    let anonymous = col(anonymous.to_string());
+    Ok(Some(
+        Select::new()
+            .item(
+                func(
+                    "if",
+                    [col("user_id").eq(str_lit("")), anonymous, col("user_id")],
+                )
+                .alias("stored"),
+            )
+            .item(col("user_id").eq(str_lit("")).alias("anonymous"))
+            .item(func("finalizeAggregation", [col(touch.to_string())]).alias("channel"))
+            .item(func("finalizeAggregation", [col(first.to_string())]).alias("first"))
+            .from(ctx.table(table)?),
+    ))
+}

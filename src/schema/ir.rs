@@ -243,10 +243,19 @@ pub struct Measure {
     pub agg: String,
     pub expr: Option<String>,
     pub arg_ty: Option<ChType>,
+    /// The second argument of `argMin`/`argMax` (the value `expr` is taken at the least or
+    /// greatest of), with its type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_ty: Option<ChType>,
 }
 
 impl Measure {
-    pub const AGGREGATES: [&'static str; 10] = [
+    /// The aggregates whose second argument is `by`.
+    pub const TWO_ARGUMENTS: [&'static str; 2] = ["argMin", "argMax"];
+
+    pub const AGGREGATES: [&'static str; 12] = [
         "sum",
         "count",
         "min",
@@ -257,13 +266,15 @@ impl Measure {
         "any",
         "anyLast",
         "groupUniqArray",
+        "argMin",
+        "argMax",
     ];
 
     /// The column type that holds this measure's state.
     pub fn state_type(&self) -> ChType {
         ChType::AggregateFunction {
             function: self.agg.clone(),
-            args: self.arg_ty.iter().cloned().collect(),
+            args: self.arg_ty.iter().chain(&self.by_ty).cloned().collect(),
         }
     }
 }

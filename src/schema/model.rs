@@ -111,6 +111,9 @@ pub struct MeasureDef {
     pub agg: S<String>,
     pub expr: Option<S<String>>,
     pub ty: Option<S<String>>,
+    /// argMin/argMax: what the value is taken at the least/greatest of.
+    pub by: Option<S<String>>,
+    pub by_ty: Option<S<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -204,7 +207,7 @@ const VIEW: &[&str] = &[
     "select",
 ];
 const DIMENSION: &[&str] = &["name", "expr", "type"];
-const MEASURE: &[&str] = &["name", "agg", "expr", "type"];
+const MEASURE: &[&str] = &["name", "agg", "expr", "type", "by", "by_type"];
 const TAXONOMY: &[&str] = &[
     "table",
     "event_column",
@@ -461,6 +464,10 @@ fn read_view(node: &Node, cx: &mut Cx) -> Option<ViewDef> {
                     Some(MeasureDef {
                         expr: f.get("expr").and_then(|n| cx.text(n, "measure expr")),
                         ty: f.get("type").and_then(|n| cx.string(n, "measure type")),
+                        by: f.get("by").and_then(|n| cx.text(n, "measure by")),
+                        by_ty: f
+                            .get("by_type")
+                            .and_then(|n| cx.string(n, "measure by_type")),
                         name: name?,
                         agg: agg?,
                     })

@@ -438,11 +438,56 @@ fn rollup(
                 Some(t?)
             }
         };
+        let two = Measure::TWO_ARGUMENTS.contains(&m.agg.value.as_str());
+        let by_ty = match (&m.by, two) {
+            (None, false) => None,
+            (None, true) => {
+                v.err(
+                    "chx::schema::missing_field",
+                    m.name.span,
+                    format!("measure `{}` ({}) needs `by`", m.name.value, m.agg.value),
+                    "say what the value is taken at the least or greatest of, e.g. `by: timestamp`",
+                );
+                continue;
+            }
+            (Some(b), false) => {
+                v.err(
+                    "chx::schema::unknown_field",
+                    b.span,
+                    format!(
+                        "measure `{}`: `by` applies only to {}",
+                        m.name.value,
+                        Measure::TWO_ARGUMENTS.join(" and ")
+                    ),
+                    "remove `by`",
+                );
+                continue;
+            }
+            (Some(b), true) => {
+                v.check_expr(b, &format!("measure `{}`", m.name.value), scope, false);
+                let t = match &m.by_ty {
+                    Some(t) => v.parse_type(t),
+                    None => scope.type_of(&b.value),
+                };
+                if t.is_none() && m.by_ty.is_none() {
+                    v.err(
+                        "chx::schema::rollup_type_needed",
+                        b.span,
+                        format!("cannot tell the type of measure `{}`'s `by`", m.name.value),
+                        "add `by_type: ...` with the expression's ClickHouse type",
+                    );
+                    continue;
+                }
+                Some(t?)
+            }
+        };
         measures.push(Measure {
             name: m.name.value.clone(),
             agg: m.agg.value.clone(),
             expr: m.expr.as_ref().map(|e| e.value.clone()),
             arg_ty,
+            by: m.by.as_ref().map(|b| b.value.clone()),
+            by_ty,
         });
     }
     let mut columns: Vec<Column> = dims
