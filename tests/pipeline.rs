@@ -318,6 +318,36 @@ fn sample_events_fill_every_table_exactly() {
     assert_eq!(raw, from_rollup);
 }
 
+/// Out of order across inserts: a purchase's repeat (two minutes later) arrives in one insert,
+/// its original in the next. The original is ignored then, so the table holds one delivery and
+/// the revenue rollup (which sums every stored purchase) equals the events; a delivery more
+/// than 24 hours before the stored one is a new order and kept.
+#[test]
+fn an_original_arriving_after_its_repeat_is_ignored() {
+    let db = common::test_db("ingest_out_of_order");
+    let schema = apply(&db);
+    let line = |ts: &str| {
+        serde_json::json!({"event_type": "purchase", "timestamp": ts, "user_id": "u1", "transaction_id": "o1", "revenue": 19.99, "currency": "USD"})
+            .to_string()
+    };
+    let first =
+        chx::ingest::ingest(&db.engine, &schema, &db.name, &line("2026-03-02T10:02:00Z")).unwrap();
+    assert_eq!((first.accepted, first.duplicates_ignored), (1, 0));
+    let late =
+        chx::ingest::ingest(&db.engine, &schema, &db.name, &line("2026-03-02T10:00:00Z")).unwrap();
+    assert_eq!((late.accepted, late.duplicates_ignored), (0, 1));
+    let earlier =
+        chx::ingest::ingest(&db.engine, &schema, &db.name, &line("2026-03-01T10:01:00Z")).unwrap();
+    assert_eq!((earlier.accepted, earlier.duplicates_ignored), (1, 0));
+    let events = query_rows(&db, "SELECT count(), sum(revenue) FROM events");
+    let rollup = query_rows(
+        &db,
+        "SELECT countMerge(events), sumMerge(amount) FROM revenue_daily",
+    );
+    assert_eq!(events, vec![vec![Value::from(2), Value::from(3998)]]);
+    assert_eq!(rollup, events);
+}
+
 #[test]
 fn ingesting_the_same_file_twice_adds_nothing() {
     let db = common::test_db("ingest_twice");

@@ -6,7 +6,9 @@
 //! purchase events`, …). Amounts become integer minor units of their currency. Invalid lines are
 //! reported with their line number and skipped; all valid lines are inserted. A purchase or
 //! refund whose transaction_id was already seen within 24 hours (in the file or in the table) is
-//! ignored and counted, as the seed API does.
+//! ignored and counted, as the seed API does; one arriving after a repeat of it within 24 hours
+//! was stored (out of order) is ignored too, so the table never holds two deliveries of a
+//! transaction within 24 hours and rollups' sums equal the reports' dedupe.
 
 pub mod money;
 mod track;
@@ -166,8 +168,9 @@ fn drop_known_event_ids(
     Ok((kept, skipped))
 }
 
-/// Drop purchases/refunds whose (event type, transaction_id) was seen within the previous 24 h,
-/// looking at the table and at earlier lines of this input.
+/// Drop purchases/refunds whose (event type, transaction_id) was seen within 24 h of theirs,
+/// looking at the table (either side in time: the delivery stored first stays) and at
+/// earlier lines of this input (taken in time order).
 fn dedupe(
     engine: &Engine,
     schema: &Schema,
@@ -214,9 +217,12 @@ fn dedupe(
         }
         let key = (r.event_type.clone(), r.transaction_id.clone());
         let times = seen.entry(key).or_default();
+        // Either side: a delivery arriving after its own repeat was stored (late, out of
+        // order) is the repeat now. Keeping it too would leave two stored deliveries within
+        // 24 h, which reports' dedupe would drop one of but rollups' sums would count twice.
         if times
             .iter()
-            .any(|&t| t <= r.timestamp_ms && r.timestamp_ms - t < DEDUPE_WINDOW_MS)
+            .any(|&t| (r.timestamp_ms - t).abs() < DEDUPE_WINDOW_MS)
         {
             drop[i] = true;
         } else {
