@@ -71,7 +71,10 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
         };
         // Rows keyed by person (the rollup has user_id and anonymous_id dimensions): the
         // person's rows go in step 2 like any table's, and nothing else changes.
-        if !has_person(&v.source) || has_person(&v.target) {
+        let keyed_by_person = ["user_id", "anonymous_id"]
+            .iter()
+            .all(|c| r.dimensions.iter().any(|d| d.name == *c));
+        if !has_person(&v.source) || keyed_by_person {
             continue;
         }
         let day = r
