@@ -667,7 +667,11 @@ fn first_touches_from_the_rollup_equal_the_scan() {
         insta::assert_snapshot!(
             "lifetime_value_by_channel.rollup",
             lifetime_value_by_channel(&shop).unwrap().to_sql_file()
-        )
+        );
+        insta::assert_snapshot!(
+            "acquisition_cost.rollup",
+            acquisition_cost(&shop, &march()).unwrap().to_sql_file()
+        );
     });
 }
 

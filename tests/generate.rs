@@ -57,6 +57,16 @@ fn generated_events_land_with_the_numbers_of_the_stream() {
         .collect();
     assert_eq!(rows, want);
     assert!(want.len() >= 5, "several currencies: {want:?}");
+    // The two statements the generator writes besides events, snapshotted.
+    for (name, stmt) in [
+        ("spend_insert", generate::spend_insert(&schema, "shop")),
+        (
+            "rates_insert",
+            generate::rates_insert(&schema, "shop", &opts(n)),
+        ),
+    ] {
+        common::snapshots("generate").bind(|| insta::assert_snapshot!(name, stmt.sql));
+    }
     // Ad spend: one row per paid channel and day, clicks = its sessions, spend in the
     // channel's billing currency at 80-120 % of its cost per click.
     let spend = db.engine.run("SELECT toInt64(toUnixTimestamp(toDateTime(day, 'UTC')) / 86400), utm_source, currency, spend, clicks FROM ad_spend ORDER BY 1, 2").unwrap().rows;
@@ -127,4 +137,12 @@ fn a_failing_insert_stops_the_load_with_its_error() {
     let schema = common::ecommerce();
     let err = generate::load(&db.engine, &schema, &db.name, &opts(600_000), None).unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[test]
+fn no_unreferenced_snapshots() {
+    common::assert_no_unreferenced_snapshots(
+        "generate",
+        &["spend_insert".to_string(), "rates_insert".to_string()],
+    );
 }

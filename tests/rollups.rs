@@ -372,6 +372,7 @@ fn no_unreferenced_snapshots() {
             "new_vs_returning.rollup".to_string(),
             // tests/attribution.rs
             "lifetime_value_by_channel.rollup".to_string(),
+            "acquisition_cost.rollup".to_string(),
         ],
     );
 }

@@ -13,6 +13,7 @@ use super::{Batch, Generator, Options, to_track_json};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::schema::Schema;
+use crate::sql::Statement;
 
 /// Rows per Arrow batch: large enough for fast ingest, small enough for flat memory. Each
 /// batch becomes parts of the events table and of every view's target (five views when this
@@ -181,7 +182,6 @@ pub fn load(
 /// Whether the database has the schema's table `name` (a database migrated to an earlier
 /// version of the schema may not).
 fn has_table(engine: &Engine, schema: &Schema, database: &str, name: &str) -> Result<bool, Error> {
-    use crate::sql::Statement;
     let exists = Statement::new(
         "SELECT name FROM system.tables WHERE database = {db:String} AND name = {table:String}",
     )
@@ -190,66 +190,75 @@ fn has_table(engine: &Engine, schema: &Schema, database: &str, name: &str) -> Re
     Ok(schema.table(name).is_some() && !engine.run(exists)?.rows.is_empty())
 }
 
-/// Daily ad spend of the generated paid channels (search ads in USD, social ads billed in EUR,
-/// the newsletter's sending cost), where the schema has the spend table: clicks are the
-/// channel's sessions of the day, impressions 20-39 per click, and the cost per click varies
-/// by ±20 % around the channel's own (a hash of the day and channel: deterministic for the
-/// events). One statement over the loaded events.
+/// Daily ad spend of the generated paid channels, where the database has the spend table.
 fn load_spend(engine: &Engine, schema: &Schema, database: &str) -> Result<(), Error> {
-    use crate::query::acquisition::SPEND_TABLE;
-    use crate::sql::{Statement, quote::ident};
-    if !has_table(engine, schema, database, SPEND_TABLE)? {
-        return Ok(());
+    if has_table(
+        engine,
+        schema,
+        database,
+        crate::query::acquisition::SPEND_TABLE,
+    )? {
+        engine.run(spend_insert(schema, database))?;
     }
-    let sql = format!(
-        "INSERT INTO {db}.{spend} (day, utm_campaign, utm_source, utm_medium, currency, spend, impressions, clicks) \
-         SELECT day, utm_campaign, utm_source, utm_medium, if(utm_medium = 'social', 'EUR', 'USD') AS currency, \
-         toInt64(round(clicks * multiIf(utm_medium = 'cpc', 85, utm_medium = 'social', 60, 4) * (80 + cityHash64(day, utm_campaign, utm_source) % 41) / 100)) AS spend, \
-         clicks * (20 + cityHash64(utm_campaign, day) % 20) AS impressions, clicks \
-         FROM (SELECT toDate(timestamp) AS day, utm_campaign, utm_source, utm_medium, uniqExact(session_id) AS clicks \
-         FROM {db}.{events} WHERE utm_medium IN ('cpc', 'social', 'newsletter') GROUP BY day, utm_campaign, utm_source, utm_medium)",
-        db = ident(database),
-        spend = ident(SPEND_TABLE),
-        events = ident(
-            schema
-                .taxonomy
-                .as_ref()
-                .map_or("events", |t| t.table.as_str())
-        ),
-    );
-    engine.run(Statement::new(sql))?;
     Ok(())
 }
 
-/// The generated currencies' daily rates into the schema's base currency, where the schema has
-/// the rates table (`currency=base` reports read it). One statement, the rows as array
-/// parameters.
+/// The statement that writes the generated paid channels' daily ad spend (search ads in USD,
+/// social ads billed in EUR, the newsletter's sending cost) from the loaded events: clicks
+/// are the channel's sessions of the day, impressions 20-39 per click, and the cost per click
+/// varies by ±20 % around the channel's own (a hash of the day and channel: deterministic for
+/// the events). One statement over the events table.
+pub fn spend_insert(schema: &Schema, database: &str) -> Statement {
+    use crate::query::acquisition::SPEND_TABLE;
+    use crate::sql::quote::ident;
+    let events = schema
+        .taxonomy
+        .as_ref()
+        .map_or("events", |t| t.table.as_str());
+    Statement::new(format!(
+        "INSERT INTO {db}.{spend} (day, utm_campaign, utm_source, utm_medium, currency, spend, impressions, clicks)\n\
+         SELECT day, utm_campaign, utm_source, utm_medium, if(utm_medium = 'social', 'EUR', 'USD') AS currency,\n    \
+         toInt64(round(clicks * multiIf(utm_medium = 'cpc', 85, utm_medium = 'social', 60, 4) * (80 + cityHash64(day, utm_campaign, utm_source) % 41) / 100)) AS spend,\n    \
+         clicks * (20 + cityHash64(utm_campaign, day) % 20) AS impressions, clicks\n\
+         FROM (\n    SELECT toDate(timestamp) AS day, utm_campaign, utm_source, utm_medium, uniqExact(session_id) AS clicks\n    \
+         FROM {db}.{events}\n    WHERE utm_medium IN ('cpc', 'social', 'newsletter')\n    GROUP BY day, utm_campaign, utm_source, utm_medium\n)",
+        db = ident(database),
+        spend = ident(SPEND_TABLE),
+        events = ident(events),
+    ))
+}
+
+/// The generated currencies' daily rates into the schema's base currency, where the database
+/// has the rates table (`currency=base` reports read it).
 fn load_rates(
     engine: &Engine,
     schema: &Schema,
     database: &str,
     opts: &Options,
 ) -> Result<(), Error> {
-    use crate::query::money::RATES_TABLE;
-    use crate::sql::{ParamValue, Statement, quote::ident};
-    if !has_table(engine, schema, database, RATES_TABLE)? {
-        return Ok(());
+    if has_table(engine, schema, database, crate::query::money::RATES_TABLE)? {
+        engine.run(rates_insert(schema, database, opts))?;
     }
+    Ok(())
+}
+
+/// The statement that writes [`rates`](super::rates) for `opts`: one statement, the rows as
+/// array parameters.
+pub fn rates_insert(schema: &Schema, database: &str, opts: &Options) -> Statement {
+    use crate::query::money::RATES_TABLE;
+    use crate::sql::{ParamValue, quote::ident};
     let rates = super::rates(opts, &schema.base_currency, |c| schema.currency_exponent(c));
     let column = |f: &dyn Fn(&(chrono::NaiveDate, &str, String)) -> String| {
         ParamValue::Array(rates.iter().map(|r| ParamValue::String(f(r))).collect())
     };
     let sql = format!(
-        "INSERT INTO {}.{} (day, currency, rate) SELECT toDate(r.1), r.2, toDecimal128(r.3, 18) \
+        "INSERT INTO {}.{} (day, currency, rate)\nSELECT toDate(r.1), r.2, toDecimal128(r.3, 18)\n\
          FROM (SELECT arrayJoin(arrayZip({{days:Array(String)}}, {{currencies:Array(String)}}, {{rates:Array(String)}})) AS r)",
         ident(database),
         ident(RATES_TABLE)
     );
-    engine.run(
-        Statement::new(sql)
-            .param("days", "Array(String)", column(&|r| r.0.to_string()))
-            .param("currencies", "Array(String)", column(&|r| r.1.to_string()))
-            .param("rates", "Array(String)", column(&|r| r.2.clone())),
-    )?;
-    Ok(())
+    Statement::new(sql)
+        .param("days", "Array(String)", column(&|r| r.0.to_string()))
+        .param("currencies", "Array(String)", column(&|r| r.1.to_string()))
+        .param("rates", "Array(String)", column(&|r| r.2.clone()))
 }

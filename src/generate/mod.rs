@@ -11,7 +11,7 @@ mod load;
 mod rng;
 
 pub use batch::{Batch, Event, Item, Text, to_track_json};
-pub use load::{LoadReport, load};
+pub use load::{LoadReport, load, rates_insert, spend_insert};
 pub use rng::{Rng, Weighted};
 
 use std::cmp::Reverse;
