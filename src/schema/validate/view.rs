@@ -420,23 +420,11 @@ fn rollup(
                 );
                 continue;
             }
-            (Some(e), ty) => {
-                v.check_expr(e, &format!("measure `{}`", m.name.value), scope, false);
-                let t = match ty {
-                    Some(t) => v.parse_type(t),
-                    None => scope.type_of(&e.value),
-                };
-                if t.is_none() && ty.is_none() {
-                    v.err(
-                        "chx::schema::rollup_type_needed",
-                        e.span,
-                        format!("cannot tell the type of measure `{}`", m.name.value),
-                        "add `type: ...` with the expression's ClickHouse type",
-                    );
-                    continue;
-                }
-                Some(t?)
-            }
+            (Some(e), ty) => match argument_type(v, scope, &m.name.value, e, ty.as_ref(), "type") {
+                Argument::Typed(t) => Some(t),
+                Argument::Untyped => continue,
+                Argument::BadType => return None,
+            },
         };
         let two = Measure::TWO_ARGUMENTS.contains(&m.agg.value.as_str());
         let by_ty = match (&m.by, two) {
@@ -464,21 +452,11 @@ fn rollup(
                 continue;
             }
             (Some(b), true) => {
-                v.check_expr(b, &format!("measure `{}`", m.name.value), scope, false);
-                let t = match &m.by_ty {
-                    Some(t) => v.parse_type(t),
-                    None => scope.type_of(&b.value),
-                };
-                if t.is_none() && m.by_ty.is_none() {
-                    v.err(
-                        "chx::schema::rollup_type_needed",
-                        b.span,
-                        format!("cannot tell the type of measure `{}`'s `by`", m.name.value),
-                        "add `by_type: ...` with the expression's ClickHouse type",
-                    );
-                    continue;
+                match argument_type(v, scope, &m.name.value, b, m.by_ty.as_ref(), "by_type") {
+                    Argument::Typed(t) => Some(t),
+                    Argument::Untyped => continue,
+                    Argument::BadType => return None,
                 }
-                Some(t?)
             }
         };
         measures.push(Measure {
@@ -538,6 +516,46 @@ fn rollup(
 }
 
 /// Result types of the date functions rollup dimensions use most.
+/// What [`argument_type`] found.
+enum Argument {
+    Typed(ChType),
+    /// Neither declared nor inferable (reported).
+    Untyped,
+    /// The declared type does not parse (reported).
+    BadType,
+}
+
+/// The type of a rollup measure's argument `e`: the one declared under `type_key`, else the
+/// one inferred; an argument with neither is reported.
+fn argument_type(
+    v: &mut V,
+    scope: &Scope,
+    measure: &str,
+    e: &S<String>,
+    declared: Option<&S<String>>,
+    type_key: &str,
+) -> Argument {
+    v.check_expr(e, &format!("measure `{measure}`"), scope, false);
+    let what = if type_key == "type" {
+        format!("measure `{measure}`")
+    } else {
+        format!("measure `{measure}`'s `by`")
+    };
+    match (declared, scope.type_of(&e.value)) {
+        (Some(t), _) => v.parse_type(t).map_or(Argument::BadType, Argument::Typed),
+        (None, Some(t)) => Argument::Typed(t),
+        (None, None) => {
+            v.err(
+                "chx::schema::rollup_type_needed",
+                e.span,
+                format!("cannot tell the type of {what}"),
+                format!("add `{type_key}: ...` with the expression's ClickHouse type"),
+            );
+            Argument::Untyped
+        }
+    }
+}
+
 fn infer_function_type(text: &str) -> Option<ChType> {
     let name = text.split('(').next()?.trim();
     Some(match name {
