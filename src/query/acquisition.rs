@@ -178,3 +178,34 @@ pub fn acquisition_cost(ctx: &Context, range: &DateRange) -> Result<Report, Erro
         params,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(yaml: &str) -> crate::schema::Schema {
+        crate::schema::from_source(&crate::diag::Source::new("t.yaml", yaml)).unwrap()
+    }
+
+    #[test]
+    fn the_spend_table_must_be_declared_with_its_columns() {
+        let none = schema(
+            "tables:\n  - name: events\n    columns: [{name: a, type: String}]\n    order_by: a\n",
+        );
+        let err = acquisition_cost(&Context::new(&none, None).unwrap(), &DateRange::Days(30))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "report `acquisition-cost` needs the table `ad_spend`"
+        );
+        let partial = schema(
+            "tables:\n  - name: ad_spend\n    columns: [{name: day, type: Date}, {name: utm_campaign, type: String}, {name: utm_source, type: String}, {name: utm_medium, type: String}, {name: currency, type: String}, {name: spend, type: Int64}]\n    order_by: day\n",
+        );
+        let err = acquisition_cost(&Context::new(&partial, None).unwrap(), &DateRange::Days(30))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "report `acquisition-cost` needs column `impressions` in table `ad_spend`"
+        );
+    }
+}
