@@ -417,6 +417,29 @@ fn spend_day(day: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 2, 26).unwrap() + chrono::Duration::days(day as i64)
 }
 
+/// (spend, impressions, clicks) per (channel, currency) over the days `first_day` to
+/// `last_day`: a restated day at its latest load only.
+fn spent(
+    spend: &[Spend],
+    (first_day, last_day): (chrono::NaiveDate, chrono::NaiveDate),
+) -> BTreeMap<(Channel, &'static str), (i64, u64, u64)> {
+    let mut out: BTreeMap<(Channel, &'static str), (i64, u64, u64)> = BTreeMap::new();
+    for s in spend {
+        let d = spend_day(s.day);
+        let restated = spend
+            .iter()
+            .any(|t| t.day == s.day && t.channel == s.channel && t.loaded > s.loaded);
+        if d < first_day || d > last_day || restated {
+            continue;
+        }
+        let w = out.entry((s.channel, s.currency)).or_default();
+        w.0 += s.spend;
+        w.1 += s.impressions;
+        w.2 += s.clicks;
+    }
+    out
+}
+
 /// (spend, impressions, clicks, new customers, their range revenue, their lifetime revenue)
 type Acquisition = (i64, u64, u64, i64, i64, i64);
 
@@ -427,24 +450,12 @@ fn want_acquisition<'a>(
     spend: &[Spend],
     (first_day, last_day): (chrono::NaiveDate, chrono::NaiveDate),
 ) -> BTreeMap<(Channel, &'a str), Acquisition> {
-    let mut want: BTreeMap<(Channel, &str), Acquisition> = BTreeMap::new();
+    let mut want: BTreeMap<(Channel, &str), Acquisition> = spent(spend, (first_day, last_day))
+        .into_iter()
+        .map(|(k, (spend, impressions, clicks))| (k, (spend, impressions, clicks, 0, 0, 0)))
+        .collect();
     let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis();
     let (from, to) = (ms(first_day), ms(last_day) + 86_400_000);
-    for s in spend {
-        let d = spend_day(s.day);
-        let restated = spend
-            .iter()
-            .any(|t| t.day == s.day && t.channel == s.channel && t.loaded > s.loaded);
-        if d < first_day || d > last_day || restated {
-            continue;
-        }
-        // Spend rows are in USD or EUR, which the fixture's events also use.
-        let currency = *["USD", "EUR"].iter().find(|c| **c == s.currency).unwrap();
-        let w = want.entry((s.channel, currency)).or_default();
-        w.0 += s.spend;
-        w.1 += s.impressions;
-        w.2 += s.clicks;
-    }
     let touch = first_touches(events);
     let purchases = events.iter().filter(|e| e.kind == "purchase");
     let orders = common::counted_within_24h(purchases, |e| &e.tx, |e| e.ms);
@@ -582,6 +593,114 @@ fn acquisition_cost_matches_rust() {
     let r = acquisition_cost(&base, &range).unwrap();
     common::snapshots("attribution")
         .bind(|| insta::assert_snapshot!("acquisition_cost.base", r.to_sql_file()));
+    let (converted, spend_usd) = in_usd(&events, &spend);
+    let want = want_acquisition(&converted, &spend_usd, days);
+    check_acquisition(&db.report_rows(&r), &want);
+}
+
+/// (spend, impressions, clicks, attributed revenue, attributed order shares)
+type Roas = (i64, u64, u64, i64, f64);
+
+/// Return on ad spend under three attribution models: the range's spend per channel beside
+/// the revenue and order shares the attribution reference credits to it (unattributed orders
+/// left out), the ratios NULL without a denominator; per currency, and in the base currency.
+#[test]
+fn return_on_ad_spend_matches_rust() {
+    use chx::query::acquisition::return_on_ad_spend;
+    let (db, schema, events) = setup("roas");
+    let spend = spend_fixture();
+    insert_spend(&db, &spend);
+    let ctx = Context::new(&schema, Some(&db.name)).unwrap();
+    let march_days = (
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+    );
+    let check_roas =
+        |rows: &[Vec<serde_json::Value>], events: &[Ev], spend: &[Spend], model: Model| {
+            let (from, to) = (common::utc_ms(2026, 3, 1), common::utc_ms(2026, 4, 1));
+            let mut want: BTreeMap<(Channel, &str), Roas> = spent(spend, march_days)
+                .into_iter()
+                .map(|(k, (s, i, c))| (k, (s, i, c, 0, 0.0)))
+                .collect();
+            for ((channel, currency), (revenue, share)) in
+                reference(events, model, 30 * 86_400_000, from, to)
+            {
+                if let Some(channel) = channel {
+                    let w = want.entry((channel, currency)).or_default();
+                    w.3 += revenue;
+                    w.4 += share;
+                }
+            }
+            assert!(want.values().any(|w| w.0 > 0 && w.3 > 0) && want.values().any(|w| w.0 == 0));
+            assert!(
+                want.values().any(|w| w.0 > 0 && w.3 == 0),
+                "a channel with spend and no credit"
+            );
+            assert_eq!(rows.len(), want.len(), "{model:?} {rows:?}");
+            let mut keys = Vec::new();
+            for row in rows {
+                let ch = (
+                    row[0].as_str().unwrap(),
+                    row[1].as_str().unwrap(),
+                    row[2].as_str().unwrap(),
+                );
+                let cur = row[3].as_str().unwrap();
+                let (&(channel, currency), &(spend, impressions, clicks, revenue, orders)) = want
+                    .iter()
+                    .find(|((c, k), _)| *c == ch && *k == cur)
+                    .unwrap_or_else(|| panic!("unexpected row {row:?}"));
+                assert_eq!(
+                    row[4..8],
+                    [
+                        json!(spend),
+                        json!(impressions),
+                        json!(clicks),
+                        json!(revenue)
+                    ],
+                    "{model:?} {channel:?} {currency}"
+                );
+                assert!(
+                    (row[8].as_f64().unwrap() - orders).abs() < 1e-9,
+                    "{model:?} {row:?}"
+                );
+                let ratio = |v: &serde_json::Value, num: f64, den: f64| match den == 0.0 {
+                    true => assert!(v.is_null(), "{model:?} {channel:?}: {v}"),
+                    false => assert!(
+                        (v.as_f64().unwrap() - num / den).abs() < 1e-9,
+                        "{model:?} {v}"
+                    ),
+                };
+                ratio(&row[9], revenue as f64, spend as f64);
+                ratio(&row[10], spend as f64, orders);
+                ratio(&row[11], spend as f64, clicks as f64);
+                keys.push((currency, -spend, -revenue, channel));
+            }
+            assert!(keys.is_sorted(), "{keys:?}");
+        };
+    for model in [Model::LastClick, Model::Linear, Model::time_decay()] {
+        let r = return_on_ad_spend(&ctx, &march(), model, 30).unwrap();
+        if model == Model::LastClick {
+            common::snapshots("attribution")
+                .bind(|| insta::assert_snapshot!("roas", r.to_sql_file()));
+        }
+        check_roas(&db.report_rows(&r), &events, &spend, model);
+    }
+    common::insert(
+        &db,
+        "currency_rates",
+        [("EUR", "1.0834"), ("JPY", "0.0067")].map(
+            |(currency, rate)| json!({"day": "2026-01-01", "currency": currency, "rate": rate}),
+        ),
+    );
+    let (events, spend) = in_usd(&events, &spend);
+    let base = ctx.clone().in_currency(Currency::Base);
+    let r = return_on_ad_spend(&base, &march(), Model::LastClick, 30).unwrap();
+    check_roas(&db.report_rows(&r), &events, &spend, Model::LastClick);
+}
+
+/// The fixture's events and spend converted as the rates the tests load convert them (one
+/// rate per currency; cents half away from zero).
+fn in_usd(events: &[Ev], spend: &[Spend]) -> (Vec<Ev>, Vec<Spend>) {
     let usd = |currency: &str, amount: i64| {
         let (num, den) = match currency {
             "EUR" => (10_834, 10_000),
@@ -590,7 +709,7 @@ fn acquisition_cost_matches_rust() {
         };
         (2 * amount * num + den) / (2 * den)
     };
-    let converted: Vec<Ev> = events
+    let events = events
         .iter()
         .map(|e| Ev {
             revenue: usd(e.currency, e.revenue),
@@ -598,7 +717,7 @@ fn acquisition_cost_matches_rust() {
             ..e.clone()
         })
         .collect();
-    let spend_usd: Vec<Spend> = spend
+    let spend = spend
         .iter()
         .map(|s| Spend {
             spend: usd(s.currency, s.spend),
@@ -606,8 +725,7 @@ fn acquisition_cost_matches_rust() {
             ..s.clone()
         })
         .collect();
-    let want = want_acquisition(&converted, &spend_usd, days);
-    check_acquisition(&db.report_rows(&r), &want);
+    (events, spend)
 }
 
 /// Under `--use-rollups`, first touches come from `person_first_touch` (one row per stored
@@ -752,5 +870,6 @@ fn no_unreferenced_snapshots() {
     names.push("lifetime_value.by_channel".to_string());
     names.push("acquisition_cost".to_string());
     names.push("acquisition_cost.base".to_string());
+    names.push("roas".to_string());
     common::assert_no_unreferenced_snapshots("attribution", &names);
 }

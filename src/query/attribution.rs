@@ -63,6 +63,47 @@ pub fn attribution(
     window_days: u32,
 ) -> Result<Report, Error> {
     const NAME: &str = "attribution";
+    let (query, params) = credited_channels(ctx, NAME, range, model, window_days)?;
+    let query = query
+        .item(path(["a", "campaign"]).alias("campaign"))
+        .item(path(["a", "source"]).alias("source"))
+        .item(path(["a", "medium"]).alias("medium"))
+        .item(path(["a", "currency"]).alias("currency"))
+        .item(path(["a", "revenue"]).alias("revenue"))
+        .item(path(["a", "orders"]).alias("orders"))
+        .item(
+            // Credits sum exactly to each order's revenue, so the rows of a currency add up to
+            // its total.
+            (Expr::Float(100.0) * path(["a", "revenue"])
+                / func("sum", [path(["a", "revenue"])])
+                    .over(vec![path(["a", "currency"])], vec![]))
+            .alias("pct_of_total"),
+        )
+        .item(func("toBool", [path(["a", "attributed"])]).alias("attributed"))
+        .from(TableRef::cte("channel_rows").aliased("a"))
+        .order_by(then_by_channel([
+            asc(col("currency")),
+            desc(col("attributed")),
+            desc(col("revenue")),
+        ]));
+    Ok(Report {
+        name: NAME.into(),
+        query,
+        params,
+    })
+}
+
+/// The CTEs of [`attribution`] under `model` and a window of `window_days`, ending in
+/// `channel_rows`: per `channel` ([`channel_key`]; with `campaign`, `source`, `medium`),
+/// `currency` and `attributed`, the credited `revenue` (minor units) and `orders` (shares).
+/// With the statement's parameters (the range and `window_ms`).
+pub(super) fn credited_channels(
+    ctx: &Context,
+    report: &str,
+    range: &DateRange,
+    model: Model,
+    window_days: u32,
+) -> Result<(Select, Vec<Param>), Error> {
     if !WINDOWS.contains(&window_days) {
         return Err(Error::Report {
             message: format!(
@@ -83,11 +124,11 @@ pub fn attribution(
     };
     let dims = ["utm_campaign", "utm_source", "utm_medium"];
     for d in dims {
-        ctx.column(NAME, d)?;
+        ctx.column(report, d)?;
     }
     let orders = counted_events(
         ctx,
-        NAME,
+        report,
         &["purchase"],
         &[
             "event_id",
@@ -124,7 +165,7 @@ pub fn attribution(
         Ok(Select::new()
             .item(path(["e", id]))
             .from(ctx.events()?.aliased("e"))
-            .filter(ctx.is_role(NAME, "purchase")?)
+            .filter(ctx.is_role(report, "purchase")?)
             .filter(ctx.in_range(path(["e", "timestamp"])))
             .filter(if signed_in {
                 user.ne(str_lit(""))
@@ -415,33 +456,8 @@ pub fn attribution(
         .with("person_touches", person_touches)
         .with("per_order", per_order)
         .with("credited", credited)
-        .with("channel_rows", attributed)
-        .item(path(["a", "campaign"]).alias("campaign"))
-        .item(path(["a", "source"]).alias("source"))
-        .item(path(["a", "medium"]).alias("medium"))
-        .item(path(["a", "currency"]).alias("currency"))
-        .item(path(["a", "revenue"]).alias("revenue"))
-        .item(path(["a", "orders"]).alias("orders"))
-        .item(
-            // Credits sum exactly to each order's revenue, so the rows of a currency add up to
-            // its total.
-            (Expr::Float(100.0) * path(["a", "revenue"])
-                / func("sum", [path(["a", "revenue"])])
-                    .over(vec![path(["a", "currency"])], vec![]))
-            .alias("pct_of_total"),
-        )
-        .item(func("toBool", [path(["a", "attributed"])]).alias("attributed"))
-        .from(TableRef::cte("channel_rows").aliased("a"))
-        .order_by(then_by_channel([
-            asc(col("currency")),
-            desc(col("attributed")),
-            desc(col("revenue")),
-        ]));
-    Ok(Report {
-        name: NAME.into(),
-        query,
-        params,
-    })
+        .with("channel_rows", attributed);
+    Ok((query, params))
 }
 
 /// A touch's channel (campaign, source, medium) as one string: the three values with each NUL

@@ -63,6 +63,18 @@ pub const REPORTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("acquisition-cost", &["days", "start", "end", "currency"]),
+    (
+        "roas",
+        &[
+            "days",
+            "start",
+            "end",
+            "model",
+            "window",
+            "half_life_days",
+            "currency",
+        ],
+    ),
     ("cohorts", &["months", "currency"]),
     ("lifetime-value", &["currency", "breakdown"]),
     (
@@ -159,6 +171,28 @@ impl Params<'_> {
                     key,
                     v,
                     "hour, day, week, week_sunday or month",
+                ));
+            }
+        })
+    }
+
+    /// An attribution model (`model`, with `half_life_days` for time decay).
+    fn model(&self) -> Result<Model, Error> {
+        let half_life: u64 = self.number("half_life_days", 7, "a whole number of days")?;
+        Ok(match self.get("model").unwrap_or("last_click") {
+            "last_click" => Model::LastClick,
+            "first_click" => Model::FirstClick,
+            "linear" => Model::Linear,
+            "position_based" => Model::PositionBased,
+            "time_decay" => Model::TimeDecay {
+                half_life_seconds: half_life * 86_400,
+            },
+            v => {
+                return Err(bad(
+                    self.report,
+                    "model",
+                    v,
+                    "last_click, first_click, linear, position_based or time_decay",
                 ));
             }
         })
@@ -305,32 +339,18 @@ pub fn build(
         "revenue-by-country" => reports::revenue_by(ctx, &p.range()?, Breakdown::Country),
         "revenue-by-category" => categories::revenue_by_category(ctx, &p.range()?),
         "cart-abandonment" => reports::cart_abandonment(ctx, &p.range()?),
-        "attribution" => {
-            let half_life: u64 = p.number("half_life_days", 7, "a whole number of days")?;
-            let model = match p.get("model").unwrap_or("last_click") {
-                "last_click" => Model::LastClick,
-                "first_click" => Model::FirstClick,
-                "linear" => Model::Linear,
-                "position_based" => Model::PositionBased,
-                "time_decay" => Model::TimeDecay {
-                    half_life_seconds: half_life * 86_400,
-                },
-                v => {
-                    return Err(bad(
-                        name,
-                        "model",
-                        v,
-                        "last_click, first_click, linear, position_based or time_decay",
-                    ));
-                }
-            };
-            attribution::attribution(
-                ctx,
-                &p.range()?,
-                model,
-                p.number("window", 30, "7, 14, 30, 60 or 90")?,
-            )
-        }
+        "attribution" => attribution::attribution(
+            ctx,
+            &p.range()?,
+            p.model()?,
+            p.number("window", 30, "7, 14, 30, 60 or 90")?,
+        ),
+        "roas" => acquisition::return_on_ad_spend(
+            ctx,
+            &p.range()?,
+            p.model()?,
+            p.number("window", 30, "7, 14, 30, 60 or 90")?,
+        ),
         "acquisition-cost" => acquisition::acquisition_cost(ctx, &p.range()?),
         "cohorts" => cohorts::revenue_cohorts(ctx, p.number("months", 6, "1 to 120")?),
         "lifetime-value" => match p.get("breakdown") {
