@@ -22,12 +22,13 @@ pub(super) fn demo(cli: &Cli, events: u64, show_sql: bool) -> Result<(), Error> 
     );
     let ctx = crate::query::Context::new(&s, Some(db))?;
     let journey_user = engine.run(format!("SELECT user_id FROM {db}.events WHERE event_type = 'purchase' AND user_id != '' ORDER BY user_id LIMIT 1"))?.single_string().unwrap_or_default();
-    // Every report, then three again in the base currency (the generator wrote daily rates;
+    // Every report, then four again in the base currency (the generator wrote daily rates;
     // its social ads bill in EUR).
     let again = [
         ("overview", "currency"),
         ("lifetime-value", "currency"),
         ("acquisition-cost", "currency"),
+        ("roas", "currency"),
     ];
     let runs = crate::query::catalog::REPORTS
         .iter()
