@@ -69,7 +69,7 @@ pub enum Command {
     /// Run a report from the catalogue (or a named query in queries/), or print its SQL.
     #[command(
         after_help = "Reports: overview, revenue-timeseries, funnel, top-products, revenue-by-channel, revenue-by-coupon, \
-revenue-by-device, revenue-by-platform, revenue-by-country, revenue-by-category, cart-abandonment, attribution, acquisition-cost, roas, cohorts, \
+revenue-by-device, revenue-by-platform, revenue-by-country, revenue-by-category, cart-abandonment, attribution, traffic-sources, acquisition-cost, roas, cohorts, \
 lifetime-value, new-vs-returning, retention, visit-to-order, user-journey.\n\nExamples:\n  chx report overview --param days=30\n  \
 chx report funnel --param steps=view_item,add_to_cart,purchase --param window_days=7\n  \
 chx report attribution --param model=time_decay --param window=14 --format json\n  chx report top-products --format sql"

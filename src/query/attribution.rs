@@ -492,16 +492,7 @@ pub(super) fn then_by_channel<const N: usize>(leading: [OrderItem; N]) -> Vec<Or
 
 /// `q` with the `channel` key's three values as `campaign`, `source` and `medium`.
 pub(super) fn channel_columns(q: Select) -> Select {
-    q.with_expr(
-        "parts",
-        func("splitByString", [str_lit(SEPARATOR), col("channel")]),
-    )
-    .items(
-        ["campaign", "source", "medium"]
-            .into_iter()
-            .enumerate()
-            .map(|(i, name)| channel_part(i as i64 + 1).alias(name)),
-    )
+    key_parts(q, col("channel"), ["campaign", "source", "medium"])
 }
 
 /// Value `i` (1-based) of the key split into `parts`.
@@ -514,4 +505,15 @@ fn channel_part(i: i64) -> Expr {
             str_lit("\0"),
         ],
     )
+}
+
+/// A [`channel_key`]'s three values split again (into `parts`, which `q` gets), as `names`.
+pub(super) fn key_parts(q: Select, key: Expr, names: [&'static str; 3]) -> Select {
+    q.with_expr("parts", func("splitByString", [str_lit(SEPARATOR), key]))
+        .items(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| channel_part(i as i64 + 1).alias(name)),
+        )
 }

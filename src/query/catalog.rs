@@ -15,6 +15,7 @@ use super::customers;
 use super::funnel::{BreakdownAttribution, Funnel, FunnelMode, Step, StepEvent};
 use super::money::Currency;
 use super::reports::{self, Breakdown, Granularity, VisitBreakdown};
+use super::traffic;
 use crate::error::Error;
 
 /// Every report name with the parameters it accepts.
@@ -62,6 +63,7 @@ pub const REPORTS: &[(&str, &[&str])] = &[
             "currency",
         ],
     ),
+    ("traffic-sources", &["days", "start", "end", "currency"]),
     ("acquisition-cost", &["days", "start", "end", "currency"]),
     (
         "roas",
@@ -352,6 +354,7 @@ pub fn build(
             p.number("window", 30, "7, 14, 30, 60 or 90")?,
         ),
         "acquisition-cost" => acquisition::acquisition_cost(ctx, &p.range()?),
+        "traffic-sources" => traffic::traffic_sources(ctx, &p.range()?),
         "cohorts" => cohorts::revenue_cohorts(ctx, p.number("months", 6, "1 to 120")?),
         "lifetime-value" => match p.get("breakdown") {
             None => cohorts::lifetime_value(ctx),

@@ -26,6 +26,7 @@ mod overview;
 pub mod reports;
 mod rollups;
 pub mod template;
+pub mod traffic;
 pub mod visits;
 
 use serde::Serialize;
