@@ -15,7 +15,7 @@
 //! | ingest | [`ingest`] | [`ingest::ingest`] | NDJSON track bodies → validated rows in the events table |
 //! | report | [`query`] | [`query::catalog::build`] | report name + parameters → [`query::Report`] (own SQL AST, typed parameters) |
 //! | migrate | [`migrate`] | [`migrate::plan`] | old schema state + new schema → ordered [`migrate::Plan`] (pure), then [`migrate::Migrator::apply`] |
-//! | forget | [`forget`] | [`forget::plan`] | `Schema` + a user id → the ordered statements that delete the person everywhere and rebuild the rollup days they touched |
+//! | forget | [`forget`] | [`forget::plan`] | `Schema` + a user id → the ordered statements that delete the person everywhere (person-keyed rollups too) and rebuild the days they touched of other rollups |
 //!
 //! Beside them, [`generate`] streams a synthetic shop's events into the engine (the demo and the
 //! benchmarks), and [`query::floor::floor`] turns a report into its floor: the scans it cannot
