@@ -398,7 +398,7 @@ pub fn lifetime_value(ctx: &Context) -> Result<Report, Error> {
 /// (their first event carrying any of them, stitched across login; ties by event_id), and
 /// empty for persons never touched (direct). Per channel and currency, the same numbers as
 /// [`lifetime_value`]. Reads every campaign-tagged event, or under `--use-rollups` the
-/// first-touch rollup (see [`with_first_touch`]).
+/// first-touch rollup (`person_first_touch` in the shipped schema).
 pub fn lifetime_value_by_channel(ctx: &Context) -> Result<Report, Error> {
     use super::attribution::{channel_columns, then_by_channel};
     const NAME: &str = "lifetime_value_by_channel";
