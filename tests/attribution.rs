@@ -257,32 +257,11 @@ fn every_model_matches_rust_and_credits_add_up() {
 #[test]
 fn models_in_the_base_currency() {
     let (db, schema, events) = setup("attribution_base");
-    common::insert(
-        &db,
-        "currency_rates",
-        [("EUR", "1.0834"), ("JPY", "0.0067")].map(|(currency, rate)| {
-            serde_json::json!({"day": "2026-01-01", "currency": currency, "rate": rate})
-        }),
-    );
+    insert_rates(&db);
     let ctx = Context::new(&schema, Some(&db.name))
         .unwrap()
         .in_currency(Currency::Base);
-    // Cents, half away from zero: EUR cents × 1.0834, yen × 0.67.
-    let converted: Vec<Ev> = events
-        .iter()
-        .map(|e| {
-            let (num, den) = match e.currency {
-                "EUR" => (10_834, 10_000),
-                "JPY" => (67, 100),
-                _ => (1, 1),
-            };
-            Ev {
-                revenue: (2 * e.revenue * num + den) / (2 * den),
-                currency: "USD",
-                ..e.clone()
-            }
-        })
-        .collect();
+    let (converted, _) = in_usd(&events, &[]);
     for model in [Model::LastClick, Model::PositionBased, Model::time_decay()] {
         let r = attribution::attribution(&ctx, &march(), model, 30).unwrap();
         check(&db.report_rows(&r), &converted, model, 30);
@@ -582,13 +561,7 @@ fn acquisition_cost_matches_rust() {
     assert!(want.keys().any(|(c, _)| *c == ("", "", "")));
     check_acquisition(&db.report_rows(&r), &want);
 
-    common::insert(
-        &db,
-        "currency_rates",
-        [("EUR", "1.0834"), ("JPY", "0.0067")].map(
-            |(currency, rate)| json!({"day": "2026-01-01", "currency": currency, "rate": rate}),
-        ),
-    );
+    insert_rates(&db);
     let base = ctx.clone().in_currency(Currency::Base);
     let r = acquisition_cost(&base, &range).unwrap();
     common::snapshots("attribution")
@@ -685,21 +658,26 @@ fn return_on_ad_spend_matches_rust() {
         }
         check_roas(&db.report_rows(&r), &events, &spend, model);
     }
-    common::insert(
-        &db,
-        "currency_rates",
-        [("EUR", "1.0834"), ("JPY", "0.0067")].map(
-            |(currency, rate)| json!({"day": "2026-01-01", "currency": currency, "rate": rate}),
-        ),
-    );
+    insert_rates(&db);
     let (events, spend) = in_usd(&events, &spend);
     let base = ctx.clone().in_currency(Currency::Base);
     let r = return_on_ad_spend(&base, &march(), Model::LastClick, 30).unwrap();
     check_roas(&db.report_rows(&r), &events, &spend, Model::LastClick);
 }
 
-/// The fixture's events and spend converted as the rates the tests load convert them (one
-/// rate per currency; cents half away from zero).
+/// One rate per currency besides USD, from before the fixture's first day.
+fn insert_rates(db: &common::TestDb) {
+    common::insert(
+        db,
+        "currency_rates",
+        [("EUR", "1.0834"), ("JPY", "0.0067")].map(
+            |(currency, rate)| json!({"day": "2026-01-01", "currency": currency, "rate": rate}),
+        ),
+    );
+}
+
+/// The fixture's events and spend converted as [`insert_rates`]'s rates convert them (cents,
+/// half away from zero: EUR cents × 1.0834, yen × 0.67).
 fn in_usd(events: &[Ev], spend: &[Spend]) -> (Vec<Ev>, Vec<Spend>) {
     let usd = |currency: &str, amount: i64| {
         let (num, den) = match currency {

@@ -18,6 +18,17 @@ use super::reports::{self, Breakdown, Granularity, VisitBreakdown};
 use super::traffic;
 use crate::error::Error;
 
+/// The parameters of the reports that credit orders to channels by an attribution model.
+const ATTRIBUTION_PARAMS: &[&str] = &[
+    "days",
+    "start",
+    "end",
+    "model",
+    "window",
+    "half_life_days",
+    "currency",
+];
+
 /// Every report name with the parameters it accepts.
 pub const REPORTS: &[(&str, &[&str])] = &[
     ("overview", &["days", "start", "end", "currency"]),
@@ -51,32 +62,10 @@ pub const REPORTS: &[(&str, &[&str])] = &[
     ("revenue-by-country", &["days", "start", "end", "currency"]),
     ("revenue-by-category", &["days", "start", "end", "currency"]),
     ("cart-abandonment", &["days", "start", "end", "currency"]),
-    (
-        "attribution",
-        &[
-            "days",
-            "start",
-            "end",
-            "model",
-            "window",
-            "half_life_days",
-            "currency",
-        ],
-    ),
+    ("attribution", ATTRIBUTION_PARAMS),
     ("traffic-sources", &["days", "start", "end", "currency"]),
     ("acquisition-cost", &["days", "start", "end", "currency"]),
-    (
-        "roas",
-        &[
-            "days",
-            "start",
-            "end",
-            "model",
-            "window",
-            "half_life_days",
-            "currency",
-        ],
-    ),
+    ("roas", ATTRIBUTION_PARAMS),
     ("cohorts", &["months", "currency"]),
     ("lifetime-value", &["currency", "breakdown"]),
     (
