@@ -512,6 +512,18 @@ fn check_acquisition(
     assert!(keys.is_sorted(), "{keys:?}");
 }
 
+/// The fixture's events and its spend, loaded.
+fn setup_with_spend(name: &str) -> (common::TestDb, chx::schema::Schema, Vec<Ev>, Vec<Spend>) {
+    let (db, schema, events) = setup(name);
+    let spend = spend_fixture();
+    insert_spend(&db, &spend);
+    (db, schema, events, spend)
+}
+
+fn march_day(d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+}
+
 /// Each load in its own insert (one insert's rows are merged as they are written).
 fn insert_spend(db: &common::TestDb, spend: &[Spend]) {
     for load in [0, 1] {
@@ -534,16 +546,11 @@ fn insert_spend(db: &common::TestDb, spend: &[Spend]) {
 #[test]
 fn acquisition_cost_matches_rust() {
     use chx::query::acquisition::acquisition_cost;
-    let (db, schema, events) = setup("acquisition_cost");
-    let spend = spend_fixture();
-    insert_spend(&db, &spend);
+    let (db, schema, events, spend) = setup_with_spend("acquisition_cost");
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();
     // Mid-March: some first orders fall before the range (not new), some customers' later
     // orders after it (lifetime revenue, not the range's).
-    let days = (
-        chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
-        chrono::NaiveDate::from_ymd_opt(2026, 3, 25).unwrap(),
-    );
+    let days = (march_day(10), march_day(25));
     let range = DateRange::Between {
         start: days.0,
         end: days.1,
@@ -580,14 +587,9 @@ type Roas = (i64, u64, u64, i64, f64);
 #[test]
 fn return_on_ad_spend_matches_rust() {
     use chx::query::acquisition::return_on_ad_spend;
-    let (db, schema, events) = setup("roas");
-    let spend = spend_fixture();
-    insert_spend(&db, &spend);
+    let (db, schema, events, spend) = setup_with_spend("roas");
     let ctx = Context::new(&schema, Some(&db.name)).unwrap();
-    let march_days = (
-        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
-    );
+    let march_days = (march_day(1), march_day(31));
     let check_roas =
         |rows: &[Vec<serde_json::Value>], events: &[Ev], spend: &[Spend], model: Model| {
             let (from, to) = (common::utc_ms(2026, 3, 1), common::utc_ms(2026, 4, 1));
