@@ -71,3 +71,73 @@ fn every_example_compiles_applies_and_matches_its_ddl() {
         std::fs::write(&path, doc).unwrap();
     }
 }
+
+/// The backticked names after each "`word` `" in `cell` (e.g. `report `): a name, then more
+/// names after ", " (a parenthetical after a name is skipped): `reports `a`, `b` (x)`.
+fn named_after(cell: &str, word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = cell;
+    let pattern = format!("{word} `");
+    while let Some(at) = rest.find(&pattern) {
+        rest = &rest[at + pattern.len() - 1..];
+        while let Some(body) = rest.strip_prefix('`') {
+            let end = body.find('`').expect("closed backtick");
+            out.push(body[..end].to_string());
+            rest = body[end + 1..].trim_start();
+            if rest.starts_with('(') {
+                let close = rest.find(')').expect("closed parenthesis");
+                rest = rest[close + 1..].trim_start();
+            }
+            match rest.strip_prefix(", ") {
+                Some(r) if r.starts_with('`') => rest = r,
+                _ => break,
+            }
+        }
+    }
+    out
+}
+
+/// docs/seeds.md names only what exists: catalogue reports, taxonomy presets (whose event
+/// names the shipped schema resolves), and the shipped schema's tables.
+#[test]
+fn the_seed_map_names_what_exists() {
+    use chx::query::catalog::REPORTS;
+    use chx::schema::taxonomy::PRESETS;
+    let doc = std::fs::read_to_string(common::repo_path("docs/seeds.md")).unwrap();
+    let schema = common::ecommerce();
+    let taxonomy = schema.taxonomy.as_ref().unwrap();
+    let mut reports = 0;
+    for line in doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| ---"))
+    {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let answer = cells.last().unwrap();
+        for word in ["report", "reports"] {
+            for name in named_after(answer, word) {
+                assert!(
+                    REPORTS.iter().any(|(r, _)| *r == name),
+                    "{line}: no report {name}"
+                );
+                reports += 1;
+            }
+        }
+        for table in named_after(answer, "table") {
+            assert!(schema.table(&table).is_some(), "{line}: no table {table}");
+        }
+        for preset in named_after(answer, "preset") {
+            assert!(
+                PRESETS.iter().any(|(p, _)| *p == preset),
+                "{line}: no preset {preset}"
+            );
+            let events = cells[0].trim_start_matches("| ");
+            for name in events.split(", ").map(|n| n.trim_matches('`')) {
+                assert!(
+                    taxonomy.event(name).is_some(),
+                    "{line}: `{name}` does not resolve"
+                );
+            }
+        }
+    }
+    assert!(reports >= 30, "{reports} report mentions");
+}
