@@ -2,14 +2,14 @@
 //! campaign, a search engine's or a site's referrer, or nothing; later events of a session
 //! with other origins (which must not count); a session crossing the range's start; events
 //! without a session; visitors signing in mid-session and devices linked later; repeated
-//! purchase deliveries; two currencies, and the base currency.
+//! purchase deliveries; two currencies, and the base currency; GA4's default channel groups.
 
 mod common;
 
 use std::collections::BTreeMap;
 
 use chx::query::money::Currency;
-use chx::query::traffic::{SEARCH_ENGINES, traffic_sources};
+use chx::query::traffic::{SEARCH_ENGINES, SOCIAL_SITES, traffic_sources};
 use chx::query::{Context, DateRange};
 use serde_json::{Value, json};
 
@@ -29,9 +29,12 @@ struct Ev {
 }
 
 /// Where a session's events may come from: campaign (source, medium), and a referrer.
-const ORIGINS: [((&str, &str), &str); 8] = [
+const ORIGINS: [((&str, &str), &str); 11] = [
     (("google", "cpc"), "https://www.google.com/"),
     (("", "newsletter"), ""),
+    (("email", "newsletter"), ""),
+    (("instagram", "social"), ""),
+    (("partner", "affiliate"), ""),
     (("", ""), "https://www.google.com/search?q=shoes"),
     (("", ""), "https://duckduckgo.com/"),
     (("", ""), "https://blog.example.org/post/1"),
@@ -180,6 +183,48 @@ fn origin(e: &Ev) -> (String, String) {
     }
 }
 
+/// GA4's default channel group, plainly (first rule that matches).
+fn channel_group(source: &str, medium: &str) -> &'static str {
+    let labelled = |names: &[&str]| source.split('.').any(|l| names.contains(&l));
+    let search = labelled(&SEARCH_ENGINES);
+    let social = labelled(&SOCIAL_SITES);
+    let paid = medium.contains("cp")
+        || ["ppc", "retargeting"].contains(&medium)
+        || medium.starts_with("paid");
+    let email = ["email", "e-mail", "e_mail", "e mail"];
+    let social_media = [
+        "social",
+        "social-network",
+        "social-media",
+        "sm",
+        "social network",
+        "social media",
+    ];
+    if source == "(direct)" && ["(none)", "(not set)"].contains(&medium) {
+        "Direct"
+    } else if search && paid {
+        "Paid Search"
+    } else if social && paid {
+        "Paid Social"
+    } else if ["display", "banner", "expandable", "interstitial", "cpm"].contains(&medium) {
+        "Display"
+    } else if paid {
+        "Paid Other"
+    } else if social || social_media.contains(&medium) {
+        "Organic Social"
+    } else if search || medium == "organic" {
+        "Organic Search"
+    } else if medium == "referral" {
+        "Referral"
+    } else if email.contains(&source) || email.contains(&medium) {
+        "Email"
+    } else if medium == "affiliate" {
+        "Affiliates"
+    } else {
+        "Unassigned"
+    }
+}
+
 /// (sessions, visitors, pageviews, one-event sessions, converting sessions, orders, revenue
 /// per currency) per (source, medium) over [from, to).
 type Row = (i64, i64, i64, i64, i64, i64, BTreeMap<String, i64>);
@@ -242,6 +287,8 @@ fn check(got: &[Vec<Value>], want: &BTreeMap<(String, String), Row>) {
             row[1].as_str().unwrap().to_string(),
         );
         let (sessions, visitors, pageviews, bounces, converting, orders, revenue) = &want[&key];
+        assert_eq!(row[2], json!(channel_group(&key.0, &key.1)), "{key:?}");
+        let row = &row[1..];
         assert_eq!(
             row[2..5],
             [json!(sessions), json!(visitors), json!(pageviews)],
@@ -297,6 +344,21 @@ fn traffic_sources_match_rust() {
         want.keys()
             .any(|k| *k == ("blog.example.org".into(), "referral".into()))
     );
+    let groups: std::collections::BTreeSet<&str> =
+        want.keys().map(|(s, m)| channel_group(s, m)).collect();
+    for g in [
+        "Direct",
+        "Paid Search",
+        "Paid Social",
+        "Organic Social",
+        "Organic Search",
+        "Referral",
+        "Email",
+        "Affiliates",
+        "Unassigned",
+    ] {
+        assert!(groups.contains(g), "{g}: {groups:?}");
+    }
     assert!(want.values().any(|r| r.3 > 0) && want.values().any(|r| r.6.len() == 2));
     check(&db.report_rows(&r), &want);
 

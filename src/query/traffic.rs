@@ -22,6 +22,81 @@ pub const SEARCH_ENGINES: [&str; 7] = [
     "ecosia",
 ];
 
+/// Social sites, by a label of the source (`facebook` in l.facebook.com), for the channel group.
+pub const SOCIAL_SITES: [&str; 10] = [
+    "facebook",
+    "instagram",
+    "twitter",
+    "x",
+    "linkedin",
+    "pinterest",
+    "tiktok",
+    "reddit",
+    "snapchat",
+    "youtube",
+];
+
+/// GA4's default channel group of a session source and medium (as PostHog's channel type
+/// also follows it), first rule that matches: Direct, Paid Search, Paid Social, Display, Paid
+/// Other, Organic Social, Organic Search, Referral, Email, Affiliates, else Unassigned. Paid
+/// media match `^(.*cp.*|ppc|retargeting|paid.*)$`; a search engine or social site is a
+/// source with one of their names as a dot-separated label. Shopping, video, audio, SMS and
+/// push groups need campaign names or site lists chx does not keep.
+fn channel_group(source: Expr, medium: Expr) -> Expr {
+    let labels = |names: &[&str]| str_lit(format!("(^|\\.)({})(\\.|$)", names.join("|")));
+    let matches = |e: &Expr, pattern: Expr| func("match", [e.clone(), pattern]);
+    let is_in = |e: &Expr, values: &[&'static str]| {
+        e.clone()
+            .in_(Expr::Tuple(values.iter().map(|v| str_lit(*v)).collect()))
+    };
+    let paid = matches(&medium, str_lit("^(.*cp.*|ppc|retargeting|paid.*)$"));
+    let search = matches(&source, labels(&SEARCH_ENGINES));
+    let social = matches(&source, labels(&SOCIAL_SITES));
+    let email = ["email", "e-mail", "e_mail", "e mail"];
+    func(
+        "multiIf",
+        [
+            source
+                .clone()
+                .eq(str_lit("(direct)"))
+                .and(is_in(&medium, &["(none)", "(not set)"])),
+            str_lit("Direct"),
+            search.clone().and(paid.clone()),
+            str_lit("Paid Search"),
+            social.clone().and(paid.clone()),
+            str_lit("Paid Social"),
+            is_in(
+                &medium,
+                &["display", "banner", "expandable", "interstitial", "cpm"],
+            ),
+            str_lit("Display"),
+            paid,
+            str_lit("Paid Other"),
+            social.or(is_in(
+                &medium,
+                &[
+                    "social",
+                    "social-network",
+                    "social-media",
+                    "sm",
+                    "social network",
+                    "social media",
+                ],
+            )),
+            str_lit("Organic Social"),
+            search.or(medium.clone().eq(str_lit("organic"))),
+            str_lit("Organic Search"),
+            medium.clone().eq(str_lit("referral")),
+            str_lit("Referral"),
+            is_in(&source, &email).or(is_in(&medium, &email)),
+            str_lit("Email"),
+            medium.eq(str_lit("affiliate")),
+            str_lit("Affiliates"),
+            str_lit("Unassigned"),
+        ],
+    )
+}
+
 /// Per session source and medium over the range's sessions (events with a `session_id` in the
 /// range, grouped by it; a session crossing the range's start counts with its events inside):
 /// `sessions`, `visitors` (distinct stitched persons: the session's user, else its anonymous
@@ -32,7 +107,8 @@ pub const SEARCH_ENGINES: [&str; 7] = [
 /// from its first event (ties by event_id): `utm_source` / `utm_medium` when it carries a
 /// campaign source or medium; else its referrer's host, `organic` for a search engine
 /// (`SEARCH_ENGINES`, the source being the engine's name) or `referral` (the source being the
-/// host without `www.`); else `(direct)` / `(none)`. Rows by sessions, most first.
+/// host without `www.`); else `(direct)` / `(none)`. Each row also has its GA4 default
+/// `channel_group` (see `channel_group`). Rows by sessions, most first.
 pub fn traffic_sources(ctx: &Context, range: &DateRange) -> Result<Report, Error> {
     const NAME: &str = "traffic_sources";
     let (params, _, _) = ctx.range_params(range)?;
@@ -158,6 +234,7 @@ pub fn traffic_sources(ctx: &Context, range: &DateRange) -> Result<Report, Error
         .with("session_orders", session_orders)
         .item(s("source").alias("source"))
         .item(s("medium").alias("medium"))
+        .item(channel_group(col("source"), col("medium")).alias("channel_group"))
         .item(func("count", []).alias("sessions"))
         .item(func("uniqExact", [stitched_stored("s", "i")]).alias("visitors"))
         .item(func("sum", [s("pageviews")]).alias("pageviews"))
