@@ -29,8 +29,10 @@ struct Ev {
 }
 
 /// Where a session's events may come from: campaign (source, medium), and a referrer.
-const ORIGINS: [((&str, &str), &str); 11] = [
+const ORIGINS: [((&str, &str), &str); 13] = [
     (("google", "cpc"), "https://www.google.com/"),
+    (("adnetwork", "display"), ""),
+    (("coupons.example", "paid"), ""),
     (("", "newsletter"), ""),
     (("email", "newsletter"), ""),
     (("instagram", "social"), ""),
@@ -348,6 +350,8 @@ fn traffic_sources_match_rust() {
         want.keys().map(|(s, m)| channel_group(s, m)).collect();
     for g in [
         "Direct",
+        "Display",
+        "Paid Other",
         "Paid Search",
         "Paid Social",
         "Organic Social",
