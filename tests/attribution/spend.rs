@@ -129,6 +129,17 @@ fn want_acquisition<'a>(
     want
 }
 
+/// The expected entry for a report row that starts with campaign, source, medium, currency.
+fn wanted<'a, V>(
+    want: &'a BTreeMap<(Channel, &str), V>,
+    row: &[serde_json::Value],
+) -> (&'a (Channel, &'a str), &'a V) {
+    let text = |i: usize| row[i].as_str().unwrap();
+    want.iter()
+        .find(|((c, k), _)| *c == (text(0), text(1), text(2)) && *k == text(3))
+        .unwrap_or_else(|| panic!("unexpected row {row:?}"))
+}
+
 /// The report's rows against [`want_acquisition`]: every number, the ratios, NULL where a
 /// ratio has no denominator, and the order (currency, spend desc, new customers desc).
 fn check_acquisition(
@@ -138,16 +149,7 @@ fn check_acquisition(
     assert_eq!(rows.len(), want.len(), "{rows:?}");
     let mut keys = Vec::new();
     for row in rows {
-        let ch = (
-            row[0].as_str().unwrap(),
-            row[1].as_str().unwrap(),
-            row[2].as_str().unwrap(),
-        );
-        let cur = row[3].as_str().unwrap();
-        let (&(channel, currency), w) = want
-            .iter()
-            .find(|((c, k), _)| *c == ch && *k == cur)
-            .unwrap_or_else(|| panic!("unexpected row {row:?}"));
+        let (&(channel, currency), w) = wanted(want, row);
         let (spend, impressions, clicks, customers, revenue, lifetime) = *w;
         assert_eq!(
             row[4..8],
@@ -275,16 +277,8 @@ fn return_on_ad_spend_matches_rust() {
             assert_eq!(rows.len(), want.len(), "{model:?} {rows:?}");
             let mut keys = Vec::new();
             for row in rows {
-                let ch = (
-                    row[0].as_str().unwrap(),
-                    row[1].as_str().unwrap(),
-                    row[2].as_str().unwrap(),
-                );
-                let cur = row[3].as_str().unwrap();
-                let (&(channel, currency), &(spend, impressions, clicks, revenue, orders)) = want
-                    .iter()
-                    .find(|((c, k), _)| *c == ch && *k == cur)
-                    .unwrap_or_else(|| panic!("unexpected row {row:?}"));
+                let (&(channel, currency), &(spend, impressions, clicks, revenue, orders)) =
+                    wanted(&want, row);
                 assert_eq!(
                     row[4..8],
                     [
