@@ -24,7 +24,7 @@ fn check_accepts_the_shipped_schema() {
     let out = chx(&["check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("ok — 12 tables, 9 materialized views, 17 event types"),
+        text(&out.stdout).contains("ok — 12 tables, 9 materialized views, 21 event types"),
         "{}",
         text(&out.stdout)
     );

@@ -70,7 +70,7 @@ fn all_problems_of_a_file_come_at_once() {
 fn the_shipped_schema_is_valid() {
     let s = common::ecommerce();
     let t = s.taxonomy.as_ref().unwrap();
-    assert_eq!(t.events.len(), 17);
+    assert_eq!(t.events.len(), 21);
     for role in [
         "view_item",
         "add_to_cart",
@@ -98,6 +98,11 @@ fn the_shipped_schema_is_valid() {
         ("applied_discount", "apply_coupon"),
         ("Coupon Applied", "apply_coupon"),
         ("payment.captured", "payment_captured"),
+        // The journey seed's email events, under Segment's names.
+        ("Email Delivered", "email_delivered"),
+        ("Email Opened", "email_opened"),
+        ("Email Link Clicked", "email_clicked"),
+        ("Unsubscribed", "email_unsubscribed"),
     ] {
         assert_eq!(t.event(name).unwrap().name, canonical, "{name}");
     }

@@ -98,7 +98,7 @@ fn named_after(cell: &str, word: &str) -> Vec<String> {
 }
 
 /// docs/seeds.md names only what exists: catalogue reports, taxonomy presets (whose event
-/// names the shipped schema resolves), and the shipped schema's tables.
+/// names the shipped schema resolves), the shipped schema's events and tables.
 #[test]
 fn the_seed_map_names_what_exists() {
     use chx::query::catalog::REPORTS;
@@ -121,6 +121,9 @@ fn the_seed_map_names_what_exists() {
                 );
                 reports += 1;
             }
+        }
+        for event in named_after(answer, "events") {
+            assert!(taxonomy.event(&event).is_some(), "{line}: no event {event}");
         }
         for table in named_after(answer, "table") {
             assert!(schema.table(&table).is_some(), "{line}: no table {table}");
