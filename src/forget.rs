@@ -151,10 +151,7 @@ pub fn plan(schema: &Schema, database: Option<&str>, user_id: &str) -> Result<Ve
 /// How many events of the person the events table holds (what `plan` deletes from it).
 pub fn person_events(schema: &Schema, database: Option<&str>, user_id: &str) -> Statement {
     let db = database.unwrap_or(&schema.database);
-    let events = schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str());
+    let events = schema.events_table();
     Statement::new(format!(
         "SELECT toString(count()) FROM {}.{} WHERE {}",
         quote::ident(db),

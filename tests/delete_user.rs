@@ -110,10 +110,7 @@ fn a_forgotten_user_leaves_no_trace_and_nothing_else_changes() {
             let measures: Vec<String> = r
                 .measures
                 .iter()
-                .map(|m| {
-                    let args: Vec<&str> = m.expr.iter().chain(&m.by).map(String::as_str).collect();
-                    format!("{}({})", m.agg, args.join(", "))
-                })
+                .map(|m| format!("{}({})", m.agg, m.arguments()))
                 .collect();
             let names: Vec<&str> = r.dimensions.iter().map(|x| x.name.as_str()).collect();
             let recomputed = rows(

@@ -196,11 +196,10 @@ fn rollup_select(r: &Rollup, source: &str) -> String {
         })
         .collect();
     items.extend(r.measures.iter().map(|m| {
-        let args: Vec<&str> = m.expr.iter().chain(&m.by).map(String::as_str).collect();
         format!(
             "{}State({}) AS {}",
             m.agg,
-            args.join(", "),
+            m.arguments(),
             quote::ident(&m.name)
         )
     }));

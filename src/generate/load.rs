@@ -51,11 +51,7 @@ pub fn load(
     opts: &Options,
     ndjson: Option<&Path>,
 ) -> Result<LoadReport, Error> {
-    let table = schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str())
-        .to_string();
+    let table = schema.events_table().to_string();
     let started = Instant::now();
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(opts.events);
@@ -211,10 +207,7 @@ fn load_spend(engine: &Engine, schema: &Schema, database: &str) -> Result<(), Er
 pub fn spend_insert(schema: &Schema, database: &str) -> Statement {
     use crate::query::acquisition::SPEND_TABLE;
     use crate::sql::quote::ident;
-    let events = schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str());
+    let events = schema.events_table();
     Statement::new(format!(
         "INSERT INTO {db}.{spend} (day, utm_campaign, utm_source, utm_medium, currency, spend, impressions, clicks)\n\
          SELECT day, utm_campaign, utm_source, utm_medium, if(utm_medium = 'social', 'EUR', 'USD') AS currency,\n    \

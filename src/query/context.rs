@@ -203,10 +203,7 @@ impl<'s> Context<'s> {
     }
 
     fn taxonomy_table(&self) -> &'s str {
-        self.schema
-            .taxonomy
-            .as_ref()
-            .map_or("events", |t| t.table.as_str())
+        self.schema.events_table()
     }
 
     pub(crate) fn events(&self) -> Result<TableRef, Error> {

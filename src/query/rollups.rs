@@ -17,13 +17,20 @@ use crate::error::Error;
 fn event_rollups<'a>(
     ctx: &Context<'a>,
 ) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
+    fed_by_events(
+        ctx,
+        ctx.rollups && !ctx.converts() && ctx.timezone() == "UTC",
+    )
+}
+
+/// The rollups fed by the events table when `usable`, else none.
+fn fed_by_events<'a>(
+    ctx: &Context<'a>,
+    usable: bool,
+) -> impl Iterator<Item = (&'a str, &'a crate::schema::ir::Rollup)> {
     use crate::schema::ir::ViewKind;
     let schema = ctx.schema;
-    let events = schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str());
-    let usable = ctx.rollups && !ctx.converts() && ctx.timezone() == "UTC";
+    let events = schema.events_table();
     schema.views.iter().filter_map(move |v| match &v.kind {
         ViewKind::Rollup(r) if usable && v.source == events => Some((v.target.as_str(), r)),
         _ => None,
@@ -377,26 +384,15 @@ pub(super) fn stored_touch_from_rollup(
     channel: &Expr,
     key: &Expr,
 ) -> Result<Option<Select>, Error> {
-    use crate::schema::ir::ViewKind;
-    if !ctx.rollups {
-        return Ok(None);
-    }
-    let events = ctx
-        .schema
-        .taxonomy
-        .as_ref()
-        .map_or("events", |t| t.table.as_str());
     let (tagged, channel, key) = (
         squeezed(&tagged.to_string()),
         squeezed(&channel.to_string()),
         squeezed(&key.to_string()),
     );
     let same = |text: Option<&String>, want: &str| text.is_some_and(|t| squeezed(t) == want);
-    let found = ctx.schema.views.iter().find_map(|v| {
-        let ViewKind::Rollup(r) = &v.kind else {
-            return None;
-        };
-        if v.source != events || !same(r.filter.as_ref(), &tagged) || r.dimensions.len() != 2 {
+    // No day to narrow to: it serves whatever the time zone or currency.
+    let found = fed_by_events(ctx, ctx.rollups).find_map(|(table, r)| {
+        if !same(r.filter.as_ref(), &tagged) || r.dimensions.len() != 2 {
             return None;
         }
         rollup_dim(r, "user_id").filter(|n| *n == "user_id")?;
@@ -408,12 +404,7 @@ pub(super) fn stored_touch_from_rollup(
             .measures
             .iter()
             .find(|m| m.agg == "min" && same(m.expr.as_ref(), &key))?;
-        Some((
-            v.target.as_str(),
-            anonymous,
-            touch.name.as_str(),
-            first.name.as_str(),
-        ))
+        Some((table, anonymous, touch.name.as_str(), first.name.as_str()))
     });
     let Some((table, anonymous, touch, first)) = found else {
         return Ok(None);

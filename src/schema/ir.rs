@@ -23,6 +23,13 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// The table events are stored in: the taxonomy's, `events` without one.
+    pub fn events_table(&self) -> &str {
+        self.taxonomy
+            .as_ref()
+            .map_or("events", |t| t.table.as_str())
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
     }
@@ -269,6 +276,17 @@ impl Measure {
         "argMin",
         "argMax",
     ];
+
+    /// The aggregate's arguments as SQL: `expr`, then `by` (argMin/argMax).
+    pub fn arguments(&self) -> String {
+        let args: Vec<&str> = self
+            .expr
+            .iter()
+            .chain(&self.by)
+            .map(String::as_str)
+            .collect();
+        args.join(", ")
+    }
 
     /// The column type that holds this measure's state.
     pub fn state_type(&self) -> ChType {
